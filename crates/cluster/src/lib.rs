@@ -1,0 +1,1 @@
+//! faultline-cluster (placeholder, being written).

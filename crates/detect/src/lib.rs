@@ -1,0 +1,1 @@
+//! faultline-detect (placeholder, being written).

@@ -1,0 +1,1 @@
+//! faultline-rca (placeholder, being written).

@@ -1,0 +1,1 @@
+//! faultline-remediate (placeholder, being written).
