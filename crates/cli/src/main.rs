@@ -1,1 +1,179 @@
-fn main() {}
+//! The `faultline` command: a thin layer over the `faultline` library.
+//!
+//! Exit codes: 0 ok, 2 bad input (malformed bundle, bad arguments or configuration), 1
+//! internal error.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use faultline::{render, Error, Pipeline, PipelineConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "faultline",
+    version,
+    about = "Incident analysis: what is abnormal, why, and what to do",
+    long_about = "faultline turns an incident's metrics, logs, traces, change events, alerts and \
+                  topology into a ranked, evidenced root-cause report and a fix plan.\n\n\
+                  Set FAULTLINE_LOG=debug for diagnostics on stderr.",
+    after_help = "Exit codes: 0 ok, 2 bad input, 1 internal error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Md,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse an incident bundle and print the report.
+    #[command(after_help = "Example:\n  faultline analyze examples/incidents/checkout-deploy --format md\n\n\
+        BUNDLE is a directory with incident.json and any of metrics.csv, logs.jsonl, logs/<service>.log,\n\
+        events.jsonl, traces.jsonl, alerts.jsonl, topology.csv (each optionally .gz). See docs/bundle-format.md.")]
+    Analyze {
+        /// The incident bundle directory.
+        bundle: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Keep only the N best hypotheses.
+        #[arg(long)]
+        top: Option<usize>,
+        /// Pipeline configuration (YAML or JSON); every field has a default.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Score a metric series for anomalies (causal, streaming).
+    #[command(after_help = "Example:\n  faultline detect latency.csv > scored.csv\n\n\
+        Input: CSV `timestamp,value` (header optional; RFC 3339, epoch seconds or milliseconds).\n\
+        Output: CSV `timestamp,value,anomaly_score`, one row per input row, score in [0,1];\n\
+        row i's score depends only on rows up to i.")]
+    Detect {
+        /// Input CSV file, or - for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+    },
+    /// Mine log templates, one record per input line.
+    #[command(after_help = "Example:\n  faultline mine app.log --raw\n\n\
+        Output: one JSON object per input line, in order: {\"cluster\": id, \"template\": \"text with <*>\"}.\n\
+        With --raw, header fields (timestamp, level, logger, pid) are recognised and stripped first.")]
+    Mine {
+        /// Input file, or - for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Lines carry headers (timestamp, level, component) to strip.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Decompose a series into trend, seasonal and remainder (STL).
+    #[command(after_help = "Example:\n  faultline decompose --period 1440 series.csv\n\n\
+        Input: CSV `timestamp,value`. Output: CSV `timestamp,trend,seasonal,remainder`.\n\
+        Defaults follow statsmodels' STL (seasonal 7, trend and low-pass from the period).")]
+    Decompose {
+        /// Input CSV file, or - for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Season length in samples.
+        #[arg(long)]
+        period: usize,
+        /// Seasonal smoother length (odd, at least 3).
+        #[arg(long, default_value_t = 7)]
+        seasonal: usize,
+        /// Trend smoother length (odd); default from the period.
+        #[arg(long)]
+        trend: Option<usize>,
+        /// Low-pass filter length (odd); default: smallest odd above the period.
+        #[arg(long)]
+        low_pass: Option<usize>,
+        /// Robust fitting (outer iterations with bisquare weights).
+        #[arg(long)]
+        robust: bool,
+    },
+}
+
+fn open_input(file: &str) -> Result<Box<dyn BufRead>, Error> {
+    if file == "-" {
+        return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
+    }
+    let f = File::open(file).map_err(|e| Error::Input(format!("cannot open {file}: {e}")))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
+}
+
+fn input_name(file: &str) -> &str {
+    if file == "-" {
+        "stdin"
+    } else {
+        file
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let stdout = io::stdout();
+    match cli.command {
+        Command::Analyze { bundle, format, top, config } => {
+            let cfg = match config {
+                Some(p) => PipelineConfig::from_file(p)?,
+                None => PipelineConfig::default(),
+            };
+            let b = faultline::bundle::read_bundle(&bundle)?;
+            let pipeline = Pipeline::builder().config(cfg).build()?;
+            let mut report = pipeline.analyze(&b.incident, &b.signals)?;
+            if let Some(n) = top {
+                report.hypotheses.truncate(n);
+            }
+            let text = match format {
+                Format::Json => render::to_json(&report),
+                Format::Md => render::to_markdown(&report),
+            };
+            let mut out = stdout.lock();
+            writeln!(out, "{text}").map_err(|e| Error::Input(format!("cannot write output: {e}")))?;
+        }
+        Command::Detect { file } => {
+            faultline::protocol::detect_csv(open_input(&file)?, stdout.lock(), input_name(&file), &Default::default())?;
+        }
+        Command::Mine { file, raw } => {
+            faultline::protocol::mine_lines(open_input(&file)?, stdout.lock(), raw, &Default::default())?;
+        }
+        Command::Decompose { file, period, seasonal, trend, low_pass, robust } => {
+            let mut p = faultline::detect::StlParams::new(period);
+            p.seasonal = seasonal;
+            p.trend = trend;
+            p.low_pass = low_pass;
+            p.robust = robust;
+            if robust {
+                // statsmodels' defaults for robust fitting.
+                p.inner_iter = 2;
+                p.outer_iter = 15;
+            }
+            faultline::protocol::decompose_csv(open_input(&file)?, stdout.lock(), input_name(&file), &p)?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_target(false).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed stdout (e.g. `| head`) is not an error worth reporting.
+            let msg = e.chain();
+            if msg.contains("Broken pipe") {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(io::stderr(), "error: {msg}");
+            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+        }
+    }
+}

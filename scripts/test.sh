@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: formatting, clippy (warnings are errors), unit,
+# integration, snapshot, property and doc tests of the whole workspace.
+# Installs nothing beyond the Rust toolchain's own components (rustfmt, clippy) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/faultline-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export INSTA_UPDATE=no   # snapshots are checked, never rewritten, by this script
+
+for comp in rustfmt clippy; do
+  if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$comp" >/dev/null 2>&1 || echo "note: could not install $comp; skipping it" >&2
+  fi
+done
+
+step() { printf '\n== %s\n' "$*"; }
+
+if cargo fmt --version >/dev/null 2>&1; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  step "cargo clippy"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+step "cargo test"
+cargo test --workspace --locked
