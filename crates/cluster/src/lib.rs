@@ -1,1 +1,25 @@
-//! faultline-cluster (placeholder, being written).
+//! # faultline-cluster
+//!
+//! Turns raw log streams into templates, statistics and novelty signals.
+//!
+//! - [`TemplateMiner`]: the online template miner (Drain-style parse tree over generically
+//!   masked tokens) — [`TemplateMiner::add`] returns a [`ClusterId`] per message;
+//! - [`mask_message`]: the variable masking on its own.
+//!
+//! ```
+//! use faultline_cluster::{MinerConfig, TemplateMiner};
+//! let mut miner = TemplateMiner::new(MinerConfig::default()).unwrap();
+//! let id = miner.add("Connection closed by 10.1.2.3 port 22");
+//! assert_eq!(miner.add("Connection closed by 10.9.8.7 port 2222"), id);
+//! assert_eq!(miner.template(id).unwrap(), "Connection closed by <*> port <*>");
+//! ```
+
+pub mod error;
+pub mod header;
+pub mod masking;
+pub mod miner;
+
+pub use error::ClusterError;
+pub use header::{split_header, RawHeader};
+pub use masking::{mask_message, WILDCARD};
+pub use miner::{ClusterId, MinerConfig, TemplateMiner};
