@@ -60,8 +60,9 @@ fn main() -> io::Result<()> {
         ids.push(miner.add(msg).0);
     }
     // Each cluster's final template, rendered once as the JSON tail of its output lines.
-    let rendered: Vec<Vec<u8>> = (0..miner.len() as u32)
+    let rendered: Vec<Vec<u8>> = (0..miner.id_bound())
         .map(|c| {
+            let c = miner.resolve(ClusterId(c)).0;
             let mut v = Vec::new();
             v.extend_from_slice(format!("{{\"cluster\":{c},\"template\":").as_bytes());
             write_json_str(&mut v, &miner.template(ClusterId(c)).unwrap_or_default());

@@ -62,7 +62,7 @@ pub(crate) fn is_piece_delim(b: u8) -> bool {
 
 #[inline]
 fn joins_variables(b: u8) -> bool {
-    matches!(b, b'.' | b':' | b'@' | b'#')
+    matches!(b, b'.' | b':' | b'@' | b'#' | b'-')
 }
 
 /// A `-` before a digit and after a non-alphanumeric byte (or at the start) is a sign.
@@ -76,8 +76,8 @@ fn is_sign(tok: &[u8], i: usize) -> bool {
 /// Masks one whitespace-free token, appending the masked text to `out`.
 pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
     let start = out.len();
-    // Fast path: no digit, nothing to mask.
-    if !tok.iter().any(u8::is_ascii_digit) {
+    // Fast path: no digit and too short for a digit-free hex id, nothing to mask.
+    if tok.len() < 8 && !tok.iter().any(u8::is_ascii_digit) {
         out.extend_from_slice(tok);
         return TokenKind::Const;
     }
@@ -99,7 +99,11 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
             digit |= tok[i].is_ascii_digit();
             i += 1;
         }
-        if !digit {
+        let hex = tok[p0..i].iter().all(u8::is_ascii_hexdigit);
+        // A hex piece is a variable when long (`ffffffff`) or when it continues a variable
+        // after a `-` (the digit-free groups of a UUID).
+        let after_var = out.len() >= start + 4 && out.ends_with(b"<*>-");
+        if !digit && !(hex && (i - p0 >= 8 || after_var)) {
             out.extend_from_slice(&tok[p0..i]);
             continue;
         }
@@ -198,7 +202,9 @@ mod tests {
         assert_eq!(m("uid=0").0, "uid=<*>");
         assert_eq!(m("c-4411").0, "c-<*>");
         assert_eq!(m("-42").0, "<*>");
-        assert_eq!(m("550e8400-e29b-41d4-a716-446655440000").0, "<*>-<*>-<*>-<*>-<*>");
+        assert_eq!(m("550e8400-e29b-41d4-a716-446655440000").0, "<*>");
+        assert_eq!(m("d96a117b-0193-4549-bdcc-63b917273d1d]").0, "<*>]");
+        assert_eq!(m("mask=ffffffff").0, "mask=<*>");
         assert_eq!(m("/v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail").0, "<*>");
         assert_eq!(m("2016/9/27:20:30:31.455").0, "<*>");
     }

@@ -43,6 +43,10 @@ pub struct MinerConfig {
     pub max_leaf_candidates: usize,
     /// Entries of the masked-shape cache before it is cleared.
     pub max_cache_entries: usize,
+    /// Distinct values a word position must show (among clusters otherwise equal) before it
+    /// is taken for a variable and those clusters merge; fewer values are kept as distinct
+    /// templates (`VM Started` / `VM Paused`).
+    pub merge_min_variants: usize,
 }
 
 impl Default for MinerConfig {
@@ -53,6 +57,7 @@ impl Default for MinerConfig {
             max_clusters: 200_000,
             max_leaf_candidates: 256,
             max_cache_entries: 1 << 20,
+            merge_min_variants: 4,
         }
     }
 }
@@ -116,6 +121,8 @@ struct Cluster {
     /// Token texts of the template.
     texts: Vec<Box<str>>,
     count: u64,
+    /// The cluster this one was merged into (itself while alive).
+    parent: u32,
 }
 
 /// One token of the current line: a range of the miner's scratch buffer.
@@ -132,22 +139,36 @@ struct LineToken {
 /// ```
 /// use faultline_cluster::{MinerConfig, TemplateMiner};
 /// let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
-/// let a = m.add("Accepted password for alice from 10.0.0.7 port 51122 ssh2");
-/// let b = m.add("Accepted password for bob from 10.0.0.9 port 40022 ssh2");
-/// assert_eq!(a, b);
-/// assert_eq!(m.template(a).unwrap(), "Accepted password for <*> from <*> port <*> <*>");
+/// let mut id = m.add("Accepted password for alice from 10.0.0.7 port 51122 ssh2");
+/// for user in ["bob", "carol", "dave", "erin", "frank"] {
+///     id = m.add(&format!("Accepted password for {user} from 10.0.0.9 port 40022 ssh2"));
+/// }
+/// assert_eq!(m.resolve(ClusterIdFirst), id);
+/// # use faultline_cluster::ClusterId; const ClusterIdFirst: ClusterId = ClusterId(0);
+/// assert_eq!(m.template(id).unwrap(), "Accepted password for <*> from <*> port <*> ssh2");
 /// ```
 #[derive(Debug, Clone)]
 pub struct TemplateMiner {
     cfg: MinerConfig,
     clusters: Vec<Cluster>,
-    /// (token count, first token hash or wild) → clusters.
+    live: usize,
+    /// token count → live clusters.
     leaves: FastMap<u64, Vec<u32>>,
     /// Hash of the masked token sequence → cluster.
     cache: FastMap<u64, u32>,
     wild: u64,
     scratch: Vec<u8>,
     line: Vec<LineToken>,
+}
+
+/// How the current line relates to a cluster's template.
+enum Diff {
+    /// Matches (differences only where the template has variables); number of constants.
+    Match(usize),
+    /// Differs at one or two constant positions.
+    Near([u32; 2], u8),
+    /// Differs more.
+    Far(usize),
 }
 
 impl TemplateMiner {
@@ -157,6 +178,7 @@ impl TemplateMiner {
         Ok(Self {
             cfg,
             clusters: Vec::new(),
+            live: 0,
             leaves: FastMap::default(),
             cache: FastMap::default(),
             wild: wild_hash(),
@@ -170,24 +192,43 @@ impl TemplateMiner {
         &self.cfg
     }
 
-    /// Number of clusters.
+    /// Number of clusters (merged ones count once).
     pub fn len(&self) -> usize {
-        self.clusters.len()
+        self.live
     }
 
     /// Whether no line was added yet.
     pub fn is_empty(&self) -> bool {
-        self.clusters.is_empty()
+        self.live == 0
     }
 
-    /// Lines that joined a cluster.
+    /// Upper bound (exclusive) of the ids handed out so far, merged ones included.
+    pub fn id_bound(&self) -> u32 {
+        self.clusters.len() as u32
+    }
+
+    /// The cluster an id now stands for: ids handed out earlier may have been merged into
+    /// another cluster as the miner learned that a position is variable.
+    pub fn resolve(&self, id: ClusterId) -> ClusterId {
+        let mut i = id.0;
+        // Parents always have smaller ids, so this terminates.
+        while let Some(c) = self.clusters.get(i as usize) {
+            if c.parent == i {
+                break;
+            }
+            i = c.parent;
+        }
+        ClusterId(i)
+    }
+
+    /// Lines that joined a cluster (after resolving merges).
     pub fn count(&self, id: ClusterId) -> Option<u64> {
-        self.clusters.get(id.0 as usize).map(|c| c.count)
+        self.clusters.get(self.resolve(id).0 as usize).map(|c| c.count)
     }
 
-    /// Current template text of a cluster, variables as `<*>`.
+    /// Current template text of a cluster (after resolving merges), variables as `<*>`.
     pub fn template(&self, id: ClusterId) -> Option<String> {
-        let c = self.clusters.get(id.0 as usize)?;
+        let c = self.clusters.get(self.resolve(id).0 as usize)?;
         let mut s = String::with_capacity(c.texts.iter().map(|t| t.len() + 1).sum());
         for (i, t) in c.texts.iter().enumerate() {
             if i > 0 {
@@ -204,8 +245,7 @@ impl TemplateMiner {
         self.line.clear();
         let mut shape = 0x51_7cc1_b727_220a_u64;
         let max = self.cfg.max_tokens;
-        let mut iter = message.split_ascii_whitespace();
-        for tok in iter.by_ref() {
+        for tok in message.split_ascii_whitespace() {
             if self.line.len() + 1 == max {
                 // Fold this and any further tokens into one variable.
                 let start = self.scratch.len() as u32;
@@ -216,7 +256,6 @@ impl TemplateMiner {
                     hash: self.wild,
                 });
                 shape = hash_combine(shape, self.wild);
-                let _ = tok;
                 break;
             }
             let start = self.scratch.len();
@@ -237,23 +276,31 @@ impl TemplateMiner {
     }
 
     fn leaf_key(&self) -> u64 {
-        let first = self.line.first().map_or(0, |t| t.hash);
-        hash_combine(hash_combine(0x2545_f491_4f6c_dd1d, self.line.len() as u64), first)
+        self.line.len() as u64
     }
 
-    /// Similarity of the current line to a cluster: share of positions where they agree.
-    fn similarity(&self, c: &Cluster) -> f64 {
-        let n = self.line.len();
-        if n == 0 {
-            return 1.0;
+    fn diff(&self, c: &Cluster) -> Diff {
+        let mut pos = [0u32; 2];
+        let mut nd = 0usize;
+        let mut consts = 0usize;
+        for (i, (h, t)) in c.hashes.iter().zip(&self.line).enumerate() {
+            if *h == self.wild {
+                continue;
+            }
+            if *h == t.hash {
+                consts += 1;
+            } else {
+                if nd < 2 {
+                    pos[nd] = i as u32;
+                }
+                nd += 1;
+            }
         }
-        let eq = c
-            .hashes
-            .iter()
-            .zip(&self.line)
-            .filter(|(h, t)| **h == t.hash)
-            .count();
-        eq as f64 / n as f64
+        match nd {
+            0 => Diff::Match(consts),
+            1 | 2 => Diff::Near(pos, nd as u8),
+            _ => Diff::Far(nd),
+        }
     }
 
     fn token_text(&self, t: &LineToken) -> &str {
@@ -261,35 +308,18 @@ impl TemplateMiner {
         std::str::from_utf8(&self.scratch[t.start as usize..t.end as usize]).unwrap_or(WILDCARD)
     }
 
-    /// Adds one message (no header) and returns its cluster id (stable for the run).
+    /// Adds one message (no header) and returns its cluster id (stable for the run; see
+    /// [`TemplateMiner::resolve`] for ids merged later).
     pub fn add(&mut self, message: &str) -> ClusterId {
         let shape = self.tokenize(message);
         if let Some(&id) = self.cache.get(&shape) {
-            if let Some(c) = self.clusters.get_mut(id as usize) {
+            let root = self.resolve(ClusterId(id)).0;
+            if let Some(c) = self.clusters.get_mut(root as usize) {
                 c.count += 1;
-                return ClusterId(id);
+                return ClusterId(root);
             }
         }
-        let key = self.leaf_key();
-        let mut best: Option<(u32, f64)> = None;
-        if let Some(cands) = self.leaves.get(&key) {
-            for &cid in cands.iter().rev().take(self.cfg.max_leaf_candidates) {
-                let Some(c) = self.clusters.get(cid as usize) else { continue };
-                let s = self.similarity(c);
-                if best.is_none_or(|(_, b)| s > b) {
-                    best = Some((cid, s));
-                }
-            }
-        }
-        let at_cap = self.clusters.len() >= self.cfg.max_clusters;
-        let id = match best {
-            Some((cid, s)) if s >= self.cfg.similarity_threshold || at_cap => {
-                self.join(cid);
-                cid
-            }
-            _ if at_cap => self.join_overflow(),
-            _ => self.create(key),
-        };
+        let id = self.place();
         if self.cache.len() >= self.cfg.max_cache_entries {
             self.cache.clear();
         }
@@ -297,7 +327,197 @@ impl TemplateMiner {
         ClusterId(id)
     }
 
-    fn join(&mut self, cid: u32) {
+    /// Finds or creates the cluster of the current line (cache miss path).
+    fn place(&mut self) -> u32 {
+        let key = self.leaf_key();
+        let mut best_match: Option<(u32, usize)> = None;
+        let mut best_any: Option<(u32, usize)> = None;
+        // Near clusters: (cluster, positions, count of positions).
+        let mut near: Vec<(u32, [u32; 2], u8)> = Vec::new();
+        if let Some(cands) = self.leaves.get(&key) {
+            for &cid in cands.iter().rev().take(self.cfg.max_leaf_candidates) {
+                let Some(c) = self.clusters.get(cid as usize) else { continue };
+                match self.diff(c) {
+                    Diff::Match(k) => {
+                        if best_match.is_none_or(|(_, b)| k > b) {
+                            best_match = Some((cid, k));
+                        }
+                    }
+                    Diff::Near(p, n) => {
+                        near.push((cid, p, n));
+                        if best_any.is_none_or(|(_, b)| (n as usize) < b) {
+                            best_any = Some((cid, n as usize));
+                        }
+                    }
+                    Diff::Far(n) => {
+                        if best_any.is_none_or(|(_, b)| n < b) {
+                            best_any = Some((cid, n));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((cid, _)) = best_match {
+            if let Some(c) = self.clusters.get_mut(cid as usize) {
+                c.count += 1;
+            }
+            return cid;
+        }
+        if self.live >= self.cfg.max_clusters {
+            return match best_any {
+                Some((cid, _)) => {
+                    self.generalise(cid);
+                    cid
+                }
+                None => self.join_overflow(),
+            };
+        }
+        let id = self.create(key);
+        self.merge_family(id, key, &near);
+        let root = self.resolve(ClusterId(id)).0;
+        self.absorb_subsumed(root, key);
+        root
+    }
+
+    /// Merges the new cluster `id` with near clusters that differ from it at the same one or
+    /// two positions, when there are enough of them to call those positions variable.
+    fn merge_family(&mut self, id: u32, key: u64, near: &[(u32, [u32; 2], u8)]) {
+        let need = self.cfg.merge_min_variants.saturating_sub(1).max(1);
+        // Group near clusters by their differing positions; pick the largest qualifying group,
+        // preferring single-position groups.
+        let mut best: Option<([u32; 2], u8, usize)> = None;
+        for &(_, p, n) in near {
+            let size = near.iter().filter(|&&(_, q, m)| m == n && q[..n as usize] == p[..n as usize]).count();
+            let need_n = if n == 1 { need } else { need + need / 2 };
+            if size >= need_n && best.is_none_or(|(_, bn, bs)| (n, usize::MAX - size) < (bn, usize::MAX - bs)) {
+                best = Some((p, n, size));
+            }
+        }
+        let Some((p, n, _)) = best else { return };
+        // A template needs a constant part: never turn every remaining constant into `<*>`.
+        let consts_left = self.clusters.get(id as usize).map_or(0, |c| {
+            c.hashes.iter().enumerate().filter(|&(i, h)| *h != self.wild && !p[..n as usize].contains(&(i as u32))).count()
+        });
+        if consts_left == 0 {
+            return;
+        }
+        let members: Vec<u32> = near
+            .iter()
+            .filter(|&&(_, q, m)| m == n && q[..n as usize] == p[..n as usize])
+            .map(|&(c, _, _)| c)
+            .collect();
+        let root = members.iter().copied().chain([id]).min().unwrap_or(id);
+        // Template text of each variable position: keep a shared `key=` prefix.
+        for &pos in &p[..n as usize] {
+            let pos = pos as usize;
+            let prefix = {
+                let texts = members
+                    .iter()
+                    .chain([&id])
+                    .filter_map(|&c| self.clusters.get(c as usize).and_then(|c| c.texts.get(pos)));
+                common_key_prefix(texts)
+            };
+            let text: Box<str> = format!("{prefix}{WILDCARD}").into();
+            if let Some(c) = self.clusters.get_mut(root as usize) {
+                if let (Some(h), Some(t)) = (c.hashes.get_mut(pos), c.texts.get_mut(pos)) {
+                    *h = self.wild;
+                    *t = text;
+                }
+            }
+        }
+        let mut absorbed = 0u64;
+        for &m in members.iter().chain([&id]) {
+            if m == root {
+                continue;
+            }
+            if let Some(c) = self.clusters.get_mut(m as usize) {
+                absorbed += c.count;
+                c.parent = root;
+                c.hashes = Vec::new();
+                c.texts = Vec::new();
+                self.live -= 1;
+            }
+        }
+        if let Some(c) = self.clusters.get_mut(root as usize) {
+            c.count += absorbed;
+        }
+        if let Some(leaf) = self.leaves.get_mut(&key) {
+            let clusters = &self.clusters;
+            leaf.retain(|&c| clusters.get(c as usize).is_some_and(|x| x.parent == c));
+        }
+    }
+
+    /// Merges into `root` the clusters of its leaf that its template already covers (they
+    /// differ only where `root` has variables): a word seen where another line had a masked
+    /// variable is taken for a variable too.
+    fn absorb_subsumed(&mut self, root: u32, key: u64) {
+        let Some(r) = self.clusters.get(root as usize) else { return };
+        let consts = r.hashes.iter().filter(|h| **h != self.wild).count();
+        if consts == 0 {
+            return;
+        }
+        let Some(leaf) = self.leaves.get(&key) else { return };
+        let mut absorbed: Vec<u32> = Vec::new();
+        for &cid in leaf.iter().rev().take(self.cfg.max_leaf_candidates) {
+            if cid == root {
+                continue;
+            }
+            let Some(c) = self.clusters.get(cid as usize) else { continue };
+            let mut covered = true;
+            let mut diffs = 0;
+            for (rh, ch) in r.hashes.iter().zip(&c.hashes) {
+                if rh == ch {
+                    continue;
+                }
+                if *rh == self.wild {
+                    diffs += 1;
+                } else {
+                    covered = false;
+                    break;
+                }
+            }
+            if covered && diffs <= consts {
+                absorbed.push(cid);
+            }
+        }
+        if absorbed.is_empty() {
+            return;
+        }
+        let new_root = absorbed.iter().copied().chain([root]).min().unwrap_or(root);
+        if new_root != root {
+            // Keep the smallest id as the survivor; it takes the covering template.
+            if let Some(r) = self.clusters.get(root as usize) {
+                let (h, t) = (r.hashes.clone(), r.texts.clone());
+                if let Some(n) = self.clusters.get_mut(new_root as usize) {
+                    n.hashes = h;
+                    n.texts = t;
+                }
+            }
+        }
+        let mut total = 0u64;
+        for m in absorbed.into_iter().chain([root]) {
+            if m == new_root {
+                continue;
+            }
+            if let Some(c) = self.clusters.get_mut(m as usize) {
+                total += c.count;
+                c.parent = new_root;
+                c.hashes = Vec::new();
+                c.texts = Vec::new();
+                self.live -= 1;
+            }
+        }
+        if let Some(c) = self.clusters.get_mut(new_root as usize) {
+            c.count += total;
+        }
+        if let Some(leaf) = self.leaves.get_mut(&key) {
+            let clusters = &self.clusters;
+            leaf.retain(|&c| clusters.get(c as usize).is_some_and(|x| x.parent == c));
+        }
+    }
+
+    /// Drain-style join at the cluster cap: differing positions become variables.
+    fn generalise(&mut self, cid: u32) {
         let wild = self.wild;
         let Some(c) = self.clusters.get_mut(cid as usize) else { return };
         c.count += 1;
@@ -311,9 +531,9 @@ impl TemplateMiner {
         }
     }
 
-    /// At the cluster cap with no candidate: the last cluster absorbs the line.
+    /// At the cluster cap with no candidate: the last live cluster absorbs the line.
     fn join_overflow(&mut self) -> u32 {
-        let last = self.clusters.len().saturating_sub(1) as u32;
+        let last = self.resolve(ClusterId(self.clusters.len().saturating_sub(1) as u32)).0;
         if let Some(c) = self.clusters.get_mut(last as usize) {
             c.count += 1;
             if c.hashes.len() != self.line.len() {
@@ -332,9 +552,26 @@ impl TemplateMiner {
             hashes,
             texts,
             count: 1,
+            parent: id,
         });
+        self.live += 1;
         self.leaves.entry(key).or_default().push(id);
         id
+    }
+}
+
+/// The `key=` / `key:` prefix shared by all texts (empty if none).
+fn common_key_prefix<'a>(mut texts: impl Iterator<Item = &'a Box<str>>) -> String {
+    let Some(first) = texts.next() else { return String::new() };
+    let Some(cut) = first.find(['=', ':']) else { return String::new() };
+    let prefix = &first[..=cut];
+    if prefix.len() < 2 {
+        return String::new();
+    }
+    if texts.all(|t| t.starts_with(prefix)) {
+        prefix.to_string()
+    } else {
+        String::new()
     }
 }
 
