@@ -1,0 +1,460 @@
+//! Batch detection on one series: level shifts and trends by robust binary segmentation, point
+//! outliers against their segment, debounced into one [`Anomaly`] per episode.
+//!
+//! Method, for the finite samples of a series (NaN and infinities are skipped):
+//! 1. **Noise scale** from first differences: `sigma = 1.4826 MAD(diff) / sqrt 2`, which a level
+//!    shift or a few spikes barely move.
+//! 2. **Changepoints** by binary segmentation with the CUSUM statistic
+//!    `T(k) = |S_k - (k / n) S_n| / (sigma sqrt(k (n - k) / n))` (Page 1954; Vostrikova 1981) on
+//!    the series after a running median of 5 (so spikes of one or two samples cannot pose as
+//!    shifts). Splits with `T > changepoint_threshold` are taken, largest first, up to
+//!    `max_changepoints`, each segment at least `min_segment_samples` long.
+//! 3. **Baseline** = the first segment (an incident window starts before the incident): its
+//!    median and spread `max(1.4826 MAD, sigma)`.
+//! 4. **Shifts**: each later segment whose median is at least `shift_threshold_sigma` spreads
+//!    and `min_relative_shift` of the baseline level away from the baseline is anomalous;
+//!    consecutive anomalous segments in the same direction form one episode, `Trend` when the
+//!    episode is a steady ramp (rank correlation with time), `LevelShift` otherwise.
+//! 5. **Points**: outside shift episodes, samples more than `point_threshold_sigma` spreads
+//!    from their segment's median; runs closer than `merge_gap_samples` form one episode.
+//!
+//! Scores map the deviation `z` (in baseline spreads) to [0, 1] with
+//! `1 - 2^-(z / threshold)^2`: 0.5 at the threshold, 0.94 at twice it.
+//!
+//! Short input (fewer than `min_samples` finite samples) and constant input give `Ok(vec![])`:
+//! nothing can be told apart from normal there. Only an invalid config is an error.
+
+use faultline_core::{Anomaly, AnomalyId, AnomalyKind, AnomalySeverity, Direction, Expected, Series, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{median_mad, median_in_place, score_from_z, MAD_TO_SIGMA};
+use crate::DetectError;
+
+/// Name recorded in [`Anomaly::detector`] for shifts and trends.
+pub const LEVEL_SHIFT_DETECTOR: &str = "cusum_level_shift";
+/// Name recorded in [`Anomaly::detector`] for point outliers.
+pub const POINT_DETECTOR: &str = "segment_robust_z";
+
+/// Settings of [`detect_series`], the batch detection the pipeline runs on each series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DetectConfig {
+    /// Fewer finite samples than this give no anomalies.
+    pub min_samples: usize,
+    /// CUSUM statistic (noise units) above which a segment is split.
+    pub changepoint_threshold: f64,
+    /// Most changepoints per series.
+    pub max_changepoints: usize,
+    /// Shortest segment between changepoints (samples).
+    pub min_segment_samples: usize,
+    /// A segment this many baseline spreads away from the baseline is a shift.
+    pub shift_threshold_sigma: f64,
+    /// A shift must also move the level by this fraction of `|baseline median|`.
+    pub min_relative_shift: f64,
+    /// A sample this many spreads away from its segment's median is a point outlier.
+    pub point_threshold_sigma: f64,
+    /// Outliers at most this many samples apart belong to one episode.
+    pub merge_gap_samples: usize,
+    /// Half-width of the expected band, in baseline spreads.
+    pub band_sigma: f64,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        Self {
+            min_samples: 12,
+            changepoint_threshold: 5.0,
+            max_changepoints: 6,
+            min_segment_samples: 5,
+            shift_threshold_sigma: 4.0,
+            min_relative_shift: 0.1,
+            point_threshold_sigma: 6.0,
+            merge_gap_samples: 2,
+            band_sigma: 3.0,
+        }
+    }
+}
+
+impl DetectConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), DetectError> {
+        let pos = |f: &'static str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(DetectError::config(f, "must be a positive number"))
+            }
+        };
+        pos("changepoint_threshold", self.changepoint_threshold)?;
+        pos("shift_threshold_sigma", self.shift_threshold_sigma)?;
+        pos("point_threshold_sigma", self.point_threshold_sigma)?;
+        pos("band_sigma", self.band_sigma)?;
+        if !(self.min_relative_shift.is_finite() && self.min_relative_shift >= 0.0) {
+            return Err(DetectError::config("min_relative_shift", "must be >= 0"));
+        }
+        if self.min_segment_samples < 2 {
+            return Err(DetectError::config("min_segment_samples", "must be at least 2"));
+        }
+        if self.min_samples < 2 * self.min_segment_samples {
+            return Err(DetectError::config("min_samples", "must be at least 2 * min_segment_samples"));
+        }
+        Ok(())
+    }
+}
+
+/// A batch detector: one series in, its anomalies out.
+pub trait Detector {
+    /// Short name of the method.
+    fn name(&self) -> &'static str;
+    /// The anomalies of `series`, one per episode, sorted by start.
+    fn detect(&self, series: &Series) -> Result<Vec<Anomaly>, DetectError>;
+}
+
+/// [`detect_series`] as a [`Detector`].
+#[derive(Debug, Clone, Default)]
+pub struct SegmentDetector {
+    cfg: DetectConfig,
+}
+
+impl SegmentDetector {
+    /// A detector with validated settings.
+    pub fn try_new(cfg: DetectConfig) -> Result<Self, DetectError> {
+        cfg.validate()?;
+        Ok(Self { cfg })
+    }
+}
+
+impl Detector for SegmentDetector {
+    fn name(&self) -> &'static str {
+        LEVEL_SHIFT_DETECTOR
+    }
+    fn detect(&self, series: &Series) -> Result<Vec<Anomaly>, DetectError> {
+        detect_series(series, &self.cfg)
+    }
+}
+
+/// Batch detection on one series: one [`Anomaly`] per episode (level shift, trend or run of
+/// point outliers), with score in [0, 1], severity, direction, expected value and band, kind
+/// and detector name; ids derived from the series key, kind and start. See the module docs for
+/// the method. Never panics; NaN samples are skipped; fewer than `min_samples` finite samples
+/// or a constant series give `Ok(vec![])`; an invalid `cfg` gives
+/// [`DetectError::InvalidConfig`].
+///
+/// ```
+/// use faultline_core::{AnomalyKind, Direction, Series, SeriesKey, Timestamp};
+/// use faultline_detect::{detect_series, DetectConfig};
+/// let values: Vec<f64> = (0..240).map(|i| if i < 150 { 100.0 + (i % 5) as f64 } else { 400.0 + (i % 5) as f64 }).collect();
+/// let ts = (0..240).map(|i| Timestamp::from_secs(15 * i)).collect();
+/// let s = Series::new(SeriesKey::new("checkout", "latency_p95_ms"), ts, values).unwrap();
+/// let found = detect_series(&s, &DetectConfig::default()).unwrap();
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].kind, AnomalyKind::LevelShift);
+/// assert_eq!(found[0].direction, Direction::Up);
+/// assert_eq!(found[0].start, Timestamp::from_secs(15 * 150));
+/// ```
+pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>, DetectError> {
+    cfg.validate()?;
+    let (ts, ys): (Vec<Timestamp>, Vec<f64>) = series
+        .timestamps
+        .iter()
+        .zip(&series.values)
+        .filter(|(_, v)| v.is_finite())
+        .map(|(t, v)| (*t, *v))
+        .unzip();
+    let n = ys.len();
+    if n < cfg.min_samples {
+        return Ok(vec![]);
+    }
+    let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if lo == hi {
+        return Ok(vec![]);
+    }
+    let sigma = noise_scale(&ys, lo, hi);
+    let smooth = running_median5(&ys);
+    let cps = segment(&smooth, sigma, cfg);
+    let bounds: Vec<usize> = std::iter::once(0).chain(cps).chain(std::iter::once(n)).collect();
+    let segs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+
+    let (m0, mad0) = median_mad(&ys[segs[0].0..segs[0].1]).unwrap_or((ys[0], 0.0));
+    let s0 = (MAD_TO_SIGMA * mad0).max(sigma);
+    let mut out = Vec::new();
+    let mut in_shift = vec![false; n];
+
+    // Shift / trend episodes over segments after the baseline.
+    let seg_dev: Vec<(f64, f64)> = segs
+        .iter()
+        .map(|&(a, b)| {
+            let mut buf = ys[a..b].to_vec();
+            let med = median_in_place(&mut buf).unwrap_or(m0);
+            (med, (med - m0) / s0)
+        })
+        .collect();
+    let anomalous = |i: usize| {
+        let (med, dev) = seg_dev[i];
+        i > 0
+            && dev.abs() >= cfg.shift_threshold_sigma
+            && (med - m0).abs() >= cfg.min_relative_shift * m0.abs()
+    };
+    let mut i = 1;
+    while i < segs.len() {
+        if !anomalous(i) {
+            i += 1;
+            continue;
+        }
+        let up = seg_dev[i].1 > 0.0;
+        let mut j = i;
+        while j + 1 < segs.len() && anomalous(j + 1) && (seg_dev[j + 1].1 > 0.0) == up {
+            j += 1;
+        }
+        // A ramp's first steps may sit below the threshold: extend back over segments that
+        // already lean the same way.
+        let mut first = i;
+        while first > 1 && (seg_dev[first - 1].1 > 1.0) == up && seg_dev[first - 1].1.abs() > 1.0 {
+            first -= 1;
+        }
+        let (a, b) = (segs[first].0, segs[j].1);
+        for f in &mut in_shift[a..b] {
+            *f = true;
+        }
+        let peak = (a..b)
+            .max_by(|&p, &q| (ys[p] - m0).abs().total_cmp(&(ys[q] - m0).abs()))
+            .unwrap_or(a);
+        let z = seg_dev[i..=j].iter().map(|d| d.1.abs()).fold(0.0, f64::max);
+        let kind = if is_ramp(&ys[a..b]) && j > first || is_ramp(&ys[a..b]) && b - a >= 3 * cfg.min_segment_samples {
+            AnomalyKind::Trend
+        } else {
+            AnomalyKind::LevelShift
+        };
+        out.push(anomaly(
+            series,
+            &ts,
+            (a, b - 1, peak),
+            ys[peak],
+            Expected {
+                value: m0,
+                lower: m0 - cfg.band_sigma * s0,
+                upper: m0 + cfg.band_sigma * s0,
+            },
+            score_from_z(z, cfg.shift_threshold_sigma),
+            kind,
+            LEVEL_SHIFT_DETECTOR,
+        ));
+        i = j + 1;
+    }
+
+    // Point outliers against their own segment.
+    let mut flagged: Vec<(usize, f64, f64, f64)> = Vec::new(); // (index, z, median, spread)
+    for &(a, b) in &segs {
+        let Some((med, mad)) = median_mad(&ys[a..b]) else {
+            continue;
+        };
+        let spread = (MAD_TO_SIGMA * mad).max(sigma);
+        for k in a..b {
+            let z = (ys[k] - med) / spread;
+            if !in_shift[k] && z.abs() >= cfg.point_threshold_sigma {
+                flagged.push((k, z, med, spread));
+            }
+        }
+    }
+    let mut k = 0;
+    while k < flagged.len() {
+        let mut e = k;
+        while e + 1 < flagged.len() && flagged[e + 1].0 - flagged[e].0 <= cfg.merge_gap_samples + 1 {
+            e += 1;
+        }
+        let run = &flagged[k..=e];
+        let best = run.iter().max_by(|p, q| p.1.abs().total_cmp(&q.1.abs())).unwrap_or(&run[0]);
+        let (peak, z, med, spread) = *best;
+        out.push(anomaly(
+            series,
+            &ts,
+            (run[0].0, run[run.len() - 1].0, peak),
+            ys[peak],
+            Expected {
+                value: med,
+                lower: med - cfg.band_sigma * spread,
+                upper: med + cfg.band_sigma * spread,
+            },
+            score_from_z(z, cfg.point_threshold_sigma),
+            AnomalyKind::Point,
+            POINT_DETECTOR,
+        ));
+        k = e + 1;
+    }
+    out.sort_by(|a, b| a.start.cmp(&b.start).then(b.score.total_cmp(&a.score)));
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn anomaly(
+    series: &Series,
+    ts: &[Timestamp],
+    (start, end, peak): (usize, usize, usize),
+    observed: f64,
+    expected: Expected,
+    score: f64,
+    kind: AnomalyKind,
+    detector: &str,
+) -> Anomaly {
+    let kind_name = match &kind {
+        AnomalyKind::Point => "point",
+        AnomalyKind::LevelShift => "level_shift",
+        AnomalyKind::Trend => "trend",
+        AnomalyKind::Variance => "variance",
+        AnomalyKind::Predictive { .. } => "predictive",
+    };
+    let key = series.key.to_string();
+    let start_s = ts[start].as_nanos().to_string();
+    Anomaly {
+        id: AnomalyId::derive(&[&key, detector, kind_name, &start_s]),
+        series: series.key.clone(),
+        start: ts[start],
+        end: ts[end],
+        peak: ts[peak],
+        observed,
+        expected,
+        score,
+        severity: AnomalySeverity::from_score(score),
+        direction: Direction::of(observed - expected.value),
+        kind,
+        detector: detector.to_string(),
+    }
+}
+
+/// Robust noise scale from first differences, floored so flat stretches stay finite.
+fn noise_scale(ys: &[f64], lo: f64, hi: f64) -> f64 {
+    let mut d: Vec<f64> = ys.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+    let mad = median_in_place(&mut d).unwrap_or(0.0);
+    let sigma = MAD_TO_SIGMA * mad / std::f64::consts::SQRT_2;
+    let floor = 1e-9 * (hi - lo).max(lo.abs().max(hi.abs())).max(f64::MIN_POSITIVE);
+    if sigma > floor {
+        sigma
+    } else {
+        // Mostly flat with a few moves: take the mean absolute difference instead, so a
+        // step function still has a sensible scale relative to its steps.
+        let mean_abs = ys.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (ys.len() - 1) as f64;
+        (0.1 * mean_abs).max(floor)
+    }
+}
+
+fn running_median5(ys: &[f64]) -> Vec<f64> {
+    let n = ys.len();
+    (0..n)
+        .map(|i| {
+            let a = i.saturating_sub(2);
+            let b = (i + 3).min(n);
+            let mut w = [0.0; 5];
+            let k = b - a;
+            w[..k].copy_from_slice(&ys[a..b]);
+            median_in_place(&mut w[..k]).unwrap_or(ys[i])
+        })
+        .collect()
+}
+
+/// Binary segmentation: changepoint indices (a changepoint is the first index of a new segment).
+fn segment(ys: &[f64], sigma: f64, cfg: &DetectConfig) -> Vec<usize> {
+    let mut cps = Vec::new();
+    let mut todo = vec![(0usize, ys.len())];
+    while cps.len() < cfg.max_changepoints {
+        // Find the best split among all pending segments.
+        let mut best: Option<(f64, usize, usize)> = None;
+        for (si, &(a, b)) in todo.iter().enumerate() {
+            if let Some((t, k)) = best_split(&ys[a..b], sigma, cfg.min_segment_samples) {
+                if t > cfg.changepoint_threshold && best.is_none_or(|(bt, _, _)| t > bt) {
+                    best = Some((t, si, a + k));
+                }
+            }
+        }
+        let Some((_, si, k)) = best else { break };
+        let (a, b) = todo.swap_remove(si);
+        cps.push(k);
+        todo.push((a, k));
+        todo.push((k, b));
+    }
+    cps.sort_unstable();
+    cps
+}
+
+fn best_split(ys: &[f64], sigma: f64, min_seg: usize) -> Option<(f64, usize)> {
+    let n = ys.len();
+    if n < 2 * min_seg {
+        return None;
+    }
+    let total: f64 = ys.iter().sum();
+    let nf = n as f64;
+    let mut s = 0.0;
+    let mut best: Option<(f64, usize)> = None;
+    for (k, &y) in ys.iter().enumerate().take(n - min_seg) {
+        s += y;
+        let kk = k + 1;
+        if kk < min_seg {
+            continue;
+        }
+        let kf = kk as f64;
+        let t = (s - kf / nf * total).abs() / (sigma * (kf * (nf - kf) / nf).sqrt());
+        if best.is_none_or(|(bt, _)| t > bt) {
+            best = Some((t, kk));
+        }
+    }
+    best
+}
+
+/// Whether `ys` rises or falls steadily: Spearman-like rank agreement with time above 0.8.
+fn is_ramp(ys: &[f64]) -> bool {
+    let n = ys.len();
+    if n < 6 {
+        return false;
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&a, &b| ys[a].total_cmp(&ys[b]));
+    let mut rank = vec![0.0; n];
+    for (r, &i) in idx.iter().enumerate() {
+        rank[i] = r as f64;
+    }
+    let mean = (n - 1) as f64 / 2.0;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, r) in rank.iter().enumerate() {
+        let dx = i as f64 - mean;
+        sxy += dx * (r - mean);
+        sxx += dx * dx;
+    }
+    (sxy / sxx).abs() > 0.8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_core::SeriesKey;
+
+    #[test]
+    fn changepoint_found_at_the_step() {
+        let ys: Vec<f64> = (0..100).map(|i| if i < 40 { 0.0 } else { 10.0 } + (i % 3) as f64 * 0.1).collect();
+        let cps = segment(&ys, 0.1, &DetectConfig::default());
+        assert!(cps.contains(&40), "{cps:?}");
+    }
+
+    #[test]
+    fn ramp_is_recognised() {
+        let up: Vec<f64> = (0..30).map(|i| i as f64 + (i % 2) as f64).collect();
+        assert!(is_ramp(&up));
+        let flat: Vec<f64> = (0..30).map(|i| ((i * 7) % 5) as f64).collect();
+        assert!(!is_ramp(&flat));
+    }
+
+    #[test]
+    fn invalid_config_is_an_error() {
+        let s = Series::new(SeriesKey::new("a", "m"), vec![], vec![]).unwrap();
+        let cfg = DetectConfig {
+            shift_threshold_sigma: -1.0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            detect_series(&s, &cfg),
+            Err(DetectError::InvalidConfig {
+                field: "shift_threshold_sigma",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,193 @@
+//! Robust statistics: medians, MAD, a rolling sorted window, and the z → score map.
+
+/// Consistency constant: `1.4826 * MAD` estimates the standard deviation of a normal sample.
+pub const MAD_TO_SIGMA: f64 = 1.482_602_218_505_602;
+
+/// Median of finite values (NaN-free input; reorders `buf`). `None` when empty.
+pub fn median_in_place(buf: &mut [f64]) -> Option<f64> {
+    let n = buf.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    let (_, &mut hi, _) = buf.select_nth_unstable_by(mid, f64::total_cmp);
+    if n % 2 == 1 {
+        Some(hi)
+    } else {
+        let lo = buf[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some(0.5 * (lo + hi))
+    }
+}
+
+/// Median and MAD (unscaled) of `values`; `None` when empty.
+pub fn median_mad(values: &[f64]) -> Option<(f64, f64)> {
+    let mut buf: Vec<f64> = values.to_vec();
+    let med = median_in_place(&mut buf)?;
+    for (b, v) in buf.iter_mut().zip(values) {
+        *b = (v - med).abs();
+    }
+    let mad = median_in_place(&mut buf)?;
+    Some((med, mad))
+}
+
+/// Maps a deviation in robust standard units to a score in [0, 1]: 0 at 0, 0.5 at `z_half`,
+/// rising like `1 - 2^-(z / z_half)^2` (0.94 at twice `z_half`). NaN maps to 0.
+#[inline]
+pub fn score_from_z(z: f64, z_half: f64) -> f64 {
+    let u = z.abs() / z_half;
+    let s = 1.0 - (-std::f64::consts::LN_2 * u * u).exp();
+    if s.is_nan() {
+        0.0
+    } else {
+        s.clamp(0.0, 1.0)
+    }
+}
+
+/// The last `capacity` values in arrival order and in sorted order, for O(capacity) updates
+/// and O(1) median / O(capacity) MAD queries with no allocation after construction.
+#[derive(Debug, Clone)]
+pub struct SortedWindow {
+    ring: Vec<f64>,
+    head: usize,
+    sorted: Vec<f64>,
+    capacity: usize,
+}
+
+impl SortedWindow {
+    /// An empty window of `capacity` values (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            ring: Vec::with_capacity(capacity),
+            head: 0,
+            sorted: Vec::with_capacity(capacity),
+            capacity,
+        }
+    }
+    /// Number of values held.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+    /// Whether no value is held.
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+    /// Forgets every value.
+    pub fn clear(&mut self) {
+        self.ring.clear();
+        self.sorted.clear();
+        self.head = 0;
+    }
+    /// Adds a finite value, evicting the oldest when full.
+    pub fn push(&mut self, v: f64) {
+        if self.ring.len() < self.capacity {
+            self.ring.push(v);
+        } else {
+            let old = std::mem::replace(&mut self.ring[self.head], v);
+            self.head = (self.head + 1) % self.capacity;
+            let at = self.sorted.partition_point(|&x| x < old);
+            // `old` is present: it was inserted and never removed.
+            if at < self.sorted.len() {
+                self.sorted.remove(at);
+            }
+        }
+        let at = self.sorted.partition_point(|&x| x < v);
+        self.sorted.insert(at, v);
+    }
+    /// Median of the held values (NaN when empty).
+    pub fn median(&self) -> f64 {
+        let n = self.sorted.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        if n % 2 == 1 {
+            self.sorted[n / 2]
+        } else {
+            0.5 * (self.sorted[n / 2 - 1] + self.sorted[n / 2])
+        }
+    }
+    /// Value at quantile `q` in [0, 1] (nearest rank; NaN when empty).
+    pub fn quantile(&self, q: f64) -> f64 {
+        let n = self.sorted.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        let i = ((n - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+        self.sorted[i.min(n - 1)]
+    }
+    /// Median absolute deviation from `center` (unscaled), by merging the two sorted sides.
+    pub fn mad(&self, center: f64) -> f64 {
+        let s = &self.sorted;
+        let n = s.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        let split = s.partition_point(|&x| x < center);
+        // Walk outwards from `center`, taking the nearer value each step: the k-th taken is
+        // the k-th smallest absolute deviation.
+        let (mut l, mut r) = (split, split);
+        let mut kth = |k: usize| -> f64 {
+            let mut d = 0.0;
+            for _ in 0..=k {
+                let dl = if l > 0 { center - s[l - 1] } else { f64::INFINITY };
+                let dr = if r < n { s[r] - center } else { f64::INFINITY };
+                if dl <= dr {
+                    d = dl;
+                    l -= 1;
+                } else {
+                    d = dr;
+                    r += 1;
+                }
+            }
+            d
+        };
+        if n % 2 == 1 {
+            kth(n / 2)
+        } else {
+            let a = kth(n / 2 - 1);
+            // One more step from where the walk stopped gives the next order statistic.
+            let b = kth(0);
+            0.5 * (a + b)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_window_matches_naive_median_and_mad() {
+        let mut w = SortedWindow::new(7);
+        let mut s = 12345u64;
+        let mut all = Vec::new();
+        for _ in 0..200 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = ((s >> 33) % 50) as f64;
+            w.push(v);
+            all.push(v);
+            let tail = &all[all.len().saturating_sub(7)..];
+            let (m, mad) = median_mad(tail).unwrap();
+            assert_eq!(w.median(), m);
+            assert_eq!(w.mad(m), mad, "{tail:?}");
+        }
+        for cap in [1usize, 2, 4] {
+            let mut w = SortedWindow::new(cap);
+            for v in [3.0, 1.0, 2.0, 8.0, 8.0, 1.0] {
+                w.push(v);
+                let tail: Vec<f64> = w.sorted.clone();
+                let (m, mad) = median_mad(&tail).unwrap();
+                assert_eq!((w.median(), w.mad(m)), (m, mad));
+            }
+        }
+    }
+
+    #[test]
+    fn score_map_is_monotone_and_bounded() {
+        assert_eq!(score_from_z(0.0, 3.0), 0.0);
+        assert!((score_from_z(3.0, 3.0) - 0.5).abs() < 1e-12);
+        assert!(score_from_z(6.0, 3.0) > 0.9);
+        assert_eq!(score_from_z(f64::INFINITY, 3.0), 1.0);
+        assert_eq!(score_from_z(f64::NAN, 3.0), 0.0);
+    }
+}
