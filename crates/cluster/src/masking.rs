@@ -60,11 +60,6 @@ pub(crate) fn is_piece_delim(b: u8) -> bool {
     )
 }
 
-#[inline]
-fn joins_variables(b: u8) -> bool {
-    matches!(b, b'.' | b':' | b'@' | b'#' | b'-')
-}
-
 /// A `-` before a digit and after a non-alphanumeric byte (or at the start) is a sign.
 #[inline]
 fn is_sign(tok: &[u8], i: usize) -> bool {
@@ -73,59 +68,101 @@ fn is_sign(tok: &[u8], i: usize) -> bool {
         && (i == 0 || !tok[i - 1].is_ascii_alphanumeric())
 }
 
+/// Month and weekday names (`Jun`, `Mon`, `Monday`, `June`) as written in dates.
+fn is_calendar_word(tok: &[u8]) -> bool {
+    const WORDS: [&[u8]; 19] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+        b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun",
+    ];
+    (3..=9).contains(&tok.len()) && tok[0].is_ascii_uppercase() && WORDS.iter().any(|w| {
+        tok.len() == 3 && tok == *w
+            || matches!(
+                tok,
+                b"Monday" | b"Tuesday" | b"Wednesday" | b"Thursday" | b"Friday" | b"Saturday" | b"Sunday"
+            )
+    })
+}
+
 /// Masks one whitespace-free token, appending the masked text to `out`.
+///
+/// A token with variables becomes `prefix<*>suffix`: the prefix runs to the last `=` before
+/// the first variable piece (else the last `:`, else the last `-` that is not a sign, else the
+/// last opening bracket or quote); the suffix is the trailing closing punctuation. So
+/// `rhost=adsl-67.pacbell.net` and `rhost=10.0.0.1` mask alike (`rhost=<*>`), `(uid=0)` is
+/// `(uid=<*>)`, `node-246` is `node-<*>` and `[10.0.0.1]:22,` is `[<*>]:22,` → `[<*>,`… (the
+/// first variable decides).
 pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
-    let start = out.len();
-    // Fast path: no digit and too short for a digit-free hex id, nothing to mask.
-    if tok.len() < 8 && !tok.iter().any(u8::is_ascii_digit) {
+    if is_calendar_word(tok) {
+        out.extend_from_slice(b"<*>");
+        return TokenKind::Wild;
+    }
+    let Some(first_var) = first_variable_offset(tok) else {
         out.extend_from_slice(tok);
         return TokenKind::Const;
+    };
+    let mut end = tok.len();
+    while end > first_var
+        && matches!(tok[end - 1], b')' | b']' | b'}' | b'>' | b',' | b';' | b'"' | b'\'' | b'.' | b':')
+    {
+        end -= 1;
+    }
+    // `-` and `.` only end a prefix when one plain piece follows (`node-246`, `core.1234`,
+    // but not `customer-187-141.example.com`).
+    let single = |i: usize| !tok[i + 1..end].iter().enumerate().any(|(k, &b)| is_piece_delim(b) && !is_sign(tok, i + 1 + k));
+    let head = &tok[..first_var];
+    let after_last = |pred: &dyn Fn(usize) -> bool| (0..head.len()).rev().find(|&i| pred(i)).map(|i| i + 1);
+    let pre = after_last(&|i| head[i] == b'=')
+        .or_else(|| after_last(&|i| head[i] == b':'))
+        .or_else(|| after_last(&|i| matches!(head[i], b'-' | b'.') && !is_sign(tok, i) && single(i)))
+        .or_else(|| after_last(&|i| matches!(head[i], b'(' | b'[' | b'{' | b'<' | b'"' | b'\'')))
+        .unwrap_or(0);
+    out.extend_from_slice(&tok[..pre]);
+    out.extend_from_slice(b"<*>");
+    out.extend_from_slice(&tok[end..]);
+    if pre == 0 && end == tok.len() {
+        TokenKind::Wild
+    } else {
+        TokenKind::Mixed
+    }
+}
+
+/// Byte offset of the first variable piece of a token, if any: a piece with a digit, a
+/// boolean or null literal, or a hex piece that is long or follows a variable after `-`.
+fn first_variable_offset(tok: &[u8]) -> Option<usize> {
+    // Fast path: short digit-free tokens without delimiters are words.
+    if tok.len() < 8 && !tok.iter().any(|b| b.is_ascii_digit() || is_piece_delim(*b)) && !is_literal_variable(tok) {
+        return None;
     }
     let n = tok.len();
     let mut i = 0;
-    let mut any_var = false;
     while i < n {
-        let b = tok[i];
-        if is_piece_delim(b) && !is_sign(tok, i) {
-            out.push(b);
+        if is_piece_delim(tok[i]) && !is_sign(tok, i) {
             i += 1;
             continue;
         }
         let p0 = i;
         let mut digit = false;
-        i += 1;
-        digit |= b.is_ascii_digit();
-        while i < n && (!is_piece_delim(tok[i]) || is_sign(tok, i)) {
+        while i < n && (i == p0 || !is_piece_delim(tok[i]) || is_sign(tok, i)) {
             digit |= tok[i].is_ascii_digit();
             i += 1;
         }
-        let hex = tok[p0..i].iter().all(u8::is_ascii_hexdigit);
-        // A hex piece is a variable when long (`ffffffff`) or when it continues a variable
-        // after a `-` (the digit-free groups of a UUID).
-        let after_var = out.len() >= start + 4 && out.ends_with(b"<*>-");
-        if !digit && !(hex && (i - p0 >= 8 || after_var)) {
-            out.extend_from_slice(&tok[p0..i]);
-            continue;
+        let piece = &tok[p0..i];
+        if (digit && !is_word_with_digit(piece)) || is_literal_variable(piece) || (piece.len() >= 8 && piece.iter().all(u8::is_ascii_hexdigit)) {
+            return Some(p0);
         }
-        any_var = true;
-        let len = out.len() - start;
-        let tail = &out[start..];
-        if tail.ends_with(b"<*>") {
-            continue;
-        }
-        if len >= 4 && tail[len - 4..len - 1] == *b"<*>" && joins_variables(tail[len - 1]) {
-            out.pop();
-            continue;
-        }
-        out.extend_from_slice(b"<*>");
     }
-    if !any_var {
-        TokenKind::Const
-    } else if &out[start..] == b"<*>" {
-        TokenKind::Wild
-    } else {
-        TokenKind::Mixed
-    }
+    None
+}
+
+/// Names that end in one digit (`ssh2`, `eth0`, `utf8`): kept as words.
+fn is_word_with_digit(piece: &[u8]) -> bool {
+    let n = piece.len();
+    n >= 3 && piece[n - 1].is_ascii_digit() && piece[..n - 1].iter().all(u8::is_ascii_lowercase)
+}
+
+/// Words that are values, not text: booleans and nulls.
+fn is_literal_variable(piece: &[u8]) -> bool {
+    matches!(piece, b"true" | b"false" | b"null" | b"True" | b"False" | b"NULL" | b"nil" | b"None")
 }
 
 /// Fast 64-bit hash of a byte string (FxHash-style word mixing; not stable across versions,
@@ -201,6 +238,10 @@ mod tests {
         assert_eq!(m("1.5GB").0, "<*>");
         assert_eq!(m("uid=0").0, "uid=<*>");
         assert_eq!(m("c-4411").0, "c-<*>");
+        assert_eq!(m("rhost=adsl-67.pacbell.net").0, "rhost=<*>");
+        assert_eq!(m("ws=null,").0, "ws=<*>,");
+        assert_eq!(m("Rect(0,").0, "Rect(<*>,");
+        assert_eq!(m("Surface(name=PopupWindow:4d9f0c8)").0, "Surface(name=<*>)");
         assert_eq!(m("-42").0, "<*>");
         assert_eq!(m("550e8400-e29b-41d4-a716-446655440000").0, "<*>");
         assert_eq!(m("d96a117b-0193-4549-bdcc-63b917273d1d]").0, "<*>]");

@@ -109,6 +109,11 @@ impl Hasher for PreHashed {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PreHashed>>;
 
+/// Template hash of a position learned to be variable (matches any token). Masked variables
+/// keep the hash of `<*>` and match only masked tokens, so a word where another line had a
+/// number is evidence for, not proof of, a variable.
+const LEARNED: u64 = u64::MAX - 0x5eed;
+
 /// Hash of the wildcard token.
 fn wild_hash() -> u64 {
     hash_bytes(WILDCARD.as_bytes())
@@ -284,7 +289,7 @@ impl TemplateMiner {
         let mut nd = 0usize;
         let mut consts = 0usize;
         for (i, (h, t)) in c.hashes.iter().zip(&self.line).enumerate() {
-            if *h == self.wild {
+            if *h == LEARNED {
                 continue;
             }
             if *h == t.hash {
@@ -396,7 +401,7 @@ impl TemplateMiner {
         let Some((p, n, _)) = best else { return };
         // A template needs a constant part: never turn every remaining constant into `<*>`.
         let consts_left = self.clusters.get(id as usize).map_or(0, |c| {
-            c.hashes.iter().enumerate().filter(|&(i, h)| *h != self.wild && !p[..n as usize].contains(&(i as u32))).count()
+            c.hashes.iter().enumerate().filter(|&(i, h)| *h != self.wild && *h != LEARNED && !p[..n as usize].contains(&(i as u32))).count()
         });
         if consts_left == 0 {
             return;
@@ -420,7 +425,7 @@ impl TemplateMiner {
             let text: Box<str> = format!("{prefix}{WILDCARD}").into();
             if let Some(c) = self.clusters.get_mut(root as usize) {
                 if let (Some(h), Some(t)) = (c.hashes.get_mut(pos), c.texts.get_mut(pos)) {
-                    *h = self.wild;
+                    *h = LEARNED;
                     *t = text;
                 }
             }
@@ -452,7 +457,7 @@ impl TemplateMiner {
     /// variable is taken for a variable too.
     fn absorb_subsumed(&mut self, root: u32, key: u64) {
         let Some(r) = self.clusters.get(root as usize) else { return };
-        let consts = r.hashes.iter().filter(|h| **h != self.wild).count();
+        let consts = r.hashes.iter().filter(|h| **h != self.wild && **h != LEARNED).count();
         if consts == 0 {
             return;
         }
@@ -469,7 +474,7 @@ impl TemplateMiner {
                 if rh == ch {
                     continue;
                 }
-                if *rh == self.wild {
+                if *rh == LEARNED {
                     diffs += 1;
                 } else {
                     covered = false;
@@ -518,13 +523,12 @@ impl TemplateMiner {
 
     /// Drain-style join at the cluster cap: differing positions become variables.
     fn generalise(&mut self, cid: u32) {
-        let wild = self.wild;
         let Some(c) = self.clusters.get_mut(cid as usize) else { return };
         c.count += 1;
         for (i, t) in self.line.iter().enumerate() {
             if let (Some(h), Some(txt)) = (c.hashes.get_mut(i), c.texts.get_mut(i)) {
-                if *h != t.hash && *h != wild {
-                    *h = wild;
+                if *h != t.hash && *h != LEARNED {
+                    *h = LEARNED;
                     *txt = WILDCARD.into();
                 }
             }
@@ -537,7 +541,7 @@ impl TemplateMiner {
         if let Some(c) = self.clusters.get_mut(last as usize) {
             c.count += 1;
             if c.hashes.len() != self.line.len() {
-                c.hashes = vec![self.wild];
+                c.hashes = vec![LEARNED];
                 c.texts = vec![WILDCARD.into()];
             }
         }
