@@ -47,6 +47,9 @@ pub struct MinerConfig {
     /// is taken for a variable and those clusters merge; fewer values are kept as distinct
     /// templates (`VM Started` / `VM Paused`).
     pub merge_min_variants: usize,
+    /// The same, when one of the clusters has a masked variable at that position (a word
+    /// where other lines had a number is likely a variable).
+    pub masked_merge_min_variants: usize,
 }
 
 impl Default for MinerConfig {
@@ -58,6 +61,7 @@ impl Default for MinerConfig {
             max_leaf_candidates: 256,
             max_cache_entries: 1 << 20,
             merge_min_variants: 4,
+            masked_merge_min_variants: 2,
         }
     }
 }
@@ -393,7 +397,24 @@ impl TemplateMiner {
         let mut best: Option<([u32; 2], u8, usize)> = None;
         for &(_, p, n) in near {
             let size = near.iter().filter(|&&(_, q, m)| m == n && q[..n as usize] == p[..n as usize]).count();
-            let need_n = if n == 1 { need } else { need + need / 2 };
+            // A word where another line of the family had a masked variable is strong
+            // evidence: one such pair suffices.
+            let masked = n == 1
+                && near.iter().map(|&(c, _, _)| c).chain([id]).any(|c| {
+                    near.iter().any(|&(x, q, m)| (x == c || c == id) && m == 1 && q[0] == p[0])
+                        && self
+                            .clusters
+                            .get(c as usize)
+                            .and_then(|c| c.texts.get(p[0] as usize))
+                            .is_some_and(|t| t.contains(WILDCARD))
+                });
+            let need_n = if masked {
+                self.cfg.masked_merge_min_variants.saturating_sub(1).max(1)
+            } else if n == 1 {
+                need
+            } else {
+                need + need / 2
+            };
             if size >= need_n && best.is_none_or(|(_, bn, bs)| (n, usize::MAX - size) < (bn, usize::MAX - bs)) {
                 best = Some((p, n, size));
             }
