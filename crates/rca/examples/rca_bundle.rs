@@ -141,6 +141,11 @@ fn main() {
         eprintln!("{:#?}", out.service_scores);
         for h in &out.hypotheses {
             eprintln!("#{} {} — {}\n   why_not: {:?}", h.rank, h.service, h.statement, h.why_not);
+            for id in h.support.iter().chain(&h.counter) {
+                if let Some(e) = out.evidence.iter().find(|e| &e.id == id) {
+                    eprintln!("     [{:?} {:.2}] {}", e.kind, e.score, e.summary);
+                }
+            }
         }
     }
     let hyps: Vec<Value> = out

@@ -129,7 +129,13 @@ pub fn service_shifts(
         for &i in &by_service[svc] {
             let s = &series[i];
             let shift = if !regressors.is_empty() && regressors.len() <= cfg.max_regressors {
-                residual_shift(s, &regressors, series, incident, cfg).or_else(|| raw_shift(s, incident, cfg))
+                let raw = raw_shift(s, incident, cfg);
+                match (residual_shift(s, &regressors, series, incident, cfg), raw) {
+                    // The residual can only lower a score: it removes what the dependencies
+                    // explain, and never lets an extrapolating model inflate a shift.
+                    (Some(res), Some(raw)) if res.score < raw.score => Some(res),
+                    (_, raw) => raw,
+                }
             } else {
                 raw_shift(s, incident, cfg)
             };
@@ -199,7 +205,13 @@ fn residual_shift(
     let yv: Vec<f64> = pre.iter().map(|r| r[0] - ymean).collect();
     let beta = ridge(&x, &yv, q, 1e-3 * nf)?;
     let predict = |r: &[f64]| ymean + design(&cols, r).zip(&beta).map(|(a, b)| a * b).sum::<f64>();
-    let base = RobustBaseline::of(pre.iter().map(|r| r[0] - predict(r)), cfg.min_baseline_samples)?;
+    let mut base = RobustBaseline::of(pre.iter().map(|r| r[0] - predict(r)), cfg.min_baseline_samples)?;
+    // Residuals centre on zero, so the level-relative floor must come from the series itself;
+    // and a model that fits the baseline almost perfectly must not turn small post-onset
+    // extrapolation errors into huge scores: the residual scale is kept at a tenth of the
+    // raw one or more.
+    let raw = RobustBaseline::of(pre.iter().map(|r| r[0]), cfg.min_baseline_samples)?;
+    base.scale = base.scale.max(0.1 * raw.scale).max(raw.median.abs() * 0.01);
     let post: Vec<(Timestamp, f64)> = (onset..end)
         .filter_map(|i| row(i).map(|r| (y.timestamps[i], r[0] - predict(&r))))
         .collect();

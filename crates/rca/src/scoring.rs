@@ -3,14 +3,17 @@
 //!
 //! Each channel's strength v (metric robust z, error records per minute, relative latency
 //! increase) is mapped to [0, 1) by `v / (v + half)` and sharpened by its share of the
-//! channel's strongest service: `n = sat(v) · (0.5 + 0.5 · v / max v)`. The service's
+//! channel's strongest service: `n = sat(v) · √(v / max v)`. The service's
 //! anomaly `a` is the weighted sum of its channels plus its strongest correlated change.
 //! Faults propagate to callers, so a service whose dependency is at least as anomalous as
-//! itself is discounted: `r = a · (1 − γ · min(1, max_dep a / a))` (γ =
+//! itself is discounted: `r = a · (1 − γ · e)`, `e = clamp((max_dep a / a − 0.25) / 0.75, 0, 1)` (γ =
 //! `propagation_discount`). An anomalous service with healthy dependencies keeps its score.
 
 use crate::stats::saturate;
 use crate::RcaConfig;
+
+/// Ratio of a dependency's anomaly to the service's below which it explains nothing.
+const EXPLAIN_FROM: f64 = 0.25;
 
 /// Per-service scores.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -49,7 +52,7 @@ fn normalise(v: &[f64], half: f64) -> Vec<f64> {
     v.iter()
         .map(|&x| {
             if max > 0.0 && x.is_finite() && x > 0.0 {
-                saturate(x, half) * (0.5 + 0.5 * x / max)
+                saturate(x, half) * (x / max).sqrt()
             } else {
                 0.0
             }
@@ -84,7 +87,10 @@ pub fn explain(scores: &mut [ServiceScore], callees: &[Vec<usize>]) {
             .max_by(|&x, &y| a[x].total_cmp(&a[y]).then(y.cmp(&x)));
         if let Some(c) = best {
             if a[c] > 0.0 {
-                s.explained = if a[i] > 0.0 { (a[c] / a[i]).min(1.0) } else { 1.0 };
+                // A dependency at a quarter of the service's anomaly or less explains nothing;
+                // one at least as anomalous explains it fully.
+                let ratio = if a[i] > 0.0 { a[c] / a[i] } else { 1.0 };
+                s.explained = ((ratio - EXPLAIN_FROM) / (1.0 - EXPLAIN_FROM)).clamp(0.0, 1.0);
                 s.explained_by = Some(c);
             }
         }
