@@ -14,12 +14,16 @@
 //! assert_eq!(miner.template(id).unwrap(), "Connection closed by <*> port <*>");
 //! ```
 
+pub mod analysis;
 pub mod error;
 pub mod header;
 pub mod masking;
 pub mod miner;
+pub mod text_log;
 
+pub use analysis::{analyze_logs, LogAnalysis, LogAnalysisConfig};
 pub use error::ClusterError;
 pub use header::{split_header, RawHeader};
 pub use masking::{mask_message, WILDCARD};
 pub use miner::{ClusterId, MinerConfig, TemplateMiner};
+pub use text_log::{parse_header_time, parse_text_log};

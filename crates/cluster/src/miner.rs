@@ -612,10 +612,24 @@ mod tests {
     fn same_shape_joins_and_template_generalises() {
         let mut m = miner();
         let a = m.add("session opened for user root by (uid=0)");
-        let b = m.add("session opened for user alice by (uid=1000)");
-        assert_eq!(a, b);
+        for u in ["alice", "bob", "carol"] {
+            m.add(&format!("session opened for user {u} by (uid=1000)"));
+        }
+        let b = m.add("session opened for user dave by (uid=7)");
+        assert_eq!(m.resolve(a), b);
         assert_eq!(m.template(a).as_deref(), Some("session opened for user <*> by (uid=<*>)"));
-        assert_eq!(m.count(a), Some(2));
+        assert_eq!(m.count(a), Some(5));
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn few_word_variants_stay_distinct_templates() {
+        let mut m = miner();
+        let a = m.add("VM Started (Lifecycle Event)");
+        let b = m.add("VM Paused (Lifecycle Event)");
+        let c = m.add("VM Resumed (Lifecycle Event)");
+        assert!(a != b && b != c && a != c);
+        assert_eq!(m.template(b).as_deref(), Some("VM Paused (Lifecycle Event)"));
     }
 
     #[test]
