@@ -345,6 +345,14 @@ pub fn split_header(line: &str) -> RawHeader<'_> {
                 continue;
             }
         }
+        // A short upper-case tag before a level word (`PHP Warning:`).
+        if !level_word && (2..=5).contains(&tok.len()) && tok.bytes().all(|c| c.is_ascii_uppercase()) {
+            let j = skip_ws(b, e);
+            if level_of(&line[j..token_end(b, j)], false).is_some() {
+                i = e;
+                continue;
+            }
+        }
         if b[i] == b'[' {
             match bracket_end(b, i) {
                 Some(end) if end == e || b.get(end).is_none_or(|c| c.is_ascii_whitespace()) => {

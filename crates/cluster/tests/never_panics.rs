@@ -1,0 +1,68 @@
+//! Parsers and the miner accept arbitrary input without panicking, with bounded state.
+
+use faultline_cluster::{mask_message, parse_text_log, split_header, MinerConfig, TemplateMiner};
+use faultline_core::{ServiceId, Timestamp};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn miner_add_never_panics(lines in proptest::collection::vec(any::<String>(), 1..40)) {
+        let mut m = TemplateMiner::new(MinerConfig { max_clusters: 8, ..MinerConfig::default() }).unwrap();
+        for l in &lines {
+            let id = m.add(l);
+            prop_assert!(m.template(id).is_some());
+            let _ = mask_message(l);
+        }
+        prop_assert!(m.len() <= 8);
+    }
+
+    #[test]
+    fn split_header_never_panics_and_message_is_a_suffix(line in any::<String>()) {
+        let h = split_header(&line);
+        prop_assert!(line.trim_end_matches(['\r', '\n']).ends_with(h.message));
+    }
+
+    #[test]
+    fn split_header_on_log_like_text(line in "[0-9A-Za-z:\\-\\[\\] .,T+#]{0,80}") {
+        let h = split_header(&line);
+        prop_assert!(line.ends_with(h.message));
+    }
+
+    #[test]
+    fn parse_text_log_never_panics(text in any::<String>()) {
+        let recs = parse_text_log(&text, &ServiceId::new("s"), "f.log", Timestamp(0));
+        for r in &recs {
+            prop_assert!(r.source.as_ref().is_some_and(|s| s.line >= 1));
+        }
+    }
+}
+
+#[test]
+fn long_lines_and_garbage_are_bounded() {
+    let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
+    let long = "word ".repeat(100_000) + &"x".repeat(1_000_000);
+    let id = m.add(&long);
+    let t = m.template(id).unwrap();
+    assert_eq!(t.split(' ').count(), MinerConfig::default().max_tokens);
+    let garbage: String = (0..200_000u32).map(|i| char::from_u32((i * 7919) % 0xD7FF).unwrap_or('?')).collect();
+    m.add(&garbage);
+    let recs = parse_text_log(&garbage, &ServiceId::new("s"), "f", Timestamp(0));
+    assert!(!recs.is_empty());
+    let _ = split_header(&garbage);
+}
+
+#[test]
+fn a_million_distinct_lines_stay_under_the_cluster_cap() {
+    let cfg = MinerConfig { max_clusters: 1_000, ..MinerConfig::default() };
+    let mut m = TemplateMiner::new(cfg).unwrap();
+    let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"];
+    for i in 0..200_000u64 {
+        // distinct word sequences of varying length
+        let n = 1 + (i % 7) as usize;
+        let line: Vec<String> = (0..n).map(|k| format!("{}{}", words[((i >> (3 * k)) & 7) as usize], "x".repeat(k))).collect();
+        m.add(&line.join(" "));
+    }
+    assert!(m.len() <= 1_000);
+}
