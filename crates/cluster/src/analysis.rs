@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use faultline_core::{LogRecord, LogTemplate, ServiceId, Severity, TemplateId, TemplateSignal, TemplateSignalKind, Timestamp};
+use faultline_core::{
+    LogRecord, LogTemplate, ServiceId, Severity, TemplateId, TemplateSignal, TemplateSignalKind, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{ClusterError, ClusterId, MinerConfig, TemplateMiner};
@@ -48,13 +50,25 @@ impl LogAnalysisConfig {
     pub fn validate(&self) -> Result<(), ClusterError> {
         self.miner.validate()?;
         if !(self.min_rate_shift_z.is_finite() && self.min_rate_shift_z > 0.0) {
-            return Err(ClusterError::invalid("min_rate_shift_z", self.min_rate_shift_z, "must be > 0"));
+            return Err(ClusterError::invalid(
+                "min_rate_shift_z",
+                self.min_rate_shift_z,
+                "must be > 0",
+            ));
         }
         if !(self.min_rate_ratio.is_finite() && self.min_rate_ratio >= 1.0) {
-            return Err(ClusterError::invalid("min_rate_ratio", self.min_rate_ratio, "must be >= 1"));
+            return Err(ClusterError::invalid(
+                "min_rate_ratio",
+                self.min_rate_ratio,
+                "must be >= 1",
+            ));
         }
         if !(self.min_window_secs.is_finite() && self.min_window_secs > 0.0) {
-            return Err(ClusterError::invalid("min_window_secs", self.min_window_secs, "must be > 0"));
+            return Err(ClusterError::invalid(
+                "min_window_secs",
+                self.min_window_secs,
+                "must be > 0",
+            ));
         }
         Ok(())
     }
@@ -134,7 +148,11 @@ pub fn analyze_logs(
         t_min = t_min.min(r.ts);
         t_max = t_max.max(r.ts);
         let t = templates.entry(tid.clone()).or_insert_with(|| {
-            let text = text_of.values().find(|(id, _)| id == tid).map(|(_, t)| t.clone()).unwrap_or_default();
+            let text = text_of
+                .values()
+                .find(|(id, _)| id == tid)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default();
             LogTemplate {
                 id: tid.clone(),
                 tokens: text.split_ascii_whitespace().map(str::to_string).collect(),
@@ -180,7 +198,10 @@ pub fn analyze_logs(
         let weight = 0.5 + 0.5 * error_share;
         let end = s.last_after.unwrap_or(onset);
         let kind_score = if s.before == 0 {
-            Some((TemplateSignalKind::New, weight * (1.0 - (-(s.after as f64) / 2.0).exp())))
+            Some((
+                TemplateSignalKind::New,
+                weight * (1.0 - (-(s.after as f64) / 2.0).exp()),
+            ))
         } else {
             let base_rate = s.before as f64 / before_min;
             let cur_rate = s.after as f64 / after_min;

@@ -37,12 +37,17 @@ fn month_of(b: &[u8]) -> Option<u32> {
     if b.len() < 3 {
         return None;
     }
-    let l = [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase(), b[2].to_ascii_lowercase()];
+    let l = [
+        b[0].to_ascii_lowercase(),
+        b[1].to_ascii_lowercase(),
+        b[2].to_ascii_lowercase(),
+    ];
     MONTHS.iter().position(|m| **m == l).map(|i| i as u32 + 1)
 }
 
 fn digits_at(b: &[u8], at: usize, n: usize) -> bool {
-    b.get(at..at + n).is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    b.get(at..at + n)
+        .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
 }
 
 /// Length of `HH:MM(:SS)?([.,]frac)?` at `at`, or 0.
@@ -114,8 +119,14 @@ pub(crate) fn timestamp_len(b: &[u8]) -> usize {
         }
     }
     // DD-Mon-YYYY HH:MM:SS
-    if digits_at(b, 0, 2) && b.get(2) == Some(&b'-') && month_of(&b[3.min(b.len())..]).is_some() {
-        if b.get(6) == Some(&b'-') && digits_at(b, 7, 4) && b.get(11) == Some(&b' ') {
+    if digits_at(b, 0, 2)
+        && b.get(2) == Some(&b'-')
+        && month_of(&b[3.min(b.len())..]).is_some()
+        && b.get(6) == Some(&b'-')
+        && digits_at(b, 7, 4)
+        && b.get(11) == Some(&b' ')
+    {
+        {
             let t = time_len(b, 12);
             if t > 0 {
                 return 12 + t + zone_len(b, 12 + t);
@@ -174,7 +185,10 @@ pub(crate) fn timestamp_len(b: &[u8]) -> usize {
 /// allowed. Returns the level and whether the token ended with `:`.
 fn level_of(tok: &str, short: bool) -> Option<(Severity, bool)> {
     let colon = tok.ends_with(':');
-    let t = tok.trim_end_matches([':', ',']).trim_start_matches('[').trim_end_matches(']');
+    let t = tok
+        .trim_end_matches([':', ','])
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     if t.is_empty() || (t.len() < 3 && !short) || t.len() > 11 {
         return None;
     }
@@ -336,7 +350,10 @@ pub fn split_header(line: &str) -> RawHeader<'_> {
                 // Windows CBS style: a component followed by a run of spaces.
                 let j = skip_ws(b, i);
                 let je = token_end(b, j);
-                if je < b.len() && (b[je..].starts_with(b"  ") || b[je] == b'\t') && !line[j..je].ends_with(':') {
+                if je < b.len()
+                    && (b[je..].starts_with(b"  ") || b[je] == b'\t')
+                    && !line[j..je].ends_with(':')
+                {
                     h.component = Some(&line[j..je]);
                     i = je;
                     msg_start = skip_ws(b, i);
@@ -424,6 +441,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn recognises_common_layouts() {
         let cases: &[(&str, Option<&str>, Option<Severity>, Option<&str>, &str)] = &[
             (

@@ -74,13 +74,15 @@ fn is_calendar_word(tok: &[u8]) -> bool {
         b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
         b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun",
     ];
-    (3..=9).contains(&tok.len()) && tok[0].is_ascii_uppercase() && WORDS.iter().any(|w| {
-        tok.len() == 3 && tok == *w
-            || matches!(
-                tok,
-                b"Monday" | b"Tuesday" | b"Wednesday" | b"Thursday" | b"Friday" | b"Saturday" | b"Sunday"
-            )
-    })
+    (3..=9).contains(&tok.len())
+        && tok[0].is_ascii_uppercase()
+        && WORDS.iter().any(|w| {
+            tok.len() == 3 && tok == *w
+                || matches!(
+                    tok,
+                    b"Monday" | b"Tuesday" | b"Wednesday" | b"Thursday" | b"Friday" | b"Saturday" | b"Sunday"
+                )
+        })
 }
 
 /// Masks one whitespace-free token, appending the masked text to `out`.
@@ -102,13 +104,21 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
     };
     let mut end = tok.len();
     while end > first_var
-        && matches!(tok[end - 1], b')' | b']' | b'}' | b'>' | b',' | b';' | b'"' | b'\'' | b'.' | b':')
+        && matches!(
+            tok[end - 1],
+            b')' | b']' | b'}' | b'>' | b',' | b';' | b'"' | b'\'' | b'.' | b':'
+        )
     {
         end -= 1;
     }
     // `-` and `.` only end a prefix when one plain piece follows (`node-246`, `core.1234`,
     // but not `customer-187-141.example.com`).
-    let single = |i: usize| !tok[i + 1..end].iter().enumerate().any(|(k, &b)| is_piece_delim(b) && !is_sign(tok, i + 1 + k));
+    let single = |i: usize| {
+        !tok[i + 1..end]
+            .iter()
+            .enumerate()
+            .any(|(k, &b)| is_piece_delim(b) && !is_sign(tok, i + 1 + k))
+    };
     let head = &tok[..first_var];
     let after_last = |pred: &dyn Fn(usize) -> bool| (0..head.len()).rev().find(|&i| pred(i)).map(|i| i + 1);
     let pre = after_last(&|i| head[i] == b'=')
@@ -130,7 +140,10 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
 /// boolean or null literal, or a hex piece that is long or follows a variable after `-`.
 fn first_variable_offset(tok: &[u8]) -> Option<usize> {
     // Fast path: short digit-free tokens without delimiters are words.
-    if tok.len() < 8 && !tok.iter().any(|b| b.is_ascii_digit() || is_piece_delim(*b)) && !is_literal_variable(tok) {
+    if tok.len() < 8
+        && !tok.iter().any(|b| b.is_ascii_digit() || is_piece_delim(*b))
+        && !is_literal_variable(tok)
+    {
         return None;
     }
     let n = tok.len();
@@ -147,7 +160,10 @@ fn first_variable_offset(tok: &[u8]) -> Option<usize> {
             i += 1;
         }
         let piece = &tok[p0..i];
-        if (digit && !is_word_with_digit(piece)) || is_literal_variable(piece) || (piece.len() >= 8 && piece.iter().all(u8::is_ascii_hexdigit)) {
+        if (digit && !is_word_with_digit(piece))
+            || is_literal_variable(piece)
+            || (piece.len() >= 8 && piece.iter().all(u8::is_ascii_hexdigit))
+        {
             return Some(p0);
         }
     }
@@ -162,7 +178,10 @@ fn is_word_with_digit(piece: &[u8]) -> bool {
 
 /// Words that are values, not text: booleans and nulls.
 fn is_literal_variable(piece: &[u8]) -> bool {
-    matches!(piece, b"true" | b"false" | b"null" | b"True" | b"False" | b"NULL" | b"nil" | b"None")
+    matches!(
+        piece,
+        b"true" | b"false" | b"null" | b"True" | b"False" | b"NULL" | b"nil" | b"None"
+    )
 }
 
 /// Fast 64-bit hash of a byte string (FxHash-style word mixing; not stable across versions,

@@ -77,10 +77,18 @@ impl MinerConfig {
             ));
         }
         if self.max_tokens < 1 {
-            return Err(ClusterError::invalid("max_tokens", self.max_tokens, "must be at least 1"));
+            return Err(ClusterError::invalid(
+                "max_tokens",
+                self.max_tokens,
+                "must be at least 1",
+            ));
         }
         if self.max_clusters < 1 || self.max_clusters > u32::MAX as usize - 1 {
-            return Err(ClusterError::invalid("max_clusters", self.max_clusters, "must be in [1, 2^32 - 2]"));
+            return Err(ClusterError::invalid(
+                "max_clusters",
+                self.max_clusters,
+                "must be in [1, 2^32 - 2]",
+            ));
         }
         if self.max_leaf_candidates < 1 {
             return Err(ClusterError::invalid(
@@ -345,7 +353,9 @@ impl TemplateMiner {
         let mut near: Vec<(u32, [u32; 2], u8)> = Vec::new();
         if let Some(cands) = self.leaves.get(&key) {
             for &cid in cands.iter().rev().take(self.cfg.max_leaf_candidates) {
-                let Some(c) = self.clusters.get(cid as usize) else { continue };
+                let Some(c) = self.clusters.get(cid as usize) else {
+                    continue;
+                };
                 match self.diff(c) {
                     Diff::Match(k) => {
                         if best_match.is_none_or(|(_, b)| k > b) {
@@ -396,12 +406,16 @@ impl TemplateMiner {
         // preferring single-position groups.
         let mut best: Option<([u32; 2], u8, usize)> = None;
         for &(_, p, n) in near {
-            let size = near.iter().filter(|&&(_, q, m)| m == n && q[..n as usize] == p[..n as usize]).count();
+            let size = near
+                .iter()
+                .filter(|&&(_, q, m)| m == n && q[..n as usize] == p[..n as usize])
+                .count();
             // A word where another line of the family had a masked variable is strong
             // evidence: one such pair suffices.
             let masked = n == 1
                 && near.iter().map(|&(c, _, _)| c).chain([id]).any(|c| {
-                    near.iter().any(|&(x, q, m)| (x == c || c == id) && m == 1 && q[0] == p[0])
+                    near.iter()
+                        .any(|&(x, q, m)| (x == c || c == id) && m == 1 && q[0] == p[0])
                         && self
                             .clusters
                             .get(c as usize)
@@ -415,14 +429,19 @@ impl TemplateMiner {
             } else {
                 need + need / 2
             };
-            if size >= need_n && best.is_none_or(|(_, bn, bs)| (n, usize::MAX - size) < (bn, usize::MAX - bs)) {
+            if size >= need_n && best.is_none_or(|(_, bn, bs)| (n, usize::MAX - size) < (bn, usize::MAX - bs))
+            {
                 best = Some((p, n, size));
             }
         }
         let Some((p, n, _)) = best else { return };
         // A template needs a constant part: never turn every remaining constant into `<*>`.
         let consts_left = self.clusters.get(id as usize).map_or(0, |c| {
-            c.hashes.iter().enumerate().filter(|&(i, h)| *h != self.wild && *h != LEARNED && !p[..n as usize].contains(&(i as u32))).count()
+            c.hashes
+                .iter()
+                .enumerate()
+                .filter(|&(i, h)| *h != self.wild && *h != LEARNED && !p[..n as usize].contains(&(i as u32)))
+                .count()
         });
         if consts_left == 0 {
             return;
@@ -477,8 +496,14 @@ impl TemplateMiner {
     /// differ only where `root` has variables): a word seen where another line had a masked
     /// variable is taken for a variable too.
     fn absorb_subsumed(&mut self, root: u32, key: u64) {
-        let Some(r) = self.clusters.get(root as usize) else { return };
-        let consts = r.hashes.iter().filter(|h| **h != self.wild && **h != LEARNED).count();
+        let Some(r) = self.clusters.get(root as usize) else {
+            return;
+        };
+        let consts = r
+            .hashes
+            .iter()
+            .filter(|h| **h != self.wild && **h != LEARNED)
+            .count();
         if consts == 0 {
             return;
         }
@@ -488,7 +513,9 @@ impl TemplateMiner {
             if cid == root {
                 continue;
             }
-            let Some(c) = self.clusters.get(cid as usize) else { continue };
+            let Some(c) = self.clusters.get(cid as usize) else {
+                continue;
+            };
             let mut covered = true;
             let mut diffs = 0;
             for (rh, ch) in r.hashes.iter().zip(&c.hashes) {
@@ -544,7 +571,9 @@ impl TemplateMiner {
 
     /// Drain-style join at the cluster cap: differing positions become variables.
     fn generalise(&mut self, cid: u32) {
-        let Some(c) = self.clusters.get_mut(cid as usize) else { return };
+        let Some(c) = self.clusters.get_mut(cid as usize) else {
+            return;
+        };
         c.count += 1;
         for (i, t) in self.line.iter().enumerate() {
             if let (Some(h), Some(txt)) = (c.hashes.get_mut(i), c.texts.get_mut(i)) {
@@ -558,7 +587,9 @@ impl TemplateMiner {
 
     /// At the cluster cap with no candidate: the last live cluster absorbs the line.
     fn join_overflow(&mut self) -> u32 {
-        let last = self.resolve(ClusterId(self.clusters.len().saturating_sub(1) as u32)).0;
+        let last = self
+            .resolve(ClusterId(self.clusters.len().saturating_sub(1) as u32))
+            .0;
         if let Some(c) = self.clusters.get_mut(last as usize) {
             c.count += 1;
             if c.hashes.len() != self.line.len() {
@@ -572,7 +603,11 @@ impl TemplateMiner {
     fn create(&mut self, key: u64) -> u32 {
         let id = self.clusters.len() as u32;
         let hashes = self.line.iter().map(|t| t.hash).collect();
-        let texts = self.line.iter().map(|t| Box::<str>::from(self.token_text(t))).collect();
+        let texts = self
+            .line
+            .iter()
+            .map(|t| Box::<str>::from(self.token_text(t)))
+            .collect();
         self.clusters.push(Cluster {
             hashes,
             texts,
@@ -587,8 +622,12 @@ impl TemplateMiner {
 
 /// The `key=` / `key:` prefix shared by all texts (empty if none).
 fn common_key_prefix<'a>(mut texts: impl Iterator<Item = &'a Box<str>>) -> String {
-    let Some(first) = texts.next() else { return String::new() };
-    let Some(cut) = first.find(['=', ':']) else { return String::new() };
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    let Some(cut) = first.find(['=', ':']) else {
+        return String::new();
+    };
     let prefix = &first[..=cut];
     if prefix.len() < 2 {
         return String::new();
@@ -617,7 +656,10 @@ mod tests {
         }
         let b = m.add("session opened for user dave by (uid=7)");
         assert_eq!(m.resolve(a), b);
-        assert_eq!(m.template(a).as_deref(), Some("session opened for user <*> by (uid=<*>)"));
+        assert_eq!(
+            m.template(a).as_deref(),
+            Some("session opened for user <*> by (uid=<*>)")
+        );
         assert_eq!(m.count(a), Some(5));
         assert_eq!(m.len(), 1);
     }

@@ -34,7 +34,9 @@ fn crash_start(line: &str) -> bool {
 }
 
 fn month_num(m: &str) -> Option<u32> {
-    const M: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const M: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
     let l = m.get(..3)?.to_ascii_lowercase();
     M.iter().position(|x| *x == l).map(|i| i as u32 + 1)
 }
@@ -57,7 +59,10 @@ pub fn parse_header_time(text: &str, default_ts: Timestamp) -> Option<Timestamp>
         }
         let rest = rest[1..].replace(',', ".");
         let rest = rest.trim();
-        let (time, zone) = match rest.find([' ', 'Z', 'z', '+']).or_else(|| rest.rfind('-').filter(|&i| i > 5)) {
+        let (time, zone) = match rest
+            .find([' ', 'Z', 'z', '+'])
+            .or_else(|| rest.rfind('-').filter(|&i| i > 5))
+        {
             Some(i) => (&rest[..i], rest[i..].trim()),
             None => (rest, ""),
         };
@@ -67,7 +72,11 @@ pub fn parse_header_time(text: &str, default_ts: Timestamp) -> Option<Timestamp>
         };
         return Timestamp::parse(&format!("{date}T{time}{zone}")).ok();
     }
-    if let Some(m) = t.get(3..6).and_then(month_num).filter(|_| b.get(2) == Some(&b'-')) {
+    if let Some(m) = t
+        .get(3..6)
+        .and_then(month_num)
+        .filter(|_| b.get(2) == Some(&b'-'))
+    {
         // DD-Mon-YYYY HH:MM:SS
         let (d, y, time) = (t.get(..2)?, t.get(7..11)?, t.get(12..20)?);
         return Timestamp::parse(&format!("{y}-{m:02}-{d}T{time}Z")).ok();
@@ -236,7 +245,11 @@ pub fn parse_text_log(text: &str, service: &ServiceId, file: &str, default_ts: T
                 continue;
             }
             if crash_start(line) || b.cur.is_none() && !line.is_empty() {
-                let sev = if crash_start(line) { Severity::Fatal } else { Severity::Unspecified };
+                let sev = if crash_start(line) {
+                    Severity::Fatal
+                } else {
+                    Severity::Unspecified
+                };
                 let rec = b.new_record(last_ts, sev, line, line_no);
                 b.start(rec);
                 continue;

@@ -1,10 +1,17 @@
 //! Multi-line records of common runtimes are joined into the record they belong to.
 
+#![allow(clippy::unwrap_used)]
+
 use faultline_cluster::parse_text_log;
 use faultline_core::{LogRecord, ServiceId, Severity, Timestamp};
 
 fn parse(text: &str) -> Vec<LogRecord> {
-    parse_text_log(text, &ServiceId::new("svc"), "logs/svc.log", Timestamp::from_secs(1_700_000_000))
+    parse_text_log(
+        text,
+        &ServiceId::new("svc"),
+        "logs/svc.log",
+        Timestamp::from_secs(1_700_000_000),
+    )
 }
 
 fn lines(r: &LogRecord) -> (u64, usize) {

@@ -1,5 +1,7 @@
 //! Parsers and the miner accept arbitrary input without panicking, with bounded state.
 
+#![allow(clippy::unwrap_used)]
+
 use faultline_cluster::{mask_message, parse_text_log, split_header, MinerConfig, TemplateMiner};
 use faultline_core::{ServiceId, Timestamp};
 use proptest::prelude::*;
@@ -46,7 +48,9 @@ fn long_lines_and_garbage_are_bounded() {
     let id = m.add(&long);
     let t = m.template(id).unwrap();
     assert_eq!(t.split(' ').count(), MinerConfig::default().max_tokens);
-    let garbage: String = (0..200_000u32).map(|i| char::from_u32((i * 7919) % 0xD7FF).unwrap_or('?')).collect();
+    let garbage: String = (0..200_000u32)
+        .map(|i| char::from_u32((i * 7919) % 0xD7FF).unwrap_or('?'))
+        .collect();
     m.add(&garbage);
     let recs = parse_text_log(&garbage, &ServiceId::new("s"), "f", Timestamp(0));
     assert!(!recs.is_empty());
@@ -55,13 +59,20 @@ fn long_lines_and_garbage_are_bounded() {
 
 #[test]
 fn a_million_distinct_lines_stay_under_the_cluster_cap() {
-    let cfg = MinerConfig { max_clusters: 1_000, ..MinerConfig::default() };
+    let cfg = MinerConfig {
+        max_clusters: 1_000,
+        ..MinerConfig::default()
+    };
     let mut m = TemplateMiner::new(cfg).unwrap();
-    let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"];
+    let words = [
+        "alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta",
+    ];
     for i in 0..200_000u64 {
         // distinct word sequences of varying length
         let n = 1 + (i % 7) as usize;
-        let line: Vec<String> = (0..n).map(|k| format!("{}{}", words[((i >> (3 * k)) & 7) as usize], "x".repeat(k))).collect();
+        let line: Vec<String> = (0..n)
+            .map(|k| format!("{}{}", words[((i >> (3 * k)) & 7) as usize], "x".repeat(k)))
+            .collect();
         m.add(&line.join(" "));
     }
     assert!(m.len() <= 1_000);
