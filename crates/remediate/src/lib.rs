@@ -1,1 +1,30 @@
-//! faultline-remediate (placeholder, being written).
+//! # faultline-remediate
+//!
+//! Turns a ranked hypothesis into a fix an operator can trust: a plan with concrete scripts
+//! and their rollbacks ([`Catalog`]), checked before it runs ([`preflight`]), run only when
+//! approved ([`approval`]: a typestate, so an unapproved production plan cannot execute),
+//! every action signed and audited ([`audit`]), and verified afterwards by a canary judge
+//! ([`canary`]).
+//!
+//! ```
+//! use faultline_remediate::{Catalog, PlanContext};
+//! let (report, hypothesis) = faultline_remediate::testing::deploy_report("checkout", 0.8);
+//! let ctx = PlanContext { namespace: "shop".into(), ..Default::default() };
+//! let plan = Catalog::default_catalog().plan(&report, &hypothesis, &ctx).unwrap().expect("a rule matches");
+//! assert_eq!(plan.steps[0].action, "kubectl_rollout_undo");
+//! assert_eq!(plan.steps[0].rollback, "kubectl rollout undo deployment/checkout -n shop");
+//! ```
+//!
+//! Main types: [`Catalog`], [`PlanContext`], [`RemediateError`]; modules [`actions`] and
+//! [`http`] (script generation), [`quote`] (shell quoting), [`risk`].
+
+pub mod actions;
+pub mod catalog;
+mod error;
+pub mod http;
+pub mod quote;
+pub mod risk;
+pub mod testing;
+
+pub use catalog::{ActionSpec, Catalog, PlanContext, Rule, RuleMatch, DEFAULT_CATALOG_YAML};
+pub use error::RemediateError;
