@@ -138,7 +138,12 @@ fn main() {
     };
     let out = analyze(&input, &RcaConfig::default()).unwrap();
     if full {
-        eprintln!("{:#?}", out.service_scores);
+        for (s, sc) in &out.service_scores {
+            eprintln!(
+                "{s:32} root {:.3} anom {:.3} m {:.2} e {:.2} l {:.2} expl {:.2}",
+                sc.root, sc.anomaly, sc.metric, sc.error, sc.latency, sc.explained
+            );
+        }
         for h in &out.hypotheses {
             eprintln!("#{} {} — {}\n   why_not: {:?}", h.rank, h.service, h.statement, h.why_not);
             for id in h.support.iter().chain(&h.counter) {

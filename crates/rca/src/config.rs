@@ -27,6 +27,8 @@ pub struct RcaConfig {
     pub down_shift_weight: f64,
     /// Robust z-scores are capped here so one degenerate series cannot dominate (default 1000).
     pub max_z: f64,
+    /// Cap of the robust z of a series whose baseline was constant (default 3).
+    pub constant_baseline_max_z: f64,
     /// Minimum pre-onset samples a series needs to be scored (default 3).
     pub min_baseline_samples: usize,
     /// Fit a linear model of a service's series on its dependencies' series over the baseline
@@ -37,6 +39,13 @@ pub struct RcaConfig {
     pub regression_samples_per_param: usize,
     /// Most regressors in one residual model (default 40); larger neighbourhoods are skipped.
     pub max_regressors: usize,
+    /// Metric names containing one of these markers measure the service's calls to its
+    /// dependencies (client-side latency, outbound errors), not the service itself (default
+    /// `["client"]`, as in OpenTelemetry's client/server span kinds).
+    pub dependency_metric_markers: Vec<String>,
+    /// Weight of such dependency-side metrics relative to the service's own (default 0.25):
+    /// their rise is a symptom of a dependency's fault more often than of the service's.
+    pub dependency_metric_weight: f64,
     /// Weight of the metric channel in the service score (default 1.0).
     pub metric_weight: f64,
     /// Weight of the error channel (error logs, new/spiking error templates, error spans)
@@ -48,7 +57,7 @@ pub struct RcaConfig {
     pub change_weight: f64,
     /// Half-saturation of the metric channel, in robust z units (default 5).
     pub metric_half_z: f64,
-    /// Half-saturation of the error channel, in error records per minute (default 1).
+    /// Half-saturation of the error channel, in error records per minute (default 3).
     pub error_half_per_min: f64,
     /// Half-saturation of the latency channel, as a relative increase (default 0.5 = +50 %).
     pub latency_half_ratio: f64,
@@ -73,16 +82,19 @@ impl Default for RcaConfig {
             top_n: 10,
             down_shift_weight: 0.5,
             max_z: 1000.0,
+            constant_baseline_max_z: 3.0,
             min_baseline_samples: 3,
             residual_regression: true,
             regression_samples_per_param: 10,
             max_regressors: 40,
+            dependency_metric_markers: vec!["client".to_owned()],
+            dependency_metric_weight: 0.25,
             metric_weight: 1.0,
             error_weight: 1.5,
             latency_weight: 1.0,
             change_weight: 1.0,
             metric_half_z: 5.0,
-            error_half_per_min: 1.0,
+            error_half_per_min: 3.0,
             latency_half_ratio: 0.5,
             propagation_discount: 0.5,
             change_failure_prior: 0.2,
@@ -103,6 +115,7 @@ impl RcaConfig {
             ("down_shift_weight", self.down_shift_weight),
             ("propagation_discount", self.propagation_discount),
             ("change_failure_prior", self.change_failure_prior),
+            ("dependency_metric_weight", self.dependency_metric_weight),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return bad(field, v.to_string(), "must be in [0, 1]");
@@ -120,6 +133,7 @@ impl RcaConfig {
         }
         for (field, v) in [
             ("max_z", self.max_z),
+            ("constant_baseline_max_z", self.constant_baseline_max_z),
             ("metric_half_z", self.metric_half_z),
             ("error_half_per_min", self.error_half_per_min),
             ("latency_half_ratio", self.latency_half_ratio),

@@ -79,7 +79,7 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
 
     // Metric shifts (own robust statistics).
     for sh in a.shifts[i].iter().take(3).filter(|s| s.score >= 1.0) {
-        let dir = if sh.up_z >= sh.down_z { "rose" } else { "fell" };
+        let dir = if sh.observed >= sh.baseline { "rose" } else { "fell" };
         let summary = format!(
             "{} {dir} from median {} to {} after onset (robust z {:.1}{})",
             sh.key,

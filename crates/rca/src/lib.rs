@@ -99,8 +99,8 @@ pub struct RcaOutput {
     pub timeline: Vec<TimelineEntry>,
     /// Alert compression: `1 − notifications / alerts` (0 without alerts).
     pub alert_compression: f64,
-    /// Root-cause score of every scored service, best first (for diagnostics and harnesses).
-    pub service_scores: Vec<(ServiceId, f64)>,
+    /// Channel and root-cause scores of every scored service, best first (diagnostics).
+    pub service_scores: Vec<(ServiceId, scoring::ServiceScore)>,
 }
 
 /// Intermediate results shared by the output builders.
@@ -153,24 +153,24 @@ pub fn analyze(input: &RcaInput<'_>, cfg: &RcaConfig) -> Result<RcaOutput, RcaEr
         error: (0..n).map(|i| errors[i].strength().max(traces[i].error_strength)).collect(),
         latency: traces.iter().map(traces::ServiceTraces::latency_strength).collect(),
     };
-    let mut scores = scoring::anomaly(&strengths, cfg);
-    scoring::explain(&mut scores, &adj.callees);
-
-    let max_anomaly = scores.iter().map(|s| s.anomaly).fold(0.0f64, f64::max);
+    // Changes need the services' own anomaly first; score once without changes, then again.
+    let no_change = vec![0.0; n];
+    let pre = scoring::score(&strengths, &adj.callees, &no_change, cfg);
+    let max_anomaly = pre.iter().map(|s| s.anomaly).fold(0.0f64, f64::max);
     let changes: Vec<(changes::CorrelatedChange<'_>, f64)> = changes::correlated(&sig.events, inc, &adj.index, cfg)
         .into_iter()
         .map(|c| {
-            let s = &scores[c.service];
+            let s = &pre[c.service];
             let shift = if max_anomaly > 0.0 { s.anomaly / max_anomaly } else { 0.0 };
             let lik = changes::likelihood(&c, shift, s.explained, cfg);
             (c, lik)
         })
         .collect();
+    let mut change = no_change;
     for (c, lik) in &changes {
-        let s = &mut scores[c.service];
-        s.change = s.change.max(*lik);
+        change[c.service] = change[c.service].max(*lik);
     }
-    scoring::finish(&mut scores, cfg);
+    let scores = scoring::score(&strengths, &adj.callees, &change, cfg);
     let ranking = scoring::ranking(&scores);
 
     let mut has_signals = vec![false; n];
@@ -199,7 +199,7 @@ pub fn analyze(input: &RcaInput<'_>, cfg: &RcaConfig) -> Result<RcaOutput, RcaEr
     let alert_compression = alerts::compression(&alert_groups, sig.alerts.len());
     let blast_radius = blast_radius(&a, &hypotheses);
     let timeline = timeline::build(&a, &alert_groups);
-    let service_scores = a.ranking.iter().map(|&i| (a.adj.services[i].clone(), a.scores[i].root)).collect();
+    let service_scores = a.ranking.iter().map(|&i| (a.adj.services[i].clone(), a.scores[i].clone())).collect();
     Ok(RcaOutput {
         hypotheses,
         evidence,

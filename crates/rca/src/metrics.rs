@@ -31,7 +31,8 @@ pub struct SeriesShift {
     pub up_z: f64,
     /// Largest downward robust z after the onset (≥ 0).
     pub down_z: f64,
-    /// Score: `max(up_z, down_shift_weight · down_z)`, capped at `max_z`.
+    /// Score: `max(up_z, down_shift_weight · down_z)`, capped at `max_z`; for
+    /// dependency-side metrics, scaled by their weight on the saturated scale.
     pub score: f64,
     /// Baseline median.
     pub baseline: f64,
@@ -55,6 +56,17 @@ fn split(s: &Series, incident: &Incident) -> (usize, usize, usize) {
 
 fn score_of(up: f64, down: f64, cfg: &RcaConfig) -> f64 {
     up.max(cfg.down_shift_weight * down).clamp(0.0, cfg.max_z)
+}
+
+/// Weight of a series by what it measures: the service itself (1) or its calls to
+/// dependencies (`dependency_metric_weight`).
+fn series_weight(key: &SeriesKey, cfg: &RcaConfig) -> f64 {
+    let m = key.metric.to_ascii_lowercase();
+    if cfg.dependency_metric_markers.iter().any(|k| !k.is_empty() && m.contains(&k.to_ascii_lowercase())) {
+        cfg.dependency_metric_weight
+    } else {
+        1.0
+    }
 }
 
 /// Raw shift of one series; `None` if it lacks a baseline or post-onset samples.
@@ -91,10 +103,15 @@ fn shift_from(
         }
     }
     let peak = peak?;
+    // A series that was constant before the onset has no scale to measure a change with;
+    // any change at all would be an "infinite" z. Such shifts are capped low (RCAEval drops
+    // constant columns altogether).
+    let cap = if base.constant { cfg.constant_baseline_max_z } else { cfg.max_z };
+    let (up, down) = (up.min(cap), down.min(cap));
     Some(SeriesShift {
         key: key.clone(),
-        up_z: up.min(cfg.max_z),
-        down_z: down.min(cfg.max_z),
+        up_z: up,
+        down_z: down,
         score: score_of(up, down, cfg),
         baseline: base.median,
         observed,
@@ -139,7 +156,14 @@ pub fn service_shifts(
             } else {
                 raw_shift(s, incident, cfg)
             };
-            if let Some(sh) = shift {
+            if let Some(mut sh) = shift {
+                // Weighted on the saturated scale, so that a weight bounds the score even
+                // for enormous z (a timeout sentinel of 3600 s in a latency quantile).
+                let w = series_weight(&sh.key, cfg);
+                if w < 1.0 {
+                    let p = w * crate::stats::saturate(sh.score, cfg.metric_half_z);
+                    sh.score = cfg.metric_half_z * p / (1.0 - p).max(1e-9);
+                }
                 out[svc].push(sh);
             }
         }

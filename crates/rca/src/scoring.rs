@@ -1,19 +1,30 @@
 //! Candidate scoring: channel strengths → one anomaly score per service → root-cause score
-//! after discounting anomalies that dependencies explain.
+//! after discounting what dependencies explain.
 //!
 //! Each channel's strength v (metric robust z, error records per minute, relative latency
 //! increase) is mapped to [0, 1) by `v / (v + half)` and sharpened by its share of the
-//! channel's strongest service: `n = sat(v) · √(v / max v)`. The service's
-//! anomaly `a` is the weighted sum of its channels plus its strongest correlated change.
-//! Faults propagate to callers, so a service whose dependency is at least as anomalous as
-//! itself is discounted: `r = a · (1 − γ · e)`, `e = clamp((max_dep a / a − 0.25) / 0.75, 0, 1)` (γ =
-//! `propagation_discount`). An anomalous service with healthy dependencies keeps its score.
+//! channel's strongest service: `n = sat(v) · √(v / max v)`.
+//!
+//! Faults propagate to callers, so each channel is discounted by how far the same channel of
+//! the service's most anomalous dependency explains it: `n' = n · (1 − γ · e)` with
+//! `e = clamp((max_dep n / n − 0.25) / 0.75, 0, 1)` and γ = `propagation_discount`. Like is
+//! compared with like: a dependency's noisy metrics do not explain a service's error burst.
+//! The latency channel is not discounted: self time and caller → callee gaps already exclude
+//! the dependencies' own time. An anomalous service whose dependencies are healthy keeps its
+//! score; a caller that only inherits a fault loses up to γ of it.
+//!
+//! The service's score is its strongest weighted channel plus 0.3 × the others (one decisive
+//! channel, such as error logs for a code fault or network gaps for a delay, must not lose to
+//! several middling ones), plus its strongest correlated change.
 
 use crate::stats::saturate;
 use crate::RcaConfig;
 
 /// Ratio of a dependency's anomaly to the service's below which it explains nothing.
 const EXPLAIN_FROM: f64 = 0.25;
+
+/// Weight of the channels other than the strongest.
+const OTHER_CHANNELS_SHARE: f64 = 0.3;
 
 /// Per-service scores.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,9 +37,10 @@ pub struct ServiceScore {
     pub latency: f64,
     /// Best correlated change likelihood.
     pub change: f64,
-    /// Weighted anomaly before the topology discount.
+    /// Combined anomaly before the topology discount.
     pub anomaly: f64,
-    /// How far a dependency explains the anomaly, in [0, 1].
+    /// How far dependencies explain the anomaly, in [0, 1] (1 − discounted / undiscounted,
+    /// over γ).
     pub explained: f64,
     /// The dependency that explains it most (service index).
     pub explained_by: Option<usize>,
@@ -60,49 +72,59 @@ fn normalise(v: &[f64], half: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Channel-normalised anomaly per service (before changes and topology).
-pub fn anomaly(s: &Strengths, cfg: &RcaConfig) -> Vec<ServiceScore> {
+fn combine(mut ch: [f64; 3]) -> f64 {
+    ch.sort_by(|a, b| b.total_cmp(a));
+    ch[0] + OTHER_CHANNELS_SHARE * (ch[1] + ch[2])
+}
+
+fn explained_share(own: f64, dep: f64) -> f64 {
+    if dep <= 0.0 {
+        0.0
+    } else if own <= 0.0 {
+        1.0
+    } else {
+        ((dep / own - EXPLAIN_FROM) / (1.0 - EXPLAIN_FROM)).clamp(0.0, 1.0)
+    }
+}
+
+/// Scores every service: normalised channels, topology discount, changes (`change[i]` is the
+/// best change-impact likelihood of service i, 0 without changes).
+pub fn score(s: &Strengths, callees: &[Vec<usize>], change: &[f64], cfg: &RcaConfig) -> Vec<ServiceScore> {
     let m = normalise(&s.metric, cfg.metric_half_z);
     let e = normalise(&s.error, cfg.error_half_per_min);
     let l = normalise(&s.latency, cfg.latency_half_ratio);
-    (0..m.len())
-        .map(|i| ServiceScore {
-            metric: m[i],
-            error: e[i],
-            latency: l[i],
-            anomaly: cfg.metric_weight * m[i] + cfg.error_weight * e[i] + cfg.latency_weight * l[i],
-            ..ServiceScore::default()
+    let n = m.len();
+    let g = cfg.propagation_discount;
+    (0..n)
+        .map(|i| {
+            let deps: Vec<usize> = callees.get(i).map_or(Vec::new(), |c| c.iter().copied().filter(|&c| c != i).collect());
+            let max_dep = |v: &[f64]| deps.iter().map(|&c| v[c]).fold(0.0f64, f64::max);
+            let (em, ee) = (explained_share(m[i], max_dep(&m)), explained_share(e[i], max_dep(&e)));
+            let raw = [cfg.metric_weight * m[i], cfg.error_weight * e[i], cfg.latency_weight * l[i]];
+            let disc = [raw[0] * (1.0 - g * em), raw[1] * (1.0 - g * ee), raw[2]];
+            let anomaly = combine(raw);
+            let root = combine(disc) + cfg.change_weight * change.get(i).copied().unwrap_or(0.0);
+            let lost = anomaly - combine(disc);
+            let explained = if anomaly > 0.0 && g > 0.0 { (lost / (g * anomaly)).clamp(0.0, 1.0) } else { 0.0 };
+            let explained_by = if explained > 0.0 {
+                deps.iter()
+                    .copied()
+                    .max_by(|&x, &y| (m[x] + e[x]).total_cmp(&(m[y] + e[y])).then(y.cmp(&x)))
+            } else {
+                None
+            };
+            ServiceScore {
+                metric: m[i],
+                error: e[i],
+                latency: l[i],
+                change: change.get(i).copied().unwrap_or(0.0),
+                anomaly,
+                explained,
+                explained_by,
+                root,
+            }
         })
         .collect()
-}
-
-/// How far each service's anomaly is explained by its most anomalous dependency.
-pub fn explain(scores: &mut [ServiceScore], callees: &[Vec<usize>]) {
-    let a: Vec<f64> = scores.iter().map(|s| s.anomaly).collect();
-    for (i, s) in scores.iter_mut().enumerate() {
-        let best = callees[i]
-            .iter()
-            .copied()
-            .filter(|&c| c != i)
-            .max_by(|&x, &y| a[x].total_cmp(&a[y]).then(y.cmp(&x)));
-        if let Some(c) = best {
-            if a[c] > 0.0 {
-                // A dependency at a quarter of the service's anomaly or less explains nothing;
-                // one at least as anomalous explains it fully.
-                let ratio = if a[i] > 0.0 { a[c] / a[i] } else { 1.0 };
-                s.explained = ((ratio - EXPLAIN_FROM) / (1.0 - EXPLAIN_FROM)).clamp(0.0, 1.0);
-                s.explained_by = Some(c);
-            }
-        }
-    }
-}
-
-/// Applies changes and the topology discount: fills `root`.
-pub fn finish(scores: &mut [ServiceScore], cfg: &RcaConfig) {
-    for s in scores.iter_mut() {
-        let a = s.anomaly + cfg.change_weight * s.change;
-        s.root = a * (1.0 - cfg.propagation_discount * s.explained);
-    }
 }
 
 /// Service indices by descending root score, ties by index (services are sorted by name).
@@ -126,10 +148,22 @@ mod tests {
             error: vec![0.0; 3],
             latency: vec![0.0; 3],
         };
-        let mut s = anomaly(&st, &cfg);
-        explain(&mut s, &[vec![1], vec![2], vec![]]);
-        finish(&mut s, &cfg);
+        let s = score(&st, &[vec![1], vec![2], vec![]], &[], &cfg);
         assert_eq!(ranking(&s)[0], 2);
         assert_eq!(s[1].explained_by, Some(2));
+        assert!(s[2].explained == 0.0 && s[1].explained > 0.5);
+    }
+
+    #[test]
+    fn dependency_metrics_do_not_explain_an_error_burst() {
+        let cfg = RcaConfig::default();
+        let st = Strengths {
+            metric: vec![0.0, 30.0],
+            error: vec![20.0, 0.0],
+            latency: vec![0.0; 2],
+        };
+        let s = score(&st, &[vec![1], vec![]], &[], &cfg);
+        assert_eq!(s[0].explained, 0.0);
+        assert_eq!(ranking(&s)[0], 0);
     }
 }
