@@ -28,3 +28,9 @@ pub mod testing;
 
 pub use catalog::{ActionSpec, Catalog, PlanContext, Rule, RuleMatch, DEFAULT_CATALOG_YAML};
 pub use error::RemediateError;
+
+pub mod approval;
+pub mod audit;
+pub mod preflight;
+#[cfg(feature = "rego")]
+pub mod rego;
