@@ -31,6 +31,7 @@ pub use error::RemediateError;
 
 pub mod approval;
 pub mod audit;
+pub mod canary;
 pub mod preflight;
 #[cfg(feature = "rego")]
 pub mod rego;
