@@ -32,6 +32,8 @@ pub use error::RemediateError;
 pub mod approval;
 pub mod audit;
 pub mod canary;
+pub mod gitops;
+pub mod shell;
 pub mod preflight;
 #[cfg(feature = "rego")]
 pub mod rego;
