@@ -39,7 +39,10 @@ fn main() {
     let dir = PathBuf::from(args.get(1).expect("usage: rca_bundle BUNDLE [--full]"));
     let full = args.iter().any(|a| a == "--full");
     let mut s = String::new();
-    open(&dir, "incident.json").expect("incident.json").read_to_string(&mut s).unwrap();
+    open(&dir, "incident.json")
+        .expect("incident.json")
+        .read_to_string(&mut s)
+        .unwrap();
     let j: Value = serde_json::from_str(&s).unwrap();
     let onset = ts(&j["onset"]).expect("onset");
     let window = TimeWindow {
@@ -63,7 +66,9 @@ fn main() {
         let mut acc: BTreeMap<SeriesKey, (Vec<Timestamp>, Vec<f64>)> = BTreeMap::new();
         for rec in rd.records() {
             let rec = rec.unwrap();
-            let (Some(t), Some(v)) = (Timestamp::parse(&rec[0]).ok(), rec[3].parse::<f64>().ok()) else { continue };
+            let (Some(t), Some(v)) = (Timestamp::parse(&rec[0]).ok(), rec[3].parse::<f64>().ok()) else {
+                continue;
+            };
             let mut key = SeriesKey::new(&rec[1], &rec[2]);
             for k in 4..rec.len() {
                 key.labels.insert(&headers[k], &rec[k]);
@@ -80,17 +85,27 @@ fn main() {
         let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(r);
         for rec in rd.records().flatten() {
             if rec.len() >= 2 {
-                signals.topology.add_edge(&rec[0], &rec[1], rec.get(2).map(str::to_owned));
+                signals
+                    .topology
+                    .add_edge(&rec[0], &rec[1], rec.get(2).map(str::to_owned));
             }
         }
     }
     let lines = |name: &str| -> Vec<Value> {
         open(&dir, name)
-            .map(|r| BufReader::new(r).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect())
+            .map(|r| {
+                BufReader::new(r)
+                    .lines()
+                    .map_while(Result::ok)
+                    .filter_map(|l| serde_json::from_str(&l).ok())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     for v in lines("traces.jsonl") {
-        let (Some(start), Some(svc)) = (ts(&v["start"]), v["service"].as_str()) else { continue };
+        let (Some(start), Some(svc)) = (ts(&v["start"]), v["service"].as_str()) else {
+            continue;
+        };
         signals.spans.push(Span {
             trace_id: v["trace_id"].as_str().unwrap_or("").to_owned(),
             span_id: v["span_id"].as_str().unwrap_or("").to_owned(),
@@ -99,12 +114,18 @@ fn main() {
             operation: v["operation"].as_str().unwrap_or("").to_owned(),
             start,
             duration: DurationNs::from_secs_f64(v["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0),
-            status: if v["status"].as_str() == Some("error") { SpanStatus::Error } else { SpanStatus::Ok },
+            status: if v["status"].as_str() == Some("error") {
+                SpanStatus::Error
+            } else {
+                SpanStatus::Ok
+            },
             attributes: Default::default(),
         });
     }
     for v in lines("logs.jsonl") {
-        let (Some(t), Some(svc)) = (ts(&v["timestamp"]), v["service"].as_str()) else { continue };
+        let (Some(t), Some(svc)) = (ts(&v["timestamp"]), v["service"].as_str()) else {
+            continue;
+        };
         signals.logs.push(LogRecord {
             ts: t,
             service: ServiceId::new(svc),
@@ -117,7 +138,9 @@ fn main() {
         });
     }
     for v in lines("events.jsonl") {
-        let (Some(t), Some(svc)) = (ts(&v["timestamp"]), v["service"].as_str()) else { continue };
+        let (Some(t), Some(svc)) = (ts(&v["timestamp"]), v["service"].as_str()) else {
+            continue;
+        };
         signals.events.push(ChangeEvent {
             ts: t,
             service: ServiceId::new(svc),
@@ -145,7 +168,10 @@ fn main() {
             );
         }
         for h in &out.hypotheses {
-            eprintln!("#{} {} — {}\n   why_not: {:?}", h.rank, h.service, h.statement, h.why_not);
+            eprintln!(
+                "#{} {} — {}\n   why_not: {:?}",
+                h.rank, h.service, h.statement, h.why_not
+            );
             for id in h.support.iter().chain(&h.counter) {
                 if let Some(e) = out.evidence.iter().find(|e| &e.id == id) {
                     eprintln!("     [{:?} {:.2}] {}", e.kind, e.score, e.summary);

@@ -42,7 +42,11 @@ pub fn group_alerts(alerts: &[Alert], adj: &Adjacency, cfg: &RcaConfig) -> Vec<A
     let interval = faultline_core::DurationNs::from_secs(cfg.alert_group_interval_secs as i64);
     let mut groups: Vec<AlertGroup> = Vec::new();
     for (key, mut members) in keyed {
-        members.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
+        members.sort_by(|a, b| {
+            a.starts_at
+                .cmp(&b.starts_at)
+                .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+        });
         let mut cur: Vec<&Alert> = Vec::new();
         let flush = |cur: &mut Vec<&Alert>, groups: &mut Vec<AlertGroup>| {
             if let (Some(f), Some(l)) = (cur.first(), cur.last()) {
@@ -60,7 +64,10 @@ pub fn group_alerts(alerts: &[Alert], adj: &Adjacency, cfg: &RcaConfig) -> Vec<A
             cur.clear();
         };
         for a in members {
-            if cur.last().is_some_and(|l| a.starts_at.since(l.starts_at) > interval) {
+            if cur
+                .last()
+                .is_some_and(|l| a.starts_at.since(l.starts_at) > interval)
+            {
                 flush(&mut cur, &mut groups);
             }
             cur.push(a);
@@ -75,7 +82,11 @@ pub fn group_alerts(alerts: &[Alert], adj: &Adjacency, cfg: &RcaConfig) -> Vec<A
 fn suppress(groups: &mut [AlertGroup], adj: &Adjacency, slack: faultline_core::DurationNs) {
     let svc: Vec<Option<usize>> = groups
         .iter()
-        .map(|g| g.key.get("service").and_then(|s| adj.index.get(&faultline_core::ServiceId::new(s)).copied()))
+        .map(|g| {
+            g.key
+                .get("service")
+                .and_then(|s| adj.index.get(&faultline_core::ServiceId::new(s)).copied())
+        })
         .collect();
     let ups: BTreeMap<usize, Vec<usize>> = svc.iter().flatten().map(|&i| (i, adj.upstream(i))).collect();
     let mut decided: Vec<Option<faultline_core::AlertGroupId>> = vec![None; groups.len()];
@@ -89,7 +100,8 @@ fn suppress(groups: &mut [AlertGroup], adj: &Adjacency, slack: faultline_core::D
             // g's service calls h's service (and not the other way round, for cycles).
             let g_calls_h = ups.get(&sh).is_some_and(|u| u.binary_search(&sg).is_ok());
             let h_calls_g = ups.get(&sg).is_some_and(|u| u.binary_search(&sh).is_ok());
-            let overlap = groups[h].start <= groups[g].end.add(slack) && groups[g].start <= groups[h].end.add(slack);
+            let overlap =
+                groups[h].start <= groups[g].end.add(slack) && groups[g].start <= groups[h].end.add(slack);
             if g_calls_h && !h_calls_g && overlap {
                 *dg = Some(groups[h].id.clone());
                 break;
@@ -112,6 +124,7 @@ pub fn compression(groups: &[AlertGroup], alerts: usize) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use faultline_core::{AlertStatus, Topology};

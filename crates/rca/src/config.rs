@@ -49,7 +49,7 @@ pub struct RcaConfig {
     /// Weight of the metric channel in the service score (default 1.0).
     pub metric_weight: f64,
     /// Weight of the error channel (error logs, new/spiking error templates, error spans)
-    /// (default 1.5).
+    /// (default 2.0).
     pub error_weight: f64,
     /// Weight of the span-latency channel (self time and caller→callee gaps) (default 1.0).
     pub latency_weight: f64,
@@ -90,7 +90,7 @@ impl Default for RcaConfig {
             dependency_metric_markers: vec!["client".to_owned()],
             dependency_metric_weight: 0.25,
             metric_weight: 1.0,
-            error_weight: 1.5,
+            error_weight: 2.0,
             latency_weight: 1.0,
             change_weight: 1.0,
             metric_half_z: 5.0,
@@ -161,6 +161,7 @@ impl RcaConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -38,7 +38,11 @@ fn fmt_num(v: f64) -> String {
 
 /// Support (for) and counter (against) evidence of a service being the root cause, and the
 /// cause the strongest support names.
-pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) -> (Vec<EvidenceId>, Vec<EvidenceId>, Cause) {
+pub(crate) fn evidence_for(
+    a: &Analysis<'_>,
+    i: usize,
+    book: &mut EvidenceBook,
+) -> (Vec<EvidenceId>, Vec<EvidenceId>, Cause) {
     let svc = &a.adj.services[i];
     let sc = &a.scores[i];
     let onset = a.input.incident.onset;
@@ -49,11 +53,17 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
     // Changes.
     for (c, lik) in a.changes.iter().filter(|(c, _)| c.service == i) {
         let e = c.event;
-        let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         let when = if c.lead_secs >= 0.0 { "before" } else { "after" };
         let summary = format!(
             "{kind} of {svc}{} {} s {when} onset (change-impact likelihood {:.2})",
-            e.version.as_deref().map(|v| format!(" to {v}")).unwrap_or_default(),
+            e.version
+                .as_deref()
+                .map(|v| format!(" to {v}"))
+                .unwrap_or_default(),
             c.lead_secs.abs().round(),
             lik
         );
@@ -79,14 +89,22 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
 
     // Metric shifts (own robust statistics).
     for sh in a.shifts[i].iter().take(3).filter(|s| s.score >= 1.0) {
-        let dir = if sh.observed >= sh.baseline { "rose" } else { "fell" };
+        let dir = if sh.observed >= sh.baseline {
+            "rose"
+        } else {
+            "fell"
+        };
         let summary = format!(
             "{} {dir} from median {} to {} after onset (robust z {:.1}{})",
             sh.key,
             fmt_num(sh.baseline),
             fmt_num(sh.observed),
             sh.up_z.max(sh.down_z),
-            if sh.residual { ", not explained by its dependencies" } else { "" }
+            if sh.residual {
+                ", not explained by its dependencies"
+            } else {
+                ""
+            }
         );
         let id = book.add(Evidence::new(
             EvidenceKind::MetricShift,
@@ -100,11 +118,21 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
                 anomaly: None,
             },
         ));
-        support.push((sc.metric * a.cfg.metric_weight, id, Some(Cause::Resource { metric: sh.key.clone() })));
+        support.push((
+            sc.metric * a.cfg.metric_weight,
+            id,
+            Some(Cause::Resource {
+                metric: sh.key.clone(),
+            }),
+        ));
     }
     // Detector anomalies.
-    let mut anoms: Vec<&faultline_core::Anomaly> =
-        a.input.anomalies.iter().filter(|x| &x.series.service == svc).collect();
+    let mut anoms: Vec<&faultline_core::Anomaly> = a
+        .input
+        .anomalies
+        .iter()
+        .filter(|x| &x.series.service == svc)
+        .collect();
     anoms.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| x.id.cmp(&y.id)));
     for an in anoms.into_iter().take(3) {
         let summary = format!(
@@ -132,14 +160,24 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
                 anomaly: Some(an.id.clone()),
             },
         ));
-        support.push((an.score * a.cfg.metric_weight, id, Some(Cause::Resource { metric: an.series.clone() })));
+        support.push((
+            an.score * a.cfg.metric_weight,
+            id,
+            Some(Cause::Resource {
+                metric: an.series.clone(),
+            }),
+        ));
     }
 
     // Errors.
     let er = &a.errors[i];
     let code_cause = |tid: TemplateId, text: String| Cause::Code { template: tid, text };
     if let Some((tid, text, new, count)) = &er.top_template {
-        let kind = if *new { EvidenceKind::NewLogTemplate } else { EvidenceKind::LogSpike };
+        let kind = if *new {
+            EvidenceKind::NewLogTemplate
+        } else {
+            EvidenceKind::LogSpike
+        };
         let summary = format!(
             "{} error template in {svc}'s logs: \"{}\" ({count} records)",
             if *new { "new" } else { "spiking" },
@@ -162,7 +200,11 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
                 exemplars,
             },
         ));
-        support.push((sc.error * a.cfg.error_weight, id, Some(code_cause(tid.clone(), text.clone()))));
+        support.push((
+            sc.error * a.cfg.error_weight,
+            id,
+            Some(code_cause(tid.clone(), text.clone())),
+        ));
     }
     if er.post > 0 && er.log_strength > 0.0 {
         let (msg, _) = er.top_message.clone().unwrap_or_default();
@@ -184,7 +226,11 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
                 exemplars: er.exemplars.clone(),
             },
         ));
-        support.push((sc.error * a.cfg.error_weight * 0.99, id, Some(code_cause(tid, msg))));
+        support.push((
+            sc.error * a.cfg.error_weight * 0.99,
+            id,
+            Some(code_cause(tid, msg)),
+        ));
     }
     let tr = &a.traces[i];
     if tr.origins_post > 0 {
@@ -224,7 +270,11 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
             EvidenceRef::Spans { span_ids: vec![] },
         ));
         let key = SeriesKey::new(svc.clone(), "span_self_time_ms");
-        support.push((sc.latency * a.cfg.latency_weight, id, Some(Cause::Resource { metric: key })));
+        support.push((
+            sc.latency * a.cfg.latency_weight,
+            id,
+            Some(Cause::Resource { metric: key }),
+        ));
     }
     if let Some((caller, callee, r)) = tr.top_gap {
         let (cs, ce) = (&a.adj.services[caller], &a.adj.services[callee]);
@@ -242,7 +292,11 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
             },
         ));
         let key = SeriesKey::new(svc.clone(), "span_network_gap_ms");
-        support.push((sc.latency * a.cfg.latency_weight * 0.99, id, Some(Cause::Resource { metric: key })));
+        support.push((
+            sc.latency * a.cfg.latency_weight * 0.99,
+            id,
+            Some(Cause::Resource { metric: key }),
+        ));
     }
 
     // Topology: healthy dependencies support a fault originating here; an anomalous one
@@ -270,7 +324,10 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
             let id = book.add(Evidence::new(
                 EvidenceKind::Healthy,
                 svc.clone(),
-                format!("{svc}'s dependency {cs} shows no comparable anomaly (score {:.2} vs {:.2})", ca, sc.anomaly),
+                format!(
+                    "{svc}'s dependency {cs} shows no comparable anomaly (score {:.2} vs {:.2})",
+                    ca, sc.anomaly
+                ),
                 1.0 - ca / my,
                 EvidenceRef::Edge {
                     source: svc.clone(),
@@ -290,7 +347,9 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
         .unwrap_or(Cause::Unknown);
     let cause = match (sc.explained_by, &cause) {
         // Fully explained by a dependency that ranks above: say so.
-        (Some(c), Cause::Resource { .. } | Cause::Unknown) if sc.explained >= 1.0 && a.scores[c].root > sc.root => {
+        (Some(c), Cause::Resource { .. } | Cause::Unknown)
+            if sc.explained >= 1.0 && a.scores[c].root > sc.root =>
+        {
             Cause::Dependency {
                 service: a.adj.services[c].clone(),
             }
@@ -308,12 +367,17 @@ pub(crate) fn evidence_for(a: &Analysis<'_>, i: usize, book: &mut EvidenceBook) 
 
 fn describe(cause: &Cause) -> String {
     match cause {
-        Cause::Change { change_kind, version, .. } => format!(
+        Cause::Change {
+            change_kind, version, ..
+        } => format!(
             "a {change_kind}{} shortly before the onset",
             version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
         ),
         Cause::Resource { metric } => format!("a shift in {}", metric.metric),
-        Cause::Code { text, .. } => format!("a code-level fault (errors such as \"{}\")", text.chars().take(80).collect::<String>()),
+        Cause::Code { text, .. } => format!(
+            "a code-level fault (errors such as \"{}\")",
+            text.chars().take(80).collect::<String>()
+        ),
         Cause::Dependency { service } => format!("its dependency {service}"),
         Cause::Unknown => "an anomaly of unidentified cause".into(),
     }
@@ -331,7 +395,9 @@ pub(crate) fn build(a: &Analysis<'_>) -> (Vec<Hypothesis>, Vec<Evidence>) {
             break;
         }
         let (support, counter, cause) = evidence_for(a, i, &mut book);
-        let Some(support) = NonEmpty::from_vec(support) else { continue };
+        let Some(support) = NonEmpty::from_vec(support) else {
+            continue;
+        };
         let svc: &ServiceId = &a.adj.services[i];
         let rank = hyps.len() as u32 + 1;
         let why_not = top.map(|t| why_not(a, i, t));
@@ -346,7 +412,11 @@ pub(crate) fn build(a: &Analysis<'_>) -> (Vec<Hypothesis>, Vec<Evidence>) {
             service: svc.clone(),
             cause,
             statement,
-            confidence: if total > 0.0 { (a.scores[i].root / total).clamp(0.0, 1.0) } else { 0.0 },
+            confidence: if total > 0.0 {
+                (a.scores[i].root / total).clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
             support,
             counter,
             why_not,
@@ -354,8 +424,16 @@ pub(crate) fn build(a: &Analysis<'_>) -> (Vec<Hypothesis>, Vec<Evidence>) {
         top.get_or_insert(i);
     }
     // Keep only evidence that some hypothesis refers to.
-    let used: BTreeSet<&EvidenceId> = hyps.iter().flat_map(|h| h.support.iter().chain(&h.counter)).collect();
-    let evidence = book.items.iter().filter(|e| used.contains(&e.id)).cloned().collect();
+    let used: BTreeSet<&EvidenceId> = hyps
+        .iter()
+        .flat_map(|h| h.support.iter().chain(&h.counter))
+        .collect();
+    let evidence = book
+        .items
+        .iter()
+        .filter(|e| used.contains(&e.id))
+        .cloned()
+        .collect();
     (hyps, evidence)
 }
 
@@ -372,7 +450,11 @@ fn why_not(a: &Analysis<'_>, i: usize, top: usize) -> String {
         format!("it calls {tn} (directly or not), where the anomaly is stronger")
     } else {
         let mut parts = Vec::new();
-        for (name, x, y) in [("metrics", s.metric, t.metric), ("errors", s.error, t.error), ("latency", s.latency, t.latency)] {
+        for (name, x, y) in [
+            ("metrics", s.metric, t.metric),
+            ("errors", s.error, t.error),
+            ("latency", s.latency, t.latency),
+        ] {
             if y > x + 0.05 {
                 parts.push(format!("{name} {x:.2} vs {y:.2}"));
             }
@@ -383,5 +465,8 @@ fn why_not(a: &Analysis<'_>, i: usize, top: usize) -> String {
             format!("its signals are weaker ({})", parts.join(", "))
         }
     };
-    format!("why not {sn}? it scores {:.2} against {:.2} for {tn}: {reason}", s.root, t.root)
+    format!(
+        "why not {sn}? it scores {:.2} against {:.2} for {tn}: {reason}",
+        s.root, t.root
+    )
 }

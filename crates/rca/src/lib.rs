@@ -150,22 +150,32 @@ pub fn analyze(input: &RcaInput<'_>, cfg: &RcaConfig) -> Result<RcaOutput, RcaEr
     let traces = traces::service_traces(&sig.spans, inc, &adj);
     let strengths = scoring::Strengths {
         metric,
-        error: (0..n).map(|i| errors[i].strength().max(traces[i].error_strength)).collect(),
-        latency: traces.iter().map(traces::ServiceTraces::latency_strength).collect(),
+        error: (0..n)
+            .map(|i| errors[i].strength().max(traces[i].error_strength))
+            .collect(),
+        latency: traces
+            .iter()
+            .map(traces::ServiceTraces::latency_strength)
+            .collect(),
     };
     // Changes need the services' own anomaly first; score once without changes, then again.
     let no_change = vec![0.0; n];
     let pre = scoring::score(&strengths, &adj.callees, &no_change, cfg);
     let max_anomaly = pre.iter().map(|s| s.anomaly).fold(0.0f64, f64::max);
-    let changes: Vec<(changes::CorrelatedChange<'_>, f64)> = changes::correlated(&sig.events, inc, &adj.index, cfg)
-        .into_iter()
-        .map(|c| {
-            let s = &pre[c.service];
-            let shift = if max_anomaly > 0.0 { s.anomaly / max_anomaly } else { 0.0 };
-            let lik = changes::likelihood(&c, shift, s.explained, cfg);
-            (c, lik)
-        })
-        .collect();
+    let changes: Vec<(changes::CorrelatedChange<'_>, f64)> =
+        changes::correlated(&sig.events, inc, &adj.index, cfg)
+            .into_iter()
+            .map(|c| {
+                let s = &pre[c.service];
+                let shift = if max_anomaly > 0.0 {
+                    s.anomaly / max_anomaly
+                } else {
+                    0.0
+                };
+                let lik = changes::likelihood(&c, shift, s.explained, cfg);
+                (c, lik)
+            })
+            .collect();
     let mut change = no_change;
     for (c, lik) in &changes {
         change[c.service] = change[c.service].max(*lik);
@@ -199,7 +209,11 @@ pub fn analyze(input: &RcaInput<'_>, cfg: &RcaConfig) -> Result<RcaOutput, RcaEr
     let alert_compression = alerts::compression(&alert_groups, sig.alerts.len());
     let blast_radius = blast_radius(&a, &hypotheses);
     let timeline = timeline::build(&a, &alert_groups);
-    let service_scores = a.ranking.iter().map(|&i| (a.adj.services[i].clone(), a.scores[i].clone())).collect();
+    let service_scores = a
+        .ranking
+        .iter()
+        .map(|&i| (a.adj.services[i].clone(), a.scores[i].clone()))
+        .collect();
     Ok(RcaOutput {
         hypotheses,
         evidence,

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use faultline_core::{Incident, LogRecord, LogTemplate, Severity, TemplateId, TemplateSignal, TemplateSignalKind};
+use faultline_core::{
+    Incident, LogRecord, LogTemplate, Severity, TemplateId, TemplateSignal, TemplateSignalKind,
+};
 
 use crate::graph::Adjacency;
 
@@ -98,7 +100,9 @@ pub fn service_errors(
             if !in_window(r.ts) || !is_error_record(r) {
                 continue;
             }
-            let Some(&i) = adj.index.get(&r.service) else { continue };
+            let Some(&i) = adj.index.get(&r.service) else {
+                continue;
+            };
             let e = &mut out[i];
             if r.ts < incident.onset {
                 e.pre += 1;
@@ -117,7 +121,11 @@ pub fn service_errors(
             let (a, b) = (e.pre_per_min, e.post_per_min);
             // Weight the post-onset rate by how much of it is new: a service that always logs
             // errors at this rate is less suspicious than one that just started.
-            e.log_strength = if b > 0.0 { b * (0.5 + 0.5 * b / (a + b)) } else { 0.0 };
+            e.log_strength = if b > 0.0 {
+                b * (0.5 + 0.5 * b / (a + b))
+            } else {
+                0.0
+            };
             e.top_message = sh
                 .iter()
                 .max_by(|x, y| x.1.cmp(y.1).then_with(|| y.0.cmp(x.0)))
@@ -127,7 +135,9 @@ pub fn service_errors(
     let text_of: BTreeMap<&TemplateId, &str> = templates.iter().map(|t| (&t.id, t.text.as_str())).collect();
     let mut best: Vec<f64> = vec![0.0; n];
     for s in signals {
-        let Some(&i) = adj.index.get(&s.service) else { continue };
+        let Some(&i) = adj.index.get(&s.service) else {
+            continue;
+        };
         if s.end < incident.window.start || s.start > incident.window.end {
             continue;
         }
@@ -146,7 +156,9 @@ pub fn service_errors(
         out[i].template_strength += v;
         if v > best[i] {
             best[i] = v;
-            let text = text_of.get(&s.template).map_or_else(|| s.template.to_string(), |t| (*t).to_owned());
+            let text = text_of
+                .get(&s.template)
+                .map_or_else(|| s.template.to_string(), |t| (*t).to_owned());
             out[i].top_template = Some((s.template.clone(), text, new, s.count));
         }
     }
@@ -154,6 +166,7 @@ pub fn service_errors(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -50,7 +50,10 @@ fn split(s: &Series, incident: &Incident) -> (usize, usize, usize) {
     let start = s.index_at(incident.window.start).min(onset);
     // Too short a windowed baseline: fall back to everything before the onset.
     let start = if onset - start < 3 { 0 } else { start };
-    let end = s.timestamps.partition_point(|&t| t <= incident.window.end).max(onset);
+    let end = s
+        .timestamps
+        .partition_point(|&t| t <= incident.window.end)
+        .max(onset);
     (start, onset, end)
 }
 
@@ -62,7 +65,11 @@ fn score_of(up: f64, down: f64, cfg: &RcaConfig) -> f64 {
 /// dependencies (`dependency_metric_weight`).
 fn series_weight(key: &SeriesKey, cfg: &RcaConfig) -> f64 {
     let m = key.metric.to_ascii_lowercase();
-    if cfg.dependency_metric_markers.iter().any(|k| !k.is_empty() && m.contains(&k.to_ascii_lowercase())) {
+    if cfg
+        .dependency_metric_markers
+        .iter()
+        .any(|k| !k.is_empty() && m.contains(&k.to_ascii_lowercase()))
+    {
         cfg.dependency_metric_weight
     } else {
         1.0
@@ -76,7 +83,13 @@ pub fn raw_shift(s: &Series, incident: &Incident, cfg: &RcaConfig) -> Option<Ser
         return None;
     }
     let base = RobustBaseline::of(s.values[start..onset].iter().copied(), cfg.min_baseline_samples)?;
-    shift_from(&s.key, &base, (onset..end).map(|i| (s.timestamps[i], s.values[i])), false, cfg)
+    shift_from(
+        &s.key,
+        &base,
+        (onset..end).map(|i| (s.timestamps[i], s.values[i])),
+        false,
+        cfg,
+    )
 }
 
 fn shift_from(
@@ -106,7 +119,11 @@ fn shift_from(
     // A series that was constant before the onset has no scale to measure a change with;
     // any change at all would be an "infinite" z. Such shifts are capped low (RCAEval drops
     // constant columns altogether).
-    let cap = if base.constant { cfg.constant_baseline_max_z } else { cfg.max_z };
+    let cap = if base.constant {
+        cfg.constant_baseline_max_z
+    } else {
+        cfg.max_z
+    };
     let (up, down) = (up.min(cap), down.min(cap));
     Some(SeriesShift {
         key: key.clone(),
@@ -139,7 +156,10 @@ pub fn service_shifts(
     let mut out = vec![Vec::new(); n];
     for svc in 0..n {
         let regressors: Vec<usize> = if cfg.residual_regression {
-            adj.callees[svc].iter().flat_map(|&c| by_service[c].iter().copied()).collect()
+            adj.callees[svc]
+                .iter()
+                .flat_map(|&c| by_service[c].iter().copied())
+                .collect()
         } else {
             Vec::new()
         };
@@ -175,7 +195,9 @@ pub fn service_shifts(
 /// The value of series `s` at exactly `t`, if sampled then.
 fn value_at(s: &Series, t: Timestamp) -> Option<f64> {
     let i = s.index_at(t);
-    (s.timestamps.get(i) == Some(&t)).then(|| s.values[i]).filter(|v| v.is_finite())
+    (s.timestamps.get(i) == Some(&t))
+        .then(|| s.values[i])
+        .filter(|v| v.is_finite())
 }
 
 fn residual_shift(
@@ -248,7 +270,10 @@ fn residual_shift(
 
 /// Largest series score per service, with the best series' index in `shifts[svc]`.
 pub fn service_metric_strength(shifts: &[Vec<SeriesShift>]) -> Vec<f64> {
-    shifts.iter().map(|v| v.first().map_or(0.0, |s| s.score)).collect()
+    shifts
+        .iter()
+        .map(|v| v.first().map_or(0.0, |s| s.score))
+        .collect()
 }
 
 /// Per service, the strongest detector anomaly score in the analysis window, from the
@@ -274,6 +299,7 @@ pub fn anomaly_strength(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use faultline_core::{IncidentId, TimeWindow, Topology};
@@ -308,8 +334,18 @@ mod tests {
     fn drop_scores_less_than_rise() {
         let inc = incident(1500, 2000);
         let cfg = RcaConfig::default();
-        let up = raw_shift(&series("a", |i| noise(i) + if i >= 150 { 10.0 } else { 0.0 }), &inc, &cfg).unwrap();
-        let down = raw_shift(&series("b", |i| noise(i) - if i >= 150 { 10.0 } else { 0.0 }), &inc, &cfg).unwrap();
+        let up = raw_shift(
+            &series("a", |i| noise(i) + if i >= 150 { 10.0 } else { 0.0 }),
+            &inc,
+            &cfg,
+        )
+        .unwrap();
+        let down = raw_shift(
+            &series("b", |i| noise(i) - if i >= 150 { 10.0 } else { 0.0 }),
+            &inc,
+            &cfg,
+        )
+        .unwrap();
         assert!(up.score > 10.0 && (down.score - 0.5 * down.down_z).abs() < 1e-9);
         assert!(up.score > down.score);
     }
@@ -320,7 +356,9 @@ mod tests {
         let inc = incident(1500, 2000);
         let cfg = RcaConfig::default();
         let callee = series("db", |i| noise(i * 3) + if i >= 150 { 5.0 } else { 0.0 });
-        let caller = series("api", |i| 2.0 * (noise(i * 3) + if i >= 150 { 5.0 } else { 0.0 }) + 0.1 * noise(i));
+        let caller = series("api", |i| {
+            2.0 * (noise(i * 3) + if i >= 150 { 5.0 } else { 0.0 }) + 0.1 * noise(i)
+        });
         let mut t = Topology::default();
         t.add_edge("api", "db", None);
         let adj = Adjacency::new(vec![], &t);

@@ -97,15 +97,28 @@ pub fn score(s: &Strengths, callees: &[Vec<usize>], change: &[f64], cfg: &RcaCon
     let g = cfg.propagation_discount;
     (0..n)
         .map(|i| {
-            let deps: Vec<usize> = callees.get(i).map_or(Vec::new(), |c| c.iter().copied().filter(|&c| c != i).collect());
+            let deps: Vec<usize> = callees
+                .get(i)
+                .map_or(Vec::new(), |c| c.iter().copied().filter(|&c| c != i).collect());
             let max_dep = |v: &[f64]| deps.iter().map(|&c| v[c]).fold(0.0f64, f64::max);
-            let (em, ee) = (explained_share(m[i], max_dep(&m)), explained_share(e[i], max_dep(&e)));
-            let raw = [cfg.metric_weight * m[i], cfg.error_weight * e[i], cfg.latency_weight * l[i]];
+            let (em, ee) = (
+                explained_share(m[i], max_dep(&m)),
+                explained_share(e[i], max_dep(&e)),
+            );
+            let raw = [
+                cfg.metric_weight * m[i],
+                cfg.error_weight * e[i],
+                cfg.latency_weight * l[i],
+            ];
             let disc = [raw[0] * (1.0 - g * em), raw[1] * (1.0 - g * ee), raw[2]];
             let anomaly = combine(raw);
             let root = combine(disc) + cfg.change_weight * change.get(i).copied().unwrap_or(0.0);
             let lost = anomaly - combine(disc);
-            let explained = if anomaly > 0.0 && g > 0.0 { (lost / (g * anomaly)).clamp(0.0, 1.0) } else { 0.0 };
+            let explained = if anomaly > 0.0 && g > 0.0 {
+                (lost / (g * anomaly)).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             let explained_by = if explained > 0.0 {
                 deps.iter()
                     .copied()
@@ -135,6 +148,7 @@ pub fn ranking(scores: &[ServiceScore]) -> Vec<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

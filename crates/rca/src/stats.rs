@@ -151,6 +151,7 @@ pub fn saturate(v: f64, half: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -190,7 +191,10 @@ mod tests {
             y.push(2.0 * a - 3.0 * b);
         }
         let beta = ridge(&x, &y, 2, 1e-9).unwrap();
-        assert!((beta[0] - 2.0).abs() < 1e-6 && (beta[1] + 3.0).abs() < 1e-6, "{beta:?}");
+        assert!(
+            (beta[0] - 2.0).abs() < 1e-6 && (beta[1] + 3.0).abs() < 1e-6,
+            "{beta:?}"
+        );
         assert!(ridge(&x, &y, 3, 0.0).is_none());
     }
 }

@@ -12,7 +12,14 @@ pub(crate) fn build(a: &Analysis<'_>, groups: &[faultline_core::AlertGroup]) -> 
         ts: inc.onset,
         service: None,
         kind: "onset".into(),
-        summary: format!("incident onset: {}", if inc.title.is_empty() { inc.id.0.as_str() } else { &inc.title }),
+        summary: format!(
+            "incident onset: {}",
+            if inc.title.is_empty() {
+                inc.id.0.as_str()
+            } else {
+                &inc.title
+            }
+        ),
     }];
     for (c, lik) in &a.changes {
         out.push(TimelineEntry {
@@ -23,12 +30,17 @@ pub(crate) fn build(a: &Analysis<'_>, groups: &[faultline_core::AlertGroup]) -> 
                 "{:?} of {}{} (change-impact likelihood {lik:.2})",
                 c.event.kind,
                 c.event.service,
-                c.event.version.as_deref().map(|v| format!(" to {v}")).unwrap_or_default()
+                c.event
+                    .version
+                    .as_deref()
+                    .map(|v| format!(" to {v}"))
+                    .unwrap_or_default()
             ),
         });
     }
     // The first detector anomaly per service.
-    let mut first: std::collections::BTreeMap<&faultline_core::ServiceId, &faultline_core::Anomaly> = Default::default();
+    let mut first: std::collections::BTreeMap<&faultline_core::ServiceId, &faultline_core::Anomaly> =
+        Default::default();
     for an in a.input.anomalies {
         if !inc.window.contains(an.start) {
             continue;
@@ -71,7 +83,10 @@ pub(crate) fn build(a: &Analysis<'_>, groups: &[faultline_core::AlertGroup]) -> 
                 ts: s.start,
                 service: Some(s.service.clone()),
                 kind: "new_template".into(),
-                summary: format!("new log template {} in {} ({} records)", s.template, s.service, s.count),
+                summary: format!(
+                    "new log template {} in {} ({} records)",
+                    s.template, s.service, s.count
+                ),
             });
         }
     }
@@ -84,10 +99,18 @@ pub(crate) fn build(a: &Analysis<'_>, groups: &[faultline_core::AlertGroup]) -> 
                 "alert group {} fires ({} alerts){}",
                 g.key,
                 g.fingerprints.len(),
-                if g.suppressed_by.is_some() { ", explained by a dependency's alerts" } else { "" }
+                if g.suppressed_by.is_some() {
+                    ", explained by a dependency's alerts"
+                } else {
+                    ""
+                }
             ),
         });
     }
-    out.sort_by(|x, y| x.ts.cmp(&y.ts).then_with(|| x.kind.cmp(&y.kind)).then_with(|| x.service.cmp(&y.service)));
+    out.sort_by(|x, y| {
+        x.ts.cmp(&y.ts)
+            .then_with(|| x.kind.cmp(&y.kind))
+            .then_with(|| x.service.cmp(&y.service))
+    });
     out
 }

@@ -46,16 +46,28 @@ impl ServiceTraces {
     }
 }
 
-fn ratio_shift(pre: &[f64], post: &[f64], q: f64) -> f64 {
-    let (a, b) = (sorted_finite(pre.iter().copied()), sorted_finite(post.iter().copied()));
+/// Relative increase of the q-quantile, `(after − before) / (before + floor_ms)`: the floor
+/// keeps sub-millisecond jitter from reading as a large relative change.
+fn ratio_shift(pre: &[f64], post: &[f64], q: f64, floor_ms: f64) -> f64 {
+    let (a, b) = (
+        sorted_finite(pre.iter().copied()),
+        sorted_finite(post.iter().copied()),
+    );
     match (quantile_sorted(&a, q), quantile_sorted(&b, q)) {
-        (Some(x), Some(y)) => ((y - x) / (x + 1.0)).max(0.0),
+        (Some(x), Some(y)) => ((y - x) / (x + floor_ms)).max(0.0),
         _ => 0.0,
     }
 }
 
+/// Gaps of one caller → callee edge: before, after, some span ids after.
+type EdgeGaps = (Vec<f64>, Vec<f64>, Vec<String>);
+
 const MIN_SELF_SAMPLES: usize = 5;
 const MIN_GAP_SAMPLES: usize = 3;
+/// Floor of the self-time ratio's denominator: a service's own work is milliseconds of CPU.
+const SELF_FLOOR_MS: f64 = 5.0;
+/// Floor of the gap ratio's denominator.
+const GAP_FLOOR_MS: f64 = 1.0;
 
 /// Trace facts per service index of `adj`.
 pub fn service_traces(spans: &[Span], incident: &Incident, adj: &Adjacency) -> Vec<ServiceTraces> {
@@ -73,8 +85,12 @@ pub fn service_traces(spans: &[Span], incident: &Incident, adj: &Adjacency) -> V
     for s in spans.iter().filter(|s| s.status == SpanStatus::Error) {
         let mut cur = s;
         for _ in 0..256 {
-            let Some(pid) = cur.parent_span_id.as_deref() else { break };
-            let Some(&pi) = index.get(&(cur.trace_id.as_str(), pid)) else { break };
+            let Some(pid) = cur.parent_span_id.as_deref() else {
+                break;
+            };
+            let Some(&pi) = index.get(&(cur.trace_id.as_str(), pid)) else {
+                break;
+            };
             if err_below[pi] {
                 break;
             }
@@ -85,14 +101,18 @@ pub fn service_traces(spans: &[Span], incident: &Incident, adj: &Adjacency) -> V
     let ms = |d: faultline_core::DurationNs| d.0 as f64 / 1e6;
     let mut child_sum = vec![0.0f64; spans.len()];
     for s in spans {
-        if let Some(p) = s.parent_span_id.as_deref().and_then(|pid| index.get(&(s.trace_id.as_str(), pid))) {
+        if let Some(p) = s
+            .parent_span_id
+            .as_deref()
+            .and_then(|pid| index.get(&(s.trace_id.as_str(), pid)))
+        {
             child_sum[*p] += ms(s.duration);
         }
     }
     let (mut first, mut last) = (Timestamp::MAX, Timestamp::MIN);
     let mut self_pre: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut self_post: Vec<Vec<f64>> = vec![Vec::new(); n];
-    let mut gaps: BTreeMap<(usize, usize), (Vec<f64>, Vec<f64>, Vec<String>)> = BTreeMap::new();
+    let mut gaps: BTreeMap<(usize, usize), EdgeGaps> = BTreeMap::new();
     for (k, s) in spans.iter().enumerate() {
         if !in_window(s.start) {
             continue;
@@ -111,7 +131,9 @@ pub fn service_traces(spans: &[Span], incident: &Incident, adj: &Adjacency) -> V
             if post {
                 out[i].origins_post += 1;
                 if out[i].error_span_ids.len() < 5 {
-                    out[i].error_span_ids.push(format!("{}/{}", s.trace_id, s.span_id));
+                    out[i]
+                        .error_span_ids
+                        .push(format!("{}/{}", s.trace_id, s.span_id));
                 }
             } else {
                 out[i].origins_pre += 1;
@@ -139,10 +161,14 @@ pub fn service_traces(spans: &[Span], incident: &Incident, adj: &Adjacency) -> V
     let post_min = (last.since(incident.onset).as_secs_f64() / 60.0).max(0.5);
     for (i, t) in out.iter_mut().enumerate() {
         let (a, b) = (t.origins_pre as f64 / pre_min, t.origins_post as f64 / post_min);
-        t.error_strength = if b > 0.0 { b * (0.5 + 0.5 * b / (a + b)) } else { 0.0 };
+        t.error_strength = if b > 0.0 {
+            b * (0.5 + 0.5 * b / (a + b))
+        } else {
+            0.0
+        };
         if self_pre[i].len() >= MIN_SELF_SAMPLES && self_post[i].len() >= MIN_SELF_SAMPLES {
-            t.self_time_ratio =
-                ratio_shift(&self_pre[i], &self_post[i], 0.5) + ratio_shift(&self_pre[i], &self_post[i], 0.9);
+            t.self_time_ratio = ratio_shift(&self_pre[i], &self_post[i], 0.5, SELF_FLOOR_MS)
+                + ratio_shift(&self_pre[i], &self_post[i], 0.9, SELF_FLOOR_MS);
             t.self_time_ms = (
                 crate::stats::median(self_pre[i].iter().copied()).unwrap_or(0.0),
                 crate::stats::median(self_post[i].iter().copied()).unwrap_or(0.0),
@@ -153,7 +179,7 @@ pub fn service_traces(spans: &[Span], incident: &Incident, adj: &Adjacency) -> V
         if pre.len() < MIN_GAP_SAMPLES || post.len() < MIN_GAP_SAMPLES {
             continue;
         }
-        let r = ratio_shift(pre, post, 0.5);
+        let r = ratio_shift(pre, post, 0.5, GAP_FLOOR_MS);
         if r <= 0.0 {
             continue;
         }
