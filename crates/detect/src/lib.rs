@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod error;
+mod novelty;
 pub mod online;
 pub mod stats;
 pub mod stl;

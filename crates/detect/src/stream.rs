@@ -52,12 +52,34 @@ pub struct StreamConfig {
     /// Deviation (robust units) that maps to 0.5 when `likelihood` is off; scale of the
     /// likelihood's squashing otherwise.
     pub squash_scale: f64,
+    /// Rest period relative to the recent maximum: a score is damped unless it exceeds every
+    /// undamped score of the last `rest_samples` samples (independent of any threshold).
+    pub rest_recent_max: bool,
+    /// Factor by which a level must exceed the recent maximum to escape damping.
+    pub rest_margin: f64,
+    /// Let the recent maximum decay exponentially (time constant `rest_samples`) instead of
+    /// forgetting it after `rest_samples`.
+    pub rest_decay: bool,
+    /// Normalise the deviation by its recent maximum like the novelty ratio.
+    pub deviation_normalised: bool,
+    /// Length of the subsequence compared with earlier ones (0 disables novelty).
+    pub novelty_window_samples: usize,
+    /// How many earlier samples the novelty search looks back.
+    pub novelty_history_samples: usize,
+    /// Nearest neighbours averaged.
+    pub novelty_k: usize,
+    /// Recent nearest-neighbour distances that define "typical".
+    pub novelty_calibration_samples: usize,
+    /// Quantile of recent nearest-neighbour distances taken as "typical".
+    pub novelty_quantile: f64,
+    /// Weight of the robust-deviation score against the novelty ratio.
+    pub deviation_weight: f64,
 }
 
 impl Default for StreamConfig {
     fn default() -> Self {
         Self {
-            resolutions_samples: vec![1, 4, 16],
+            resolutions_samples: vec![4, 16],
             baseline_samples: 400,
             warmup_samples: 30,
             likelihood_short_samples: 8,
@@ -65,8 +87,18 @@ impl Default for StreamConfig {
             alarm_score: 0.5,
             rest_samples: 100,
             rest_damping: 0.2,
-            likelihood: true,
+            likelihood: false,
             squash_scale: 8.0,
+            rest_recent_max: true,
+            rest_margin: 1.5,
+            rest_decay: false,
+            deviation_normalised: true,
+            novelty_window_samples: 10,
+            novelty_history_samples: 2000,
+            novelty_k: 3,
+            novelty_calibration_samples: 2000,
+            novelty_quantile: 1.0,
+            deviation_weight: 1.0,
         }
     }
 }
@@ -74,7 +106,7 @@ impl Default for StreamConfig {
 impl StreamConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), DetectError> {
-        if self.resolutions_samples.is_empty() || self.resolutions_samples.contains(&0) {
+        if self.resolutions_samples.contains(&0) {
             return Err(DetectError::config("resolutions_samples", "must be non-empty and positive"));
         }
         if self.baseline_samples < 8 {
@@ -206,6 +238,10 @@ pub struct StreamDetector {
     short_head: usize,
     seen: usize,
     rest_left: usize,
+    recent: std::collections::VecDeque<f64>,
+    novelty: Option<crate::novelty::Novelty>,
+    bar: f64,
+    past_dev: SortedWindow,
 }
 
 impl StreamDetector {
@@ -227,6 +263,18 @@ impl StreamDetector {
             short_head: 0,
             seen: 0,
             rest_left: 0,
+            recent: std::collections::VecDeque::with_capacity(cfg.rest_samples + 1),
+            bar: 0.0,
+            past_dev: SortedWindow::new(cfg.novelty_calibration_samples.max(8)),
+            novelty: (cfg.novelty_window_samples > 0).then(|| {
+                crate::novelty::Novelty::new(
+                    cfg.novelty_window_samples,
+                    cfg.novelty_history_samples,
+                    cfg.novelty_k,
+                    cfg.novelty_calibration_samples,
+                    cfg.novelty_quantile,
+                )
+            }),
             cfg,
         }
     }
@@ -240,6 +288,25 @@ impl StreamDetector {
         for r in &mut self.res {
             z = z.max(r.update(value));
         }
+        let mut z = if self.cfg.deviation_normalised {
+            let r = if self.past_dev.len() >= 8 {
+                let m = self.past_dev.quantile(self.cfg.novelty_quantile);
+                if m > 0.0 {
+                    z / m
+                } else {
+                    0.0
+                }
+            } else {
+                0.0
+            };
+            self.past_dev.push(z);
+            r * self.cfg.deviation_weight
+        } else {
+            z * self.cfg.deviation_weight
+        };
+        if let Some(nv) = &mut self.novelty {
+            z = z.max(nv.update(value));
+        }
         let raw = z.ln_1p();
         self.seen += 1;
         // Short mean of the raw score, including the current one.
@@ -251,24 +318,38 @@ impl StreamDetector {
             self.short_head = (self.short_head + 1) % cap;
         }
         let short = self.raw_short.iter().sum::<f64>() / self.raw_short.len() as f64;
-        let score = if !self.cfg.likelihood {
-            if self.seen > self.cfg.warmup_samples {
-                crate::stats::score_from_z(z, self.cfg.squash_scale)
-            } else {
-                0.0
-            }
-        } else if self.seen > self.cfg.warmup_samples && self.raw_long.len() >= 8 {
+        // `level` >= 0: how anomalous, before squashing into [0, 1].
+        let level = if self.seen <= self.cfg.warmup_samples {
+            0.0
+        } else if !self.cfg.likelihood {
+            z
+        } else if self.raw_long.len() >= 8 {
             let (m, sd) = self.raw_long.mean_sd();
-            let lz = (short - m) / sd.max(0.05);
-            if lz > 0.0 {
-                1.0 - (-lz / self.cfg.squash_scale).exp()
-            } else {
-                0.0
-            }
+            ((short - m) / sd.max(0.05)).max(0.0)
         } else {
             0.0
         };
         self.raw_long.push(raw);
+        let level = if level.is_finite() { level } else { 1e12 };
+        let score = level / (level + self.cfg.squash_scale);
+        if self.cfg.rest_recent_max {
+            let prev = if self.cfg.rest_decay {
+                let p = self.bar;
+                let decay = (-1.0 / self.cfg.rest_samples.max(1) as f64).exp();
+                self.bar = (self.bar * decay).max(level);
+                p
+            } else {
+                self.recent.iter().copied().fold(0.0, f64::max)
+            };
+            if self.recent.len() == self.cfg.rest_samples {
+                self.recent.pop_front();
+            }
+            if self.cfg.rest_samples > 0 {
+                self.recent.push_back(level);
+            }
+            let out = if level > prev * self.cfg.rest_margin { score } else { score * self.cfg.rest_damping };
+            return if out.is_finite() { out.clamp(0.0, 1.0) } else { 0.0 };
+        }
         let out = if self.rest_left > 0 {
             self.rest_left -= 1;
             score * self.cfg.rest_damping
