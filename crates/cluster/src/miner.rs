@@ -117,6 +117,9 @@ impl Hasher for PreHashed {
     fn write_u64(&mut self, v: u64) {
         self.0 = hash_combine(self.0, v);
     }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = hash_combine(self.0, u64::from(v));
+    }
 }
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PreHashed>>;
@@ -125,21 +128,90 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PreHashed>>;
 /// keep the hash of `<*>` and match only masked tokens, so a word where another line had a
 /// number is evidence for, not proof of, a variable.
 const LEARNED: u64 = u64::MAX - 0x5eed;
+/// Seed of the marker of a keyed variable (`interactive=<*>`: any value after that key).
+const KEYED: u64 = 0x6b65_7965_645f_7661;
+/// Seed of shape and template hashes.
+const SHAPE_SEED: u64 = 0x51_7cc1_b727_220a;
 
 /// Hash of the wildcard token.
 fn wild_hash() -> u64 {
     hash_bytes(WILDCARD.as_bytes())
 }
 
+/// How a template position matches a line token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    /// The token itself (masked variables included: `<*>` matches only masked tokens).
+    Const,
+    /// A learned variable: any token.
+    Learned,
+    /// A learned variable behind a key (`interactive=<*>`, `setLightsOn(<*>)`): any token
+    /// with the same key and closing punctuation.
+    Keyed,
+}
+
+/// The key of a `key=value`, `key:value`, `name(value)` or `name[value]` token: byte length
+/// of the key (delimiter included) and of the closing suffix, when the value is non-empty.
+fn token_key(t: &[u8]) -> Option<(usize, usize)> {
+    let i = t.iter().position(|&b| matches!(b, b'=' | b':' | b'(' | b'['))?;
+    if i == 0 {
+        return None;
+    }
+    let mut end = t.len();
+    while end > i + 1 && matches!(t[end - 1], b')' | b']' | b'}' | b',' | b';' | b'.' | b'"' | b'\'') {
+        end -= 1;
+    }
+    if end <= i + 1 {
+        return None;
+    }
+    Some((i + 1, t.len() - end))
+}
+
+/// Hash of a token's key (`None` when the token has none).
+fn key_hash(t: &[u8]) -> Option<u64> {
+    let (k, s) = token_key(t)?;
+    Some(hash_combine(
+        hash_combine(KEYED, hash_bytes(&t[..k])),
+        hash_bytes(&t[t.len() - s..]),
+    ))
+}
+
 #[derive(Debug, Clone)]
 struct Cluster {
-    /// Token hashes of the template; `wild` for variables.
+    /// Per position: the token hash (`Const`), `LEARNED`, or the key hash (`Keyed`).
     hashes: Vec<u64>,
+    slots: Vec<Slot>,
     /// Token texts of the template.
     texts: Vec<Box<str>>,
     count: u64,
     /// The cluster this one was merged into (itself while alive).
     parent: u32,
+    /// Evicted at the cluster cap (no template any more).
+    evicted: bool,
+}
+
+impl Cluster {
+    fn live(&self, id: u32) -> bool {
+        self.parent == id && !self.evicted
+    }
+
+    /// Positions that are not constants, as a mask description.
+    fn mask(&self) -> Vec<(u16, Slot)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s != Slot::Const)
+            .map(|(i, s)| (i as u16, *s))
+            .collect()
+    }
+
+    /// Hash of the template (the shape hash of the lines it was made from when it has no
+    /// learned positions).
+    fn key(&self) -> u64 {
+        let h = self.hashes.iter().fold(SHAPE_SEED, |h, &x| hash_combine(h, x));
+        hash_combine(h, self.hashes.len() as u64)
+    }
 }
 
 /// One token of the current line: a range of the miner's scratch buffer.
@@ -148,6 +220,15 @@ struct LineToken {
     start: u32,
     end: u32,
     hash: u64,
+}
+
+/// The clusters of one token count, and the distinct variable layouts of their templates.
+#[derive(Debug, Clone, Default)]
+struct Leaf {
+    clusters: Vec<u32>,
+    /// (non-constant positions, number of live templates with that layout); fewest
+    /// variables first.
+    masks: Vec<(Box<[(u16, Slot)]>, u32)>,
 }
 
 /// Online template miner (fixed-depth parse tree in the spirit of Drain, He et al. 2017) with
@@ -169,23 +250,23 @@ pub struct TemplateMiner {
     cfg: MinerConfig,
     clusters: Vec<Cluster>,
     live: usize,
-    /// token count → live clusters.
-    leaves: FastMap<u64, Vec<u32>>,
+    /// token count → leaf.
+    leaves: FastMap<u32, Leaf>,
+    /// Template hash → live cluster.
+    index: FastMap<u64, u32>,
     /// Hash of the masked token sequence → cluster.
     cache: FastMap<u64, u32>,
     wild: u64,
     scratch: Vec<u8>,
     line: Vec<LineToken>,
+    /// Next id the eviction clock looks at.
+    clock: u32,
 }
 
-/// How the current line relates to a cluster's template.
-enum Diff {
-    /// Matches (differences only where the template has variables); number of constants.
-    Match(usize),
-    /// Differs at one or two constant positions.
-    Near([u32; 2], u8),
-    /// Differs more.
-    Far(usize),
+/// A near cluster: its id and the positions where it differs from the new line.
+struct Near {
+    id: u32,
+    diff: Vec<u16>,
 }
 
 impl TemplateMiner {
@@ -197,10 +278,12 @@ impl TemplateMiner {
             clusters: Vec::new(),
             live: 0,
             leaves: FastMap::default(),
+            index: FastMap::default(),
             cache: FastMap::default(),
             wild: wild_hash(),
             scratch: Vec::with_capacity(1024),
             line: Vec::with_capacity(64),
+            clock: 0,
         })
     }
 
@@ -209,7 +292,7 @@ impl TemplateMiner {
         &self.cfg
     }
 
-    /// Number of clusters (merged ones count once).
+    /// Number of live clusters (merged ones count once, evicted ones not at all).
     pub fn len(&self) -> usize {
         self.live
     }
@@ -243,9 +326,13 @@ impl TemplateMiner {
         self.clusters.get(self.resolve(id).0 as usize).map(|c| c.count)
     }
 
-    /// Current template text of a cluster (after resolving merges), variables as `<*>`.
+    /// Current template text of a cluster (after resolving merges), variables as `<*>`;
+    /// `None` for an unknown id or a cluster evicted at the cap.
     pub fn template(&self, id: ClusterId) -> Option<String> {
         let c = self.clusters.get(self.resolve(id).0 as usize)?;
+        if c.evicted {
+            return None;
+        }
         let mut s = String::with_capacity(c.texts.iter().map(|t| t.len() + 1).sum());
         for (i, t) in c.texts.iter().enumerate() {
             if i > 0 {
@@ -256,11 +343,20 @@ impl TemplateMiner {
         Some(s)
     }
 
+    /// Ids of the live clusters, ascending.
+    pub fn cluster_ids(&self) -> impl Iterator<Item = ClusterId> + '_ {
+        self.clusters
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| c.live(*i as u32))
+            .map(|(i, _)| ClusterId(i as u32))
+    }
+
     /// Tokenises and masks `message` into `self.line` / `self.scratch`; returns the shape hash.
     fn tokenize(&mut self, message: &str) -> u64 {
         self.scratch.clear();
         self.line.clear();
-        let mut shape = 0x51_7cc1_b727_220a_u64;
+        let mut shape = SHAPE_SEED;
         let max = self.cfg.max_tokens;
         for tok in message.split_ascii_whitespace() {
             if self.line.len() + 1 == max {
@@ -292,37 +388,44 @@ impl TemplateMiner {
         hash_combine(shape, self.line.len() as u64)
     }
 
-    fn leaf_key(&self) -> u64 {
-        self.line.len() as u64
-    }
-
-    fn diff(&self, c: &Cluster) -> Diff {
-        let mut pos = [0u32; 2];
-        let mut nd = 0usize;
-        let mut consts = 0usize;
-        for (i, (h, t)) in c.hashes.iter().zip(&self.line).enumerate() {
-            if *h == LEARNED {
-                continue;
-            }
-            if *h == t.hash {
-                consts += 1;
-            } else {
-                if nd < 2 {
-                    pos[nd] = i as u32;
-                }
-                nd += 1;
-            }
-        }
-        match nd {
-            0 => Diff::Match(consts),
-            1 | 2 => Diff::Near(pos, nd as u8),
-            _ => Diff::Far(nd),
-        }
+    fn tok_bytes(&self, t: &LineToken) -> &[u8] {
+        &self.scratch[t.start as usize..t.end as usize]
     }
 
     fn token_text(&self, t: &LineToken) -> &str {
         // Masking cuts only at ASCII bytes, so every range is valid UTF-8 of the input.
-        std::str::from_utf8(&self.scratch[t.start as usize..t.end as usize]).unwrap_or(WILDCARD)
+        std::str::from_utf8(self.tok_bytes(t)).unwrap_or(WILDCARD)
+    }
+
+    /// Whether line token `i` matches template position `(slot, hash)`.
+    fn token_matches(&self, i: usize, slot: Slot, hash: u64) -> bool {
+        let Some(t) = self.line.get(i) else { return false };
+        match slot {
+            Slot::Const => t.hash == hash,
+            Slot::Learned => true,
+            Slot::Keyed => key_hash(self.tok_bytes(t)) == Some(hash),
+        }
+    }
+
+    /// Hash of the current line read through a variable layout (as a template key).
+    fn masked_key(&self, mask: &[(u16, Slot)]) -> Option<u64> {
+        let mut h = SHAPE_SEED;
+        let mut m = mask.iter().peekable();
+        for (i, t) in self.line.iter().enumerate() {
+            let x = match m.peek() {
+                Some(&&(p, slot)) if p as usize == i => {
+                    m.next();
+                    match slot {
+                        Slot::Const => t.hash,
+                        Slot::Learned => LEARNED,
+                        Slot::Keyed => key_hash(self.tok_bytes(t))?,
+                    }
+                }
+                _ => t.hash,
+            };
+            h = hash_combine(h, x);
+        }
+        Some(hash_combine(h, self.line.len() as u64))
     }
 
     /// Adds one message (no header) and returns its cluster id (stable for the run; see
@@ -332,8 +435,10 @@ impl TemplateMiner {
         if let Some(&id) = self.cache.get(&shape) {
             let root = self.resolve(ClusterId(id)).0;
             if let Some(c) = self.clusters.get_mut(root as usize) {
-                c.count += 1;
-                return ClusterId(root);
+                if !c.evicted {
+                    c.count += 1;
+                    return ClusterId(root);
+                }
             }
         }
         let id = self.place();
@@ -346,261 +451,352 @@ impl TemplateMiner {
 
     /// Finds or creates the cluster of the current line (cache miss path).
     fn place(&mut self) -> u32 {
-        let key = self.leaf_key();
-        let mut best_match: Option<(u32, usize)> = None;
-        let mut best_any: Option<(u32, usize)> = None;
-        // Near clusters: (cluster, positions, count of positions).
-        let mut near: Vec<(u32, [u32; 2], u8)> = Vec::new();
-        if let Some(cands) = self.leaves.get(&key) {
-            for &cid in cands.iter().rev().take(self.cfg.max_leaf_candidates) {
-                let Some(c) = self.clusters.get(cid as usize) else {
-                    continue;
-                };
-                match self.diff(c) {
-                    Diff::Match(k) => {
-                        if best_match.is_none_or(|(_, b)| k > b) {
-                            best_match = Some((cid, k));
-                        }
-                    }
-                    Diff::Near(p, n) => {
-                        near.push((cid, p, n));
-                        if best_any.is_none_or(|(_, b)| (n as usize) < b) {
-                            best_any = Some((cid, n as usize));
-                        }
-                    }
-                    Diff::Far(n) => {
-                        if best_any.is_none_or(|(_, b)| n < b) {
-                            best_any = Some((cid, n));
-                        }
-                    }
-                }
-            }
-        }
-        if let Some((cid, _)) = best_match {
-            if let Some(c) = self.clusters.get_mut(cid as usize) {
+        let len = self.line.len() as u32;
+        if let Some(id) = self.lookup(len) {
+            if let Some(c) = self.clusters.get_mut(id as usize) {
                 c.count += 1;
             }
-            return cid;
+            return id;
         }
         if self.live >= self.cfg.max_clusters {
-            return match best_any {
-                Some((cid, _)) => {
-                    self.generalise(cid);
-                    cid
-                }
-                None => self.join_overflow(),
-            };
+            self.evict_rarest();
         }
-        let id = self.create(key);
-        self.merge_family(id, key, &near);
-        let root = self.resolve(ClusterId(id)).0;
-        self.absorb_subsumed(root, key);
-        root
+        let id = self.create();
+        let near = self.near_clusters(id);
+        let root = self.merge_family(id, &near);
+        self.absorb_subsumed(root)
     }
 
-    /// Merges the new cluster `id` with near clusters that differ from it at the same one or
-    /// two positions, when there are enough of them to call those positions variable.
-    fn merge_family(&mut self, id: u32, key: u64, near: &[(u32, [u32; 2], u8)]) {
-        let need = self.cfg.merge_min_variants.saturating_sub(1).max(1);
-        // Group near clusters by their differing positions; pick the largest qualifying group,
-        // preferring single-position groups.
-        let mut best: Option<([u32; 2], u8, usize)> = None;
-        for &(_, p, n) in near {
-            let size = near
-                .iter()
-                .filter(|&&(_, q, m)| m == n && q[..n as usize] == p[..n as usize])
-                .count();
-            // A word where another line of the family had a masked variable is strong
-            // evidence: one such pair suffices.
-            let masked = n == 1
-                && near.iter().map(|&(c, _, _)| c).chain([id]).any(|c| {
-                    near.iter()
-                        .any(|&(x, q, m)| (x == c || c == id) && m == 1 && q[0] == p[0])
-                        && self
-                            .clusters
-                            .get(c as usize)
-                            .and_then(|c| c.texts.get(p[0] as usize))
-                            .is_some_and(|t| t.contains(WILDCARD))
-                });
-            let need_n = if masked {
-                self.cfg.masked_merge_min_variants.saturating_sub(1).max(1)
-            } else if n == 1 {
-                need
-            } else {
-                need + need / 2
-            };
-            if size >= need_n && best.is_none_or(|(_, bn, bs)| (n, usize::MAX - size) < (bn, usize::MAX - bs))
-            {
-                best = Some((p, n, size));
+    /// A live cluster whose template matches the current line.
+    fn lookup(&self, len: u32) -> Option<u32> {
+        let leaf = self.leaves.get(&len)?;
+        for (mask, _) in &leaf.masks {
+            let Some(key) = self.masked_key(mask) else { continue };
+            if let Some(&id) = self.index.get(&key) {
+                let c = self.clusters.get(id as usize)?;
+                if c.live(id)
+                    && c.hashes.len() == self.line.len()
+                    && (0..c.hashes.len()).all(|i| self.token_matches(i, c.slots[i], c.hashes[i]))
+                {
+                    return Some(id);
+                }
             }
         }
-        let Some((p, n, _)) = best else { return };
-        // A template needs a constant part: never turn every remaining constant into `<*>`.
-        let consts_left = self.clusters.get(id as usize).map_or(0, |c| {
-            c.hashes
-                .iter()
-                .enumerate()
-                .filter(|&(i, h)| *h != self.wild && *h != LEARNED && !p[..n as usize].contains(&(i as u32)))
-                .count()
-        });
-        if consts_left == 0 {
-            return;
+        None
+    }
+
+    /// Live clusters of the leaf of `id` that differ from it at few positions.
+    fn near_clusters(&self, id: u32) -> Vec<Near> {
+        let len = self.line.len();
+        let max_diff = (len / 2).max(2);
+        let mut out = Vec::new();
+        let Some(leaf) = self.leaves.get(&(len as u32)) else {
+            return out;
+        };
+        for &cid in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
+            if cid == id {
+                continue;
+            }
+            let Some(c) = self.clusters.get(cid as usize) else { continue };
+            let mut diff = Vec::new();
+            for i in 0..len {
+                if !self.token_matches(i, c.slots[i], c.hashes[i]) {
+                    diff.push(i as u16);
+                    if diff.len() > max_diff {
+                        break;
+                    }
+                }
+            }
+            if !diff.is_empty() && diff.len() <= max_diff {
+                out.push(Near { id: cid, diff });
+            }
         }
-        let members: Vec<u32> = near
-            .iter()
-            .filter(|&&(_, q, m)| m == n && q[..n as usize] == p[..n as usize])
-            .map(|&(c, _, _)| c)
-            .collect();
-        let root = members.iter().copied().chain([id]).min().unwrap_or(id);
-        // Template text of each variable position: keep a shared `key=` prefix.
-        for &pos in &p[..n as usize] {
-            let pos = pos as usize;
-            let prefix = {
-                let texts = members
-                    .iter()
-                    .chain([&id])
-                    .filter_map(|&c| self.clusters.get(c as usize).and_then(|c| c.texts.get(pos)));
-                common_key_prefix(texts)
+        out
+    }
+
+    /// Merges the new cluster `id` with near clusters whose differences all fall on
+    /// positions that show enough distinct values among them to be called variable.
+    fn merge_family(&mut self, id: u32, near: &[Near]) -> u32 {
+        if near.is_empty() {
+            return id;
+        }
+        let len = self.line.len();
+        // Per position: the line token's key (a keyed position only admits members with the
+        // same key) and whether it is masked.
+        let line_keys: Vec<Option<u64>> = self.line.iter().map(|t| key_hash(self.tok_bytes(t))).collect();
+        let mut members: Vec<&Near> = near.iter().collect();
+        let mut vars: Vec<Option<Slot>> = vec![None; len];
+        for _round in 0..4 {
+            // Distinct values per position among the line and the members that differ there.
+            let mut values: Vec<Vec<u64>> = vec![Vec::new(); len];
+            let mut masked = vec![false; len];
+            for (i, t) in self.line.iter().enumerate() {
+                values[i].push(t.hash);
+                masked[i] = self.tok_bytes(t).windows(3).any(|w| w == b"<*>");
+            }
+            for n in &members {
+                let Some(c) = self.clusters.get(n.id as usize) else { continue };
+                for &p in &n.diff {
+                    let p = p as usize;
+                    if let Some(k) = line_keys[p] {
+                        if c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) != Some(k) {
+                            continue;
+                        }
+                    }
+                    let v = &mut values[p];
+                    if v.len() < 64 && !v.contains(&c.hashes[p]) {
+                        v.push(c.hashes[p]);
+                    }
+                    masked[p] |= c.texts.get(p).is_some_and(|t| t.contains(WILDCARD));
+                }
+            }
+            let min_plain = self.cfg.merge_min_variants.max(2);
+            let min_masked = self.cfg.masked_merge_min_variants.max(2);
+            for p in 0..len {
+                let need = if masked[p] { min_masked } else { min_plain };
+                vars[p] = (values[p].len() >= need).then_some(if line_keys[p].is_some() {
+                    Slot::Keyed
+                } else {
+                    Slot::Learned
+                });
+            }
+            let before = members.len();
+            members.retain(|n| {
+                let Some(c) = self.clusters.get(n.id as usize) else { return false };
+                n.diff.iter().all(|&p| {
+                    let p = p as usize;
+                    vars[p].is_some()
+                        && line_keys[p].is_none_or(|k| c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) == Some(k))
+                })
+            });
+            if members.len() == before {
+                break;
+            }
+        }
+        if members.is_empty() {
+            return id;
+        }
+        // Only the positions where some member differs become variables.
+        let mut used = vec![false; len];
+        for n in &members {
+            for &p in &n.diff {
+                used[p as usize] = true;
+            }
+        }
+        // A template keeps most of its constants: never fewer than `similarity_threshold` of
+        // the line's constant words, never none.
+        let consts = self.line.iter().filter(|t| t.hash != self.wild).count();
+        let kept = (0..len)
+            .filter(|&p| self.line[p].hash != self.wild && (!used[p] || vars[p] == Some(Slot::Keyed)))
+            .count();
+        if kept == 0 || (kept as f64) < self.cfg.similarity_threshold * consts as f64 {
+            return id;
+        }
+        let ids: Vec<u32> = members.iter().map(|n| n.id).chain([id]).collect();
+        let mut new_vars: Vec<(usize, Slot, u64, Box<str>)> = Vec::new();
+        for p in (0..len).filter(|&p| used[p]) {
+            let slot = vars[p].unwrap_or(Slot::Learned);
+            let text = self.var_text(&ids, p, slot);
+            let hash = match slot {
+                Slot::Keyed => self.line.get(p).and_then(|t| key_hash(self.tok_bytes(t))).unwrap_or(LEARNED),
+                _ => LEARNED,
             };
-            let text: Box<str> = format!("{prefix}{WILDCARD}").into();
-            if let Some(c) = self.clusters.get_mut(root as usize) {
-                if let (Some(h), Some(t)) = (c.hashes.get_mut(pos), c.texts.get_mut(pos)) {
-                    *h = LEARNED;
-                    *t = text;
+            new_vars.push((p, slot, hash, text));
+        }
+        self.union(&ids, &new_vars)
+    }
+
+    /// Template text of a new variable at `pos` over clusters `ids`: `key<*>suffix` for a
+    /// keyed position, else a shared `key=` prefix (if any) and `<*>`.
+    fn var_text(&self, ids: &[u32], pos: usize, slot: Slot) -> Box<str> {
+        let texts = ids
+            .iter()
+            .filter_map(|&c| self.clusters.get(c as usize).and_then(|c| c.texts.get(pos)));
+        if slot == Slot::Keyed {
+            if let Some(t) = self.line.get(pos).map(|t| self.token_text(t)) {
+                if let Some((k, s)) = token_key(t.as_bytes()) {
+                    return format!("{}{WILDCARD}{}", &t[..k], &t[t.len() - s..]).into();
+                }
+            }
+        }
+        format!("{}{WILDCARD}", common_key_prefix(texts)).into()
+    }
+
+    /// Merges clusters `ids` into the smallest; `vars` become variables of its template (and
+    /// the members' own variables are kept). Returns the survivor.
+    fn union(&mut self, ids: &[u32], vars: &[(usize, Slot, u64, Box<str>)]) -> u32 {
+        let Some(&root) = ids.iter().min() else { return 0 };
+        // The survivor takes the template of the new line's cluster (the last id) widened
+        // by every member's variables.
+        let base = ids.last().copied().unwrap_or(root);
+        let Some(b) = self.clusters.get(base as usize) else { return root };
+        let (mut hashes, mut slots, mut texts) = (b.hashes.clone(), b.slots.clone(), b.texts.clone());
+        for &m in ids {
+            let Some(c) = self.clusters.get(m as usize) else { continue };
+            for p in 0..slots.len().min(c.slots.len()) {
+                if c.slots[p] != Slot::Const && slots[p] == Slot::Const {
+                    slots[p] = c.slots[p];
+                    hashes[p] = c.hashes[p];
+                    texts[p] = c.texts[p].clone();
+                }
+            }
+        }
+        for (p, slot, hash, text) in vars {
+            if let (Some(s), Some(h), Some(t)) = (slots.get_mut(*p), hashes.get_mut(*p), texts.get_mut(*p)) {
+                if *s == Slot::Const || *slot == Slot::Learned {
+                    *s = *slot;
+                    *h = *hash;
+                    *t = text.clone();
                 }
             }
         }
         let mut absorbed = 0u64;
-        for &m in members.iter().chain([&id]) {
-            if m == root {
-                continue;
-            }
-            if let Some(c) = self.clusters.get_mut(m as usize) {
-                absorbed += c.count;
-                c.parent = root;
-                c.hashes = Vec::new();
-                c.texts = Vec::new();
-                self.live -= 1;
+        for &m in ids {
+            self.unindex(m);
+            if m != root {
+                if let Some(c) = self.clusters.get_mut(m as usize) {
+                    absorbed += c.count;
+                    c.parent = root;
+                    c.hashes = Vec::new();
+                    c.slots = Vec::new();
+                    c.texts = Vec::new();
+                    self.live -= 1;
+                }
             }
         }
         if let Some(c) = self.clusters.get_mut(root as usize) {
             c.count += absorbed;
+            c.hashes = hashes;
+            c.slots = slots;
+            c.texts = texts;
         }
-        if let Some(leaf) = self.leaves.get_mut(&key) {
+        let len = self.clusters.get(root as usize).map_or(0, |c| c.hashes.len()) as u32;
+        if let Some(leaf) = self.leaves.get_mut(&len) {
             let clusters = &self.clusters;
-            leaf.retain(|&c| clusters.get(c as usize).is_some_and(|x| x.parent == c));
+            leaf.clusters.retain(|&c| clusters.get(c as usize).is_some_and(|x| x.live(c)));
+        }
+        self.reindex(root)
+    }
+
+    /// Removes a cluster's template from the index and its leaf's layouts.
+    fn unindex(&mut self, id: u32) {
+        let Some(c) = self.clusters.get(id as usize) else { return };
+        if !c.live(id) {
+            return;
+        }
+        let key = c.key();
+        if self.index.get(&key) == Some(&id) {
+            self.index.remove(&key);
+        }
+        let mask = c.mask();
+        if let Some(leaf) = self.leaves.get_mut(&(c.hashes.len() as u32)) {
+            if let Some(i) = leaf.masks.iter().position(|(m, _)| **m == *mask) {
+                leaf.masks[i].1 -= 1;
+                if leaf.masks[i].1 == 0 {
+                    leaf.masks.remove(i);
+                }
+            }
         }
     }
 
-    /// Merges into `root` the clusters of its leaf that its template already covers (they
-    /// differ only where `root` has variables): a word seen where another line had a masked
-    /// variable is taken for a variable too.
-    fn absorb_subsumed(&mut self, root: u32, key: u64) {
-        let Some(r) = self.clusters.get(root as usize) else {
-            return;
-        };
-        let consts = r
-            .hashes
-            .iter()
-            .filter(|h| **h != self.wild && **h != LEARNED)
-            .count();
-        if consts == 0 {
-            return;
+    /// Adds a live cluster's template to the index; a live cluster with the same template
+    /// is merged into it. Returns the survivor.
+    fn reindex(&mut self, id: u32) -> u32 {
+        let Some(c) = self.clusters.get(id as usize) else { return id };
+        let key = c.key();
+        if let Some(&other) = self.index.get(&key) {
+            if other != id && self.clusters.get(other as usize).is_some_and(|o| o.live(other)) {
+                return self.union(&[other, id], &[]);
+            }
         }
-        let Some(leaf) = self.leaves.get(&key) else { return };
-        let mut absorbed: Vec<u32> = Vec::new();
-        for &cid in leaf.iter().rev().take(self.cfg.max_leaf_candidates) {
+        let mask = c.mask();
+        let len = c.hashes.len() as u32;
+        self.index.insert(key, id);
+        let leaf = self.leaves.entry(len).or_default();
+        match leaf.masks.iter().position(|(m, _)| **m == *mask) {
+            Some(i) => leaf.masks[i].1 += 1,
+            None => {
+                let at = leaf.masks.partition_point(|(m, _)| m.len() <= mask.len());
+                leaf.masks.insert(at, (mask.into_boxed_slice(), 1));
+            }
+        }
+        id
+    }
+
+    /// Merges into `root` the clusters of its leaf that its template covers.
+    fn absorb_subsumed(&mut self, root: u32) -> u32 {
+        let Some(r) = self.clusters.get(root as usize) else { return root };
+        if !r.slots.iter().any(|s| *s != Slot::Const) {
+            return root;
+        }
+        let len = r.hashes.len() as u32;
+        let Some(leaf) = self.leaves.get(&len) else { return root };
+        let mut ids: Vec<u32> = Vec::new();
+        for &cid in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
             if cid == root {
                 continue;
             }
-            let Some(c) = self.clusters.get(cid as usize) else {
-                continue;
-            };
-            let mut covered = true;
-            let mut diffs = 0;
-            for (rh, ch) in r.hashes.iter().zip(&c.hashes) {
-                if rh == ch {
-                    continue;
+            let Some(c) = self.clusters.get(cid as usize) else { continue };
+            let covered = (0..r.hashes.len()).all(|p| match r.slots[p] {
+                Slot::Const => c.slots[p] == Slot::Const && c.hashes[p] == r.hashes[p],
+                Slot::Learned => true,
+                Slot::Keyed => {
+                    c.slots[p] == Slot::Keyed && c.hashes[p] == r.hashes[p]
+                        || c.slots[p] == Slot::Const && key_hash(c.texts[p].as_bytes()) == Some(r.hashes[p])
                 }
-                if *rh == LEARNED {
-                    diffs += 1;
-                } else {
-                    covered = false;
-                    break;
-                }
-            }
-            if covered && diffs <= consts {
-                absorbed.push(cid);
+            });
+            if covered {
+                ids.push(cid);
             }
         }
-        if absorbed.is_empty() {
+        if ids.is_empty() {
+            return root;
+        }
+        // The covering template is the survivor's: pass it as the base (last id).
+        ids.push(root);
+        self.union(&ids, &[])
+    }
+
+    /// At the cluster cap: evicts the cluster with the fewest lines among a sample of the
+    /// next live clusters on a clock (sampled LFU; bounded work per eviction).
+    fn evict_rarest(&mut self) {
+        let n = self.clusters.len() as u32;
+        if n == 0 {
             return;
         }
-        let new_root = absorbed.iter().copied().chain([root]).min().unwrap_or(root);
-        if new_root != root {
-            // Keep the smallest id as the survivor; it takes the covering template.
-            if let Some(r) = self.clusters.get(root as usize) {
-                let (h, t) = (r.hashes.clone(), r.texts.clone());
-                if let Some(n) = self.clusters.get_mut(new_root as usize) {
-                    n.hashes = h;
-                    n.texts = t;
-                }
-            }
-        }
-        let mut total = 0u64;
-        for m in absorbed.into_iter().chain([root]) {
-            if m == new_root {
+        let mut best: Option<(u32, u64)> = None;
+        let mut seen = 0;
+        for _ in 0..n {
+            let i = self.clock % n;
+            self.clock = (self.clock + 1) % n;
+            let Some(c) = self.clusters.get(i as usize) else { continue };
+            if !c.live(i) {
                 continue;
             }
-            if let Some(c) = self.clusters.get_mut(m as usize) {
-                total += c.count;
-                c.parent = new_root;
-                c.hashes = Vec::new();
-                c.texts = Vec::new();
-                self.live -= 1;
+            if best.is_none_or(|(_, b)| c.count < b) {
+                best = Some((i, c.count));
+            }
+            seen += 1;
+            if seen >= 16 {
+                break;
             }
         }
-        if let Some(c) = self.clusters.get_mut(new_root as usize) {
-            c.count += total;
-        }
-        if let Some(leaf) = self.leaves.get_mut(&key) {
-            let clusters = &self.clusters;
-            leaf.retain(|&c| clusters.get(c as usize).is_some_and(|x| x.parent == c));
-        }
-    }
-
-    /// Drain-style join at the cluster cap: differing positions become variables.
-    fn generalise(&mut self, cid: u32) {
-        let Some(c) = self.clusters.get_mut(cid as usize) else {
-            return;
-        };
-        c.count += 1;
-        for (i, t) in self.line.iter().enumerate() {
-            if let (Some(h), Some(txt)) = (c.hashes.get_mut(i), c.texts.get_mut(i)) {
-                if *h != t.hash && *h != LEARNED {
-                    *h = LEARNED;
-                    *txt = WILDCARD.into();
-                }
+        let Some((victim, _)) = best else { return };
+        self.unindex(victim);
+        if let Some(c) = self.clusters.get_mut(victim as usize) {
+            let len = c.hashes.len() as u32;
+            c.evicted = true;
+            c.hashes = Vec::new();
+            c.slots = Vec::new();
+            c.texts = Vec::new();
+            self.live -= 1;
+            if let Some(leaf) = self.leaves.get_mut(&len) {
+                leaf.clusters.retain(|&x| x != victim);
             }
         }
     }
 
-    /// At the cluster cap with no candidate: the last live cluster absorbs the line.
-    fn join_overflow(&mut self) -> u32 {
-        let last = self
-            .resolve(ClusterId(self.clusters.len().saturating_sub(1) as u32))
-            .0;
-        if let Some(c) = self.clusters.get_mut(last as usize) {
-            c.count += 1;
-            if c.hashes.len() != self.line.len() {
-                c.hashes = vec![LEARNED];
-                c.texts = vec![WILDCARD.into()];
-            }
-        }
-        last
-    }
-
-    fn create(&mut self, key: u64) -> u32 {
+    fn create(&mut self) -> u32 {
         let id = self.clusters.len() as u32;
         let hashes = self.line.iter().map(|t| t.hash).collect();
         let texts = self
@@ -610,13 +806,15 @@ impl TemplateMiner {
             .collect();
         self.clusters.push(Cluster {
             hashes,
+            slots: vec![Slot::Const; self.line.len()],
             texts,
             count: 1,
             parent: id,
+            evicted: false,
         });
         self.live += 1;
-        self.leaves.entry(key).or_default().push(id);
-        id
+        self.leaves.entry(self.line.len() as u32).or_default().clusters.push(id);
+        self.reindex(id)
     }
 }
 
