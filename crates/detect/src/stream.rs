@@ -62,8 +62,17 @@ pub struct StreamConfig {
     pub rest_decay: bool,
     /// Normalise the deviation by its recent maximum like the novelty ratio.
     pub deviation_normalised: bool,
+    /// How the deviation and novelty ratios combine: 0 max, 1 mean, 2 geometric mean.
+    pub combine_mode: u8,
+    /// Weight of the range-excess channel (distance beyond the historical min/max as a
+    /// fraction of the historical range); 0 disables it.
+    pub range_weight: f64,
+    /// Samples of history defining the range.
+    pub range_history_samples: usize,
     /// Length of the subsequence compared with earlier ones (0 disables novelty).
     pub novelty_window_samples: usize,
+    /// Scales of the novelty search: each compares windows of `stride`-sample means.
+    pub novelty_strides_samples: Vec<usize>,
     /// How many earlier samples the novelty search looks back.
     pub novelty_history_samples: usize,
     /// Nearest neighbours averaged.
@@ -93,7 +102,11 @@ impl Default for StreamConfig {
             rest_margin: 1.5,
             rest_decay: false,
             deviation_normalised: true,
+            combine_mode: 0,
+            range_weight: 5.0,
+            range_history_samples: 2000,
             novelty_window_samples: 10,
+            novelty_strides_samples: vec![1],
             novelty_history_samples: 2000,
             novelty_k: 3,
             novelty_calibration_samples: 2000,
@@ -106,7 +119,7 @@ impl Default for StreamConfig {
 impl StreamConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), DetectError> {
-        if self.resolutions_samples.contains(&0) {
+        if self.resolutions_samples.contains(&0) || self.novelty_strides_samples.contains(&0) {
             return Err(DetectError::config("resolutions_samples", "must be non-empty and positive"));
         }
         if self.baseline_samples < 8 {
@@ -239,9 +252,10 @@ pub struct StreamDetector {
     seen: usize,
     rest_left: usize,
     recent: std::collections::VecDeque<f64>,
-    novelty: Option<crate::novelty::Novelty>,
+    novelty: Vec<crate::novelty::Novelty>,
     bar: f64,
     past_dev: SortedWindow,
+    range: SortedWindow,
 }
 
 impl StreamDetector {
@@ -265,16 +279,25 @@ impl StreamDetector {
             rest_left: 0,
             recent: std::collections::VecDeque::with_capacity(cfg.rest_samples + 1),
             bar: 0.0,
+            range: SortedWindow::new(cfg.range_history_samples.max(8)),
             past_dev: SortedWindow::new(cfg.novelty_calibration_samples.max(8)),
-            novelty: (cfg.novelty_window_samples > 0).then(|| {
-                crate::novelty::Novelty::new(
-                    cfg.novelty_window_samples,
-                    cfg.novelty_history_samples,
-                    cfg.novelty_k,
-                    cfg.novelty_calibration_samples,
-                    cfg.novelty_quantile,
-                )
-            }),
+            novelty: if cfg.novelty_window_samples > 0 {
+                cfg.novelty_strides_samples
+                    .iter()
+                    .map(|&stride| {
+                        crate::novelty::Novelty::new(
+                            cfg.novelty_window_samples,
+                            stride,
+                            cfg.novelty_history_samples,
+                            cfg.novelty_k,
+                            cfg.novelty_calibration_samples,
+                            cfg.novelty_quantile,
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             cfg,
         }
     }
@@ -288,7 +311,7 @@ impl StreamDetector {
         for r in &mut self.res {
             z = z.max(r.update(value));
         }
-        let mut z = if self.cfg.deviation_normalised {
+        let z = if self.cfg.deviation_normalised {
             let r = if self.past_dev.len() >= 8 {
                 let m = self.past_dev.quantile(self.cfg.novelty_quantile);
                 if m > 0.0 {
@@ -304,9 +327,26 @@ impl StreamDetector {
         } else {
             z * self.cfg.deviation_weight
         };
-        if let Some(nv) = &mut self.novelty {
-            z = z.max(nv.update(value));
+        let mut nz = 0.0f64;
+        for nv in &mut self.novelty {
+            nz = nz.max(nv.update(value));
         }
+        let mut rz = 0.0;
+        if self.cfg.range_weight > 0.0 {
+            if self.range.len() >= 8 {
+                let (lo, hi) = (self.range.quantile(0.0), self.range.quantile(1.0));
+                let width = (hi - lo).max(1e-9 * hi.abs().max(lo.abs())).max(1e-300);
+                let excess = (value - hi).max(lo - value).max(0.0);
+                rz = self.cfg.range_weight * excess / width;
+            }
+            self.range.push(value);
+        }
+        let z = match self.cfg.combine_mode {
+            1 => 0.5 * (z + nz),
+            2 => (z * nz).sqrt(),
+            _ => z.max(nz),
+        }
+        .max(rz);
         let raw = z.ln_1p();
         self.seen += 1;
         // Short mean of the raw score, including the current one.
