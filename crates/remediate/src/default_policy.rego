@@ -4,7 +4,15 @@ import rego.v1
 
 default_tools := {"kubectl", "helm", "terraform", "ansible-playbook", "psql", "curl", "echo", "git", "gitops"}
 
-tools := object.get(data.faultline, "allowed_tools", default_tools)
+# Hosts may replace the tool list with data.faultline.allowed_tools.
+tools contains t if {
+	some t in data.faultline.allowed_tools
+}
+
+tools contains t if {
+	not data.faultline.allowed_tools
+	some t in default_tools
+}
 
 delete_words := {"delete", "destroy", "drop", "DROP", "rm", "-delete", "--force"}
 

@@ -60,6 +60,7 @@ fn denies_unknown_tools_and_namespaces() {
     assert!(!d.allowed);
     assert!(d.reasons.iter().any(|r| r.contains("namespace 'kube-system'")), "{:?}", d.reasons);
     assert!(d.reasons.iter().any(|r| r.contains("'nc'")), "{:?}", d.reasons);
+    assert_eq!(d.reasons.len(), 2, "kubectl itself is allowed: {:?}", d.reasons);
 }
 
 #[test]
@@ -84,4 +85,22 @@ fn broken_policies_fail_to_load_and_bad_output_fails_closed() {
         Ok(p) => assert!(!p.evaluate(&plan("prod", &["echo hi"])).allowed),
         Err(_) => {}
     }
+}
+
+#[test]
+fn extra_modules_in_the_package_keep_the_default_tool_list() {
+    // Regression: with a second module in package faultline, `object.get(data.faultline, …)`
+    // evaluated to undefined in regorus and every tool was denied.
+    let extra = "package faultline\n\nimport rego.v1\n\ndeny contains msg if {\n\tsome step in input.steps\n\t\"forbidden\" in step.words\n\tmsg := \"forbidden word\"\n}\n";
+    let p = RegoPolicy::new(
+        &[("default.rego", faultline_remediate::rego::DEFAULT_POLICY), ("extra.rego", extra)],
+        json!({ "faultline": { "max_steps": 20 } }),
+    )
+    .unwrap();
+    let d = p.evaluate(&plan("prod", &["kubectl rollout undo deployment/checkout -n shop"]));
+    assert!(d.allowed, "{:?}", d.reasons);
+    let d = p.evaluate(&plan("prod", &["echo forbidden"]));
+    assert_eq!(d.reasons, vec!["forbidden word".to_string()]);
+    let only_echo = RegoPolicy::default_policy(json!({ "allowed_tools": ["echo"] })).unwrap();
+    assert!(!only_echo.evaluate(&plan("staging", &["kubectl get pods"])).allowed);
 }
