@@ -31,6 +31,11 @@ pub(crate) enum TokenKind {
 
 #[inline]
 pub(crate) fn is_piece_delim(b: u8) -> bool {
+    CLASS[b as usize] == 2
+}
+
+#[cfg(test)]
+fn is_piece_delim_slow(b: u8) -> bool {
     matches!(
         b,
         b',' | b';'
@@ -68,22 +73,85 @@ fn is_sign(tok: &[u8], i: usize) -> bool {
         && (i == 0 || !tok[i - 1].is_ascii_alphanumeric())
 }
 
-/// Month and weekday names (`Jun`, `Mon`, `Monday`, `June`) as written in dates.
+/// Month and weekday names (`Jun`, `Mon`, `Monday`) as written in dates.
 fn is_calendar_word(tok: &[u8]) -> bool {
-    const WORDS: [&[u8]; 19] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-        b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun",
-    ];
-    (3..=9).contains(&tok.len())
-        && tok[0].is_ascii_uppercase()
-        && WORDS.iter().any(|w| {
-            tok.len() == 3 && tok == *w
-                || matches!(
-                    tok,
-                    b"Monday" | b"Tuesday" | b"Wednesday" | b"Thursday" | b"Friday" | b"Saturday" | b"Sunday"
-                )
-        })
+    match tok.len() {
+        3 => matches!(
+            tok,
+            b"Jan"
+                | b"Feb"
+                | b"Mar"
+                | b"Apr"
+                | b"May"
+                | b"Jun"
+                | b"Jul"
+                | b"Aug"
+                | b"Sep"
+                | b"Oct"
+                | b"Nov"
+                | b"Dec"
+                | b"Mon"
+                | b"Tue"
+                | b"Wed"
+                | b"Thu"
+                | b"Fri"
+                | b"Sat"
+                | b"Sun"
+        ),
+        6..=9 => matches!(
+            tok,
+            b"Monday" | b"Tuesday" | b"Wednesday" | b"Thursday" | b"Friday" | b"Saturday" | b"Sunday"
+        ),
+        _ => false,
+    }
 }
+
+/// Byte classes for the one-pass scan of a token: bit 1 = digit, bit 2 = piece delimiter,
+/// bit 4 = hex digit.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() {
+            1 | 4
+        } else if c.is_ascii_hexdigit() {
+            4
+        } else if matches!(
+            c,
+            b',' | b';'
+                | b':'
+                | b'='
+                | b'|'
+                | b'"'
+                | b'\''
+                | b'['
+                | b']'
+                | b'('
+                | b')'
+                | b'{'
+                | b'}'
+                | b'.'
+                | b'+'
+                | b'@'
+                | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'<'
+                | b'>'
+                | b'!'
+                | b'?'
+                | b'-'
+        ) {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Masks one whitespace-free token, appending the masked text to `out`.
 ///
@@ -94,6 +162,21 @@ fn is_calendar_word(tok: &[u8]) -> bool {
 /// `(uid=<*>)`, `node-246` is `node-<*>` and `[10.0.0.1]:22,` is `[<*>]:22,` → `[<*>,`… (the
 /// first variable decides).
 pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
+    // Fast path: a word without digits or delimiters (most tokens).
+    let (mut any, mut all) = (0u8, 0xffu8);
+    for &b in tok {
+        let c = CLASS[b as usize];
+        any |= c;
+        all &= c;
+    }
+    if any & 3 == 0 && !(all & 4 != 0 && tok.len() >= 8) {
+        if is_literal_variable(tok) || (tok.first().is_some_and(u8::is_ascii_uppercase) && is_calendar_word(tok)) {
+            out.extend_from_slice(b"<*>");
+            return TokenKind::Wild;
+        }
+        out.extend_from_slice(tok);
+        return TokenKind::Const;
+    }
     if is_calendar_word(tok) {
         out.extend_from_slice(b"<*>");
         return TokenKind::Wild;
@@ -126,6 +209,21 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
         .or_else(|| after_last(&|i| matches!(head[i], b'-' | b'.') && !is_sign(tok, i) && single(i)))
         .or_else(|| after_last(&|i| matches!(head[i], b'(' | b'[' | b'{' | b'<' | b'"' | b'\'')))
         .unwrap_or(0);
+    // A quote or bracket opened right after the prefix and closed in the suffix decorates
+    // the value: `tag="<*>"`, `name=(<*>)`.
+    let closer = |b: u8| match b {
+        b'"' => Some(b'"'),
+        b'\'' => Some(b'\''),
+        b'(' => Some(b')'),
+        b'[' => Some(b']'),
+        b'{' => Some(b'}'),
+        _ => None,
+    };
+    let pre = if pre < first_var && end < tok.len() && closer(tok[pre]) == Some(tok[end]) {
+        pre + 1
+    } else {
+        pre
+    };
     out.extend_from_slice(&tok[..pre]);
     out.extend_from_slice(b"<*>");
     out.extend_from_slice(&tok[end..]);
@@ -139,13 +237,6 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
 /// Byte offset of the first variable piece of a token, if any: a piece with a digit, a
 /// boolean or null literal, or a hex piece that is long or follows a variable after `-`.
 fn first_variable_offset(tok: &[u8]) -> Option<usize> {
-    // Fast path: short digit-free tokens without delimiters are words.
-    if tok.len() < 8
-        && !tok.iter().any(|b| b.is_ascii_digit() || is_piece_delim(*b))
-        && !is_literal_variable(tok)
-    {
-        return None;
-    }
     let n = tok.len();
     let mut i = 0;
     while i < n {
@@ -267,6 +358,20 @@ mod tests {
         assert_eq!(m("mask=ffffffff").0, "mask=<*>");
         assert_eq!(m("/v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail").0, "<*>");
         assert_eq!(m("2016/9/27:20:30:31.455").0, "<*>");
+    }
+
+    #[test]
+    fn class_table_matches_the_delimiter_list() {
+        for b in 0..=255u8 {
+            assert_eq!(is_piece_delim(b), is_piece_delim_slow(b), "{b}");
+            assert_eq!(CLASS[b as usize] & 1 == 1, b.is_ascii_digit());
+            assert_eq!(CLASS[b as usize] & 4 == 4, b.is_ascii_hexdigit());
+        }
+        assert_eq!(m("Monday").0, "<*>");
+        assert_eq!(m("Jun").0, "<*>");
+        assert_eq!(m("June,").0, "June,");
+        assert_eq!(m("deadbeefcafe").0, "<*>");
+        assert_eq!(m("null").0, "<*>");
     }
 
     #[test]

@@ -33,15 +33,17 @@ pub struct ClusterId(pub u32);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MinerConfig {
-    /// Share of a template's positions a line must match to join it, in (0, 1].
+    /// Share of a line's constant tokens a merge must keep as constants, in (0, 1].
     pub similarity_threshold: f64,
     /// Tokens of a line beyond this are folded into one trailing `<*>`.
     pub max_tokens: usize,
-    /// Cap on clusters; at the cap a line joins its best candidate in the tree.
+    /// Cap on live clusters; at the cap the rarest of a sample of clusters is evicted to make
+    /// room (its ids then have no template).
     pub max_clusters: usize,
     /// Cap on clusters examined per tree leaf (keeps the search bounded on hostile input).
     pub max_leaf_candidates: usize,
-    /// Entries of the masked-shape cache before it is cleared.
+    /// Slots of the direct-mapped masked-shape cache (rounded up to a power of two; 16 bytes
+    /// each), in [1, 2^24].
     pub max_cache_entries: usize,
     /// Distinct values a word position must show (among clusters otherwise equal) before it
     /// is taken for a variable and those clusters merge; fewer values are kept as distinct
@@ -58,8 +60,8 @@ impl Default for MinerConfig {
             similarity_threshold: 0.5,
             max_tokens: 200,
             max_clusters: 200_000,
-            max_leaf_candidates: 256,
-            max_cache_entries: 1 << 20,
+            max_leaf_candidates: 4096,
+            max_cache_entries: 1 << 14,
             merge_min_variants: 4,
             masked_merge_min_variants: 2,
         }
@@ -88,6 +90,13 @@ impl MinerConfig {
                 "max_clusters",
                 self.max_clusters,
                 "must be in [1, 2^32 - 2]",
+            ));
+        }
+        if !(1..=1 << 24).contains(&self.max_cache_entries) {
+            return Err(ClusterError::invalid(
+                "max_cache_entries",
+                self.max_cache_entries,
+                "must be in [1, 2^24]",
             ));
         }
         if self.max_leaf_candidates < 1 {
@@ -222,10 +231,47 @@ struct LineToken {
     hash: u64,
 }
 
+/// A live cluster in its leaf, with a 64-bit signature of its constant positions (a
+/// one-hash Bloom filter of (position, token)) to skip far clusters without touching them.
+#[derive(Debug, Clone, Copy)]
+struct LeafEntry {
+    id: u32,
+    sig: u64,
+    /// Constant positions of the template.
+    consts: u16,
+    /// Constant positions whose signature bit collided with another's.
+    deficit: u16,
+}
+
+/// Signature bit of token hash `h` at position `pos`.
+#[inline]
+fn sig_bit(pos: usize, h: u64) -> u64 {
+    1u64 << ((h ^ (pos as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0xff51_afd7_ed55_8ccd) >> 58)
+}
+
+impl LeafEntry {
+    fn of(id: u32, c: &Cluster) -> Self {
+        let mut sig = 0u64;
+        let mut consts = 0u16;
+        for (i, (h, s)) in c.hashes.iter().zip(&c.slots).enumerate() {
+            if *s == Slot::Const {
+                sig |= sig_bit(i, *h);
+                consts += 1;
+            }
+        }
+        Self {
+            id,
+            sig,
+            consts,
+            deficit: consts.saturating_sub(sig.count_ones() as u16),
+        }
+    }
+}
+
 /// The clusters of one token count, and the distinct variable layouts of their templates.
 #[derive(Debug, Clone, Default)]
 struct Leaf {
-    clusters: Vec<u32>,
+    clusters: Vec<LeafEntry>,
     /// (non-constant positions, number of live templates with that layout); fewest
     /// variables first.
     masks: Vec<(Box<[(u16, Slot)]>, u32)>,
@@ -255,7 +301,9 @@ pub struct TemplateMiner {
     /// Template hash → live cluster.
     index: FastMap<u64, u32>,
     /// Hash of the masked token sequence → cluster.
-    cache: FastMap<u64, u32>,
+    /// Direct-mapped: slot `shape & (len - 1)` holds (shape, cluster); small enough to
+    /// stay in the CPU cache.
+    cache: Vec<(u64, u32)>,
     wild: u64,
     scratch: Vec<u8>,
     line: Vec<LineToken>,
@@ -273,13 +321,14 @@ impl TemplateMiner {
     /// A miner with the given (validated) configuration.
     pub fn new(cfg: MinerConfig) -> Result<Self, ClusterError> {
         cfg.validate()?;
+        let cache_len = cfg.max_cache_entries.next_power_of_two();
         Ok(Self {
             cfg,
             clusters: Vec::new(),
             live: 0,
             leaves: FastMap::default(),
             index: FastMap::default(),
-            cache: FastMap::default(),
+            cache: vec![(0, u32::MAX); cache_len],
             wild: wild_hash(),
             scratch: Vec::with_capacity(1024),
             line: Vec::with_capacity(64),
@@ -432,7 +481,9 @@ impl TemplateMiner {
     /// [`TemplateMiner::resolve`] for ids merged later).
     pub fn add(&mut self, message: &str) -> ClusterId {
         let shape = self.tokenize(message);
-        if let Some(&id) = self.cache.get(&shape) {
+        let slot = (shape as usize) & (self.cache.len() - 1);
+        if let Some(&(s, id)) = self.cache.get(slot).filter(|(s, _)| *s == shape) {
+            let _ = s;
             let root = self.resolve(ClusterId(id)).0;
             if let Some(c) = self.clusters.get_mut(root as usize) {
                 if !c.evicted {
@@ -442,10 +493,9 @@ impl TemplateMiner {
             }
         }
         let id = self.place();
-        if self.cache.len() >= self.cfg.max_cache_entries {
-            self.cache.clear();
+        if let Some(e) = self.cache.get_mut(slot) {
+            *e = (shape, id);
         }
-        self.cache.insert(shape, id);
         ClusterId(id)
     }
 
@@ -488,13 +538,17 @@ impl TemplateMiner {
     /// Live clusters of the leaf of `id` that differ from it at few positions.
     fn near_clusters(&self, id: u32) -> Vec<Near> {
         let len = self.line.len();
-        let max_diff = (len / 2).max(2);
+        let max_diff = (len / 2).max(1);
         let mut out = Vec::new();
         let Some(leaf) = self.leaves.get(&(len as u32)) else {
             return out;
         };
-        for &cid in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
-            if cid == id {
+        let line_sig = self.line.iter().enumerate().fold(0u64, |s, (i, t)| s | sig_bit(i, t.hash));
+        for e in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
+            let cid = e.id;
+            // Matching constants are at most the shared signature bits plus collisions.
+            let most = (line_sig & e.sig).count_ones() as usize + e.deficit as usize;
+            if cid == id || (e.consts as usize).saturating_sub(most) > max_diff {
                 continue;
             }
             let Some(c) = self.clusters.get(cid as usize) else { continue };
@@ -529,6 +583,8 @@ impl TemplateMiner {
         for _round in 0..4 {
             // Distinct values per position among the line and the members that differ there.
             let mut values: Vec<Vec<u64>> = vec![Vec::new(); len];
+            let mut keyed: Vec<usize> = vec![0; len];
+            let mut learned = vec![false; len];
             let mut masked = vec![false; len];
             for (i, t) in self.line.iter().enumerate() {
                 values[i].push(t.hash);
@@ -536,16 +592,21 @@ impl TemplateMiner {
             }
             for n in &members {
                 let Some(c) = self.clusters.get(n.id as usize) else { continue };
+                for (p, s) in c.slots.iter().enumerate() {
+                    if *s == Slot::Learned || (*s == Slot::Keyed && line_keys[p] == Some(c.hashes[p])) {
+                        learned[p] = true;
+                    }
+                }
                 for &p in &n.diff {
                     let p = p as usize;
-                    if let Some(k) = line_keys[p] {
-                        if c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) != Some(k) {
-                            continue;
-                        }
-                    }
                     let v = &mut values[p];
                     if v.len() < 64 && !v.contains(&c.hashes[p]) {
                         v.push(c.hashes[p]);
+                        if line_keys[p].is_some()
+                            && c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) == line_keys[p]
+                        {
+                            keyed[p] += 1;
+                        }
                     }
                     masked[p] |= c.texts.get(p).is_some_and(|t| t.contains(WILDCARD));
                 }
@@ -554,19 +615,26 @@ impl TemplateMiner {
             let min_masked = self.cfg.masked_merge_min_variants.max(2);
             for p in 0..len {
                 let need = if masked[p] { min_masked } else { min_plain };
-                vars[p] = (values[p].len() >= need).then_some(if line_keys[p].is_some() {
-                    Slot::Keyed
+                // Same key and closing text on every value: a keyed variable; else a plain one
+                // (needs the evidence of all values).
+                vars[p] = if line_keys[p].is_some() && keyed[p] + 1 >= need {
+                    Some(Slot::Keyed)
+                } else if values[p].len() >= need || learned[p] {
+                    Some(Slot::Learned)
                 } else {
-                    Slot::Learned
-                });
+                    None
+                };
             }
             let before = members.len();
             members.retain(|n| {
                 let Some(c) = self.clusters.get(n.id as usize) else { return false };
                 n.diff.iter().all(|&p| {
                     let p = p as usize;
-                    vars[p].is_some()
-                        && line_keys[p].is_none_or(|k| c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) == Some(k))
+                    match vars[p] {
+                        None => false,
+                        Some(Slot::Keyed) => c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) == line_keys[p],
+                        Some(_) => true,
+                    }
                 })
             });
             if members.len() == before {
@@ -585,6 +653,16 @@ impl TemplateMiner {
         }
         // A template keeps most of its constants: never fewer than `similarity_threshold` of
         // the line's constant words, never none.
+        for n in &members {
+            if let Some(c) = self.clusters.get(n.id as usize) {
+                for (p, s) in c.slots.iter().enumerate() {
+                    if *s == Slot::Learned {
+                        used[p] = true;
+                        vars[p] = Some(Slot::Learned);
+                    }
+                }
+            }
+        }
         let consts = self.line.iter().filter(|t| t.hash != self.wild).count();
         let kept = (0..len)
             .filter(|&p| self.line[p].hash != self.wild && (!used[p] || vars[p] == Some(Slot::Keyed)))
@@ -673,7 +751,12 @@ impl TemplateMiner {
         let len = self.clusters.get(root as usize).map_or(0, |c| c.hashes.len()) as u32;
         if let Some(leaf) = self.leaves.get_mut(&len) {
             let clusters = &self.clusters;
-            leaf.clusters.retain(|&c| clusters.get(c as usize).is_some_and(|x| x.live(c)));
+            leaf.clusters.retain(|e| clusters.get(e.id as usize).is_some_and(|x| x.live(e.id)));
+            for e in leaf.clusters.iter_mut().filter(|e| e.id == root) {
+                if let Some(c) = clusters.get(root as usize) {
+                    *e = LeafEntry::of(root, c);
+                }
+            }
         }
         self.reindex(root)
     }
@@ -732,7 +815,7 @@ impl TemplateMiner {
         let len = r.hashes.len() as u32;
         let Some(leaf) = self.leaves.get(&len) else { return root };
         let mut ids: Vec<u32> = Vec::new();
-        for &cid in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
+        for cid in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates).map(|e| e.id) {
             if cid == root {
                 continue;
             }
@@ -791,7 +874,7 @@ impl TemplateMiner {
             c.texts = Vec::new();
             self.live -= 1;
             if let Some(leaf) = self.leaves.get_mut(&len) {
-                leaf.clusters.retain(|&x| x != victim);
+                leaf.clusters.retain(|e| e.id != victim);
             }
         }
     }
@@ -813,7 +896,10 @@ impl TemplateMiner {
             evicted: false,
         });
         self.live += 1;
-        self.leaves.entry(self.line.len() as u32).or_default().clusters.push(id);
+        if let Some(c) = self.clusters.last() {
+            let e = LeafEntry::of(id, c);
+            self.leaves.entry(self.line.len() as u32).or_default().clusters.push(e);
+        }
         self.reindex(id)
     }
 }
