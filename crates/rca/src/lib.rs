@@ -141,10 +141,15 @@ pub fn analyze(input: &RcaInput<'_>, cfg: &RcaConfig) -> Result<RcaOutput, RcaEr
 
     let shifts = metrics::service_shifts(&sig.series, inc, &adj, cfg);
     let mut metric = metrics::service_metric_strength(&shifts);
+    // Ranking rests on the window statistics above, which tolerate an onset that is off by
+    // minutes; detector anomalies are point decisions whose scores saturate on noisy series,
+    // so they only speak for services whose series were too short for window statistics, and
+    // then at most as strongly as a moderate shift. They remain evidence either way.
     for (i, s) in metrics::anomaly_strength(input.anomalies, inc, &adj) {
-        // A detector score s ∈ [0, 1) read back as the z that would saturate to it.
-        let z = cfg.metric_half_z * s / (1.0 - s).max(1e-3);
-        metric[i] = metric[i].max(z.min(cfg.max_z));
+        if metric[i] == 0.0 {
+            let z = cfg.metric_half_z * s / (1.0 - s).max(1e-3);
+            metric[i] = z.min(cfg.metric_half_z);
+        }
     }
     let errors = logs::service_errors(&sig.logs, input.templates, input.template_signals, inc, &adj);
     let traces = traces::service_traces(&sig.spans, inc, &adj);

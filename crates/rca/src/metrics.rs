@@ -285,7 +285,9 @@ pub fn anomaly_strength(
 ) -> BTreeMap<usize, f64> {
     let mut m: BTreeMap<usize, f64> = BTreeMap::new();
     for a in anomalies {
-        if a.end < incident.window.start || a.start > incident.window.end {
+        // Episodes over well before the onset are the series' usual noise, not the incident.
+        let settle = faultline_core::DurationNs::from_secs(120);
+        if a.end < incident.onset.sub(settle) || a.start > incident.window.end {
             continue;
         }
         if let Some(&i) = adj.index.get(&a.series.service) {
