@@ -13,6 +13,9 @@ pub enum ClusterError {
         /// What the valid range is.
         reason: &'static str,
     },
+    /// A miner snapshot is inconsistent (hand-edited or from another version).
+    #[error("invalid miner snapshot: {0}")]
+    InvalidSnapshot(String),
 }
 
 impl ClusterError {

@@ -25,5 +25,5 @@ pub use analysis::{analyze_logs, LogAnalysis, LogAnalysisConfig};
 pub use error::ClusterError;
 pub use header::{split_header, RawHeader};
 pub use masking::{mask_message, WILDCARD};
-pub use miner::{ClusterId, MinerConfig, TemplateMiner};
+pub use miner::{ClusterId, MinerConfig, MinerSnapshot, Slot, SnapshotCluster, TemplateMiner};
 pub use text_log::{parse_header_time, parse_text_log};

@@ -170,7 +170,9 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
         all &= c;
     }
     if any & 3 == 0 && !(all & 4 != 0 && tok.len() >= 8) {
-        if is_literal_variable(tok) || (tok.first().is_some_and(u8::is_ascii_uppercase) && is_calendar_word(tok)) {
+        if is_literal_variable(tok)
+            || (tok.first().is_some_and(u8::is_ascii_uppercase) && is_calendar_word(tok))
+        {
             out.extend_from_slice(b"<*>");
             return TokenKind::Wild;
         }

@@ -268,13 +268,16 @@ impl LeafEntry {
     }
 }
 
+/// Non-constant positions of a template and how they match.
+type Layout = Box<[(u16, Slot)]>;
+
 /// The clusters of one token count, and the distinct variable layouts of their templates.
 #[derive(Debug, Clone, Default)]
 struct Leaf {
     clusters: Vec<LeafEntry>,
     /// (non-constant positions, number of live templates with that layout); fewest
     /// variables first.
-    masks: Vec<(Box<[(u16, Slot)]>, u32)>,
+    masks: Vec<(Layout, u32)>,
 }
 
 /// Online template miner (fixed-depth parse tree in the spirit of Drain, He et al. 2017) with
@@ -521,7 +524,9 @@ impl TemplateMiner {
     fn lookup(&self, len: u32) -> Option<u32> {
         let leaf = self.leaves.get(&len)?;
         for (mask, _) in &leaf.masks {
-            let Some(key) = self.masked_key(mask) else { continue };
+            let Some(key) = self.masked_key(mask) else {
+                continue;
+            };
             if let Some(&id) = self.index.get(&key) {
                 let c = self.clusters.get(id as usize)?;
                 if c.live(id)
@@ -543,7 +548,11 @@ impl TemplateMiner {
         let Some(leaf) = self.leaves.get(&(len as u32)) else {
             return out;
         };
-        let line_sig = self.line.iter().enumerate().fold(0u64, |s, (i, t)| s | sig_bit(i, t.hash));
+        let line_sig = self
+            .line
+            .iter()
+            .enumerate()
+            .fold(0u64, |s, (i, t)| s | sig_bit(i, t.hash));
         for e in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
             let cid = e.id;
             // Matching constants are at most the shared signature bits plus collisions.
@@ -551,7 +560,9 @@ impl TemplateMiner {
             if cid == id || (e.consts as usize).saturating_sub(most) > max_diff {
                 continue;
             }
-            let Some(c) = self.clusters.get(cid as usize) else { continue };
+            let Some(c) = self.clusters.get(cid as usize) else {
+                continue;
+            };
             let mut diff = Vec::new();
             for i in 0..len {
                 if !self.token_matches(i, c.slots[i], c.hashes[i]) {
@@ -591,7 +602,9 @@ impl TemplateMiner {
                 masked[i] = self.tok_bytes(t).windows(3).any(|w| w == b"<*>");
             }
             for n in &members {
-                let Some(c) = self.clusters.get(n.id as usize) else { continue };
+                let Some(c) = self.clusters.get(n.id as usize) else {
+                    continue;
+                };
                 for (p, s) in c.slots.iter().enumerate() {
                     if *s == Slot::Learned || (*s == Slot::Keyed && line_keys[p] == Some(c.hashes[p])) {
                         learned[p] = true;
@@ -627,12 +640,16 @@ impl TemplateMiner {
             }
             let before = members.len();
             members.retain(|n| {
-                let Some(c) = self.clusters.get(n.id as usize) else { return false };
+                let Some(c) = self.clusters.get(n.id as usize) else {
+                    return false;
+                };
                 n.diff.iter().all(|&p| {
                     let p = p as usize;
                     match vars[p] {
                         None => false,
-                        Some(Slot::Keyed) => c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) == line_keys[p],
+                        Some(Slot::Keyed) => {
+                            c.texts.get(p).and_then(|t| key_hash(t.as_bytes())) == line_keys[p]
+                        }
                         Some(_) => true,
                     }
                 })
@@ -676,7 +693,11 @@ impl TemplateMiner {
             let slot = vars[p].unwrap_or(Slot::Learned);
             let text = self.var_text(&ids, p, slot);
             let hash = match slot {
-                Slot::Keyed => self.line.get(p).and_then(|t| key_hash(self.tok_bytes(t))).unwrap_or(LEARNED),
+                Slot::Keyed => self
+                    .line
+                    .get(p)
+                    .and_then(|t| key_hash(self.tok_bytes(t)))
+                    .unwrap_or(LEARNED),
                 _ => LEARNED,
             };
             new_vars.push((p, slot, hash, text));
@@ -707,10 +728,14 @@ impl TemplateMiner {
         // The survivor takes the template of the new line's cluster (the last id) widened
         // by every member's variables.
         let base = ids.last().copied().unwrap_or(root);
-        let Some(b) = self.clusters.get(base as usize) else { return root };
+        let Some(b) = self.clusters.get(base as usize) else {
+            return root;
+        };
         let (mut hashes, mut slots, mut texts) = (b.hashes.clone(), b.slots.clone(), b.texts.clone());
         for &m in ids {
-            let Some(c) = self.clusters.get(m as usize) else { continue };
+            let Some(c) = self.clusters.get(m as usize) else {
+                continue;
+            };
             for p in 0..slots.len().min(c.slots.len()) {
                 if c.slots[p] != Slot::Const && slots[p] == Slot::Const {
                     slots[p] = c.slots[p];
@@ -751,7 +776,8 @@ impl TemplateMiner {
         let len = self.clusters.get(root as usize).map_or(0, |c| c.hashes.len()) as u32;
         if let Some(leaf) = self.leaves.get_mut(&len) {
             let clusters = &self.clusters;
-            leaf.clusters.retain(|e| clusters.get(e.id as usize).is_some_and(|x| x.live(e.id)));
+            leaf.clusters
+                .retain(|e| clusters.get(e.id as usize).is_some_and(|x| x.live(e.id)));
             for e in leaf.clusters.iter_mut().filter(|e| e.id == root) {
                 if let Some(c) = clusters.get(root as usize) {
                     *e = LeafEntry::of(root, c);
@@ -763,7 +789,9 @@ impl TemplateMiner {
 
     /// Removes a cluster's template from the index and its leaf's layouts.
     fn unindex(&mut self, id: u32) {
-        let Some(c) = self.clusters.get(id as usize) else { return };
+        let Some(c) = self.clusters.get(id as usize) else {
+            return;
+        };
         if !c.live(id) {
             return;
         }
@@ -785,7 +813,9 @@ impl TemplateMiner {
     /// Adds a live cluster's template to the index; a live cluster with the same template
     /// is merged into it. Returns the survivor.
     fn reindex(&mut self, id: u32) -> u32 {
-        let Some(c) = self.clusters.get(id as usize) else { return id };
+        let Some(c) = self.clusters.get(id as usize) else {
+            return id;
+        };
         let key = c.key();
         if let Some(&other) = self.index.get(&key) {
             if other != id && self.clusters.get(other as usize).is_some_and(|o| o.live(other)) {
@@ -808,18 +838,30 @@ impl TemplateMiner {
 
     /// Merges into `root` the clusters of its leaf that its template covers.
     fn absorb_subsumed(&mut self, root: u32) -> u32 {
-        let Some(r) = self.clusters.get(root as usize) else { return root };
+        let Some(r) = self.clusters.get(root as usize) else {
+            return root;
+        };
         if !r.slots.iter().any(|s| *s != Slot::Const) {
             return root;
         }
         let len = r.hashes.len() as u32;
-        let Some(leaf) = self.leaves.get(&len) else { return root };
+        let Some(leaf) = self.leaves.get(&len) else {
+            return root;
+        };
         let mut ids: Vec<u32> = Vec::new();
-        for cid in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates).map(|e| e.id) {
+        for cid in leaf
+            .clusters
+            .iter()
+            .rev()
+            .take(self.cfg.max_leaf_candidates)
+            .map(|e| e.id)
+        {
             if cid == root {
                 continue;
             }
-            let Some(c) = self.clusters.get(cid as usize) else { continue };
+            let Some(c) = self.clusters.get(cid as usize) else {
+                continue;
+            };
             let covered = (0..r.hashes.len()).all(|p| match r.slots[p] {
                 Slot::Const => c.slots[p] == Slot::Const && c.hashes[p] == r.hashes[p],
                 Slot::Learned => true,
@@ -852,7 +894,9 @@ impl TemplateMiner {
         for _ in 0..n {
             let i = self.clock % n;
             self.clock = (self.clock + 1) % n;
-            let Some(c) = self.clusters.get(i as usize) else { continue };
+            let Some(c) = self.clusters.get(i as usize) else {
+                continue;
+            };
             if !c.live(i) {
                 continue;
             }
@@ -898,9 +942,168 @@ impl TemplateMiner {
         self.live += 1;
         if let Some(c) = self.clusters.last() {
             let e = LeafEntry::of(id, c);
-            self.leaves.entry(self.line.len() as u32).or_default().clusters.push(e);
+            self.leaves
+                .entry(self.line.len() as u32)
+                .or_default()
+                .clusters
+                .push(e);
         }
         self.reindex(id)
+    }
+}
+
+/// One cluster in a [`MinerSnapshot`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotCluster {
+    /// The cluster this one was merged into (its own id while alive; always ≤ its id).
+    pub parent: u32,
+    /// Lines that joined it.
+    pub count: u64,
+    /// Evicted at the cluster cap.
+    pub evicted: bool,
+    /// Template tokens (empty when merged or evicted).
+    pub tokens: Vec<String>,
+    /// How each token matches (same length as `tokens`).
+    pub slots: Vec<Slot>,
+}
+
+/// Serialisable state of a [`TemplateMiner`] (configuration and clusters; ids are kept, the
+/// shape cache is rebuilt on use).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MinerSnapshot {
+    /// The miner's configuration.
+    pub config: MinerConfig,
+    /// Clusters by id.
+    pub clusters: Vec<SnapshotCluster>,
+}
+
+impl TemplateMiner {
+    /// The miner's state, for [`TemplateMiner::restore`] (serde-serialisable).
+    pub fn snapshot(&self) -> MinerSnapshot {
+        MinerSnapshot {
+            config: self.cfg.clone(),
+            clusters: self
+                .clusters
+                .iter()
+                .map(|c| SnapshotCluster {
+                    parent: c.parent,
+                    count: c.count,
+                    evicted: c.evicted,
+                    tokens: c.texts.iter().map(|t| t.to_string()).collect(),
+                    slots: c.slots.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A miner that continues from a snapshot: same ids, templates and counts.
+    ///
+    /// ```
+    /// use faultline_cluster::{MinerConfig, TemplateMiner};
+    /// let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
+    /// let id = m.add("disk sda1 at 91% capacity");
+    /// let json = serde_json::to_string(&m.snapshot()).unwrap();
+    /// let mut r = TemplateMiner::restore(serde_json::from_str(&json).unwrap()).unwrap();
+    /// assert_eq!(r.add("disk sdb2 at 42% capacity"), id);
+    /// ```
+    pub fn restore(snapshot: MinerSnapshot) -> Result<Self, ClusterError> {
+        let mut m = Self::new(snapshot.config)?;
+        if snapshot.clusters.len() >= u32::MAX as usize {
+            return Err(ClusterError::InvalidSnapshot("too many clusters".into()));
+        }
+        for (i, c) in snapshot.clusters.into_iter().enumerate() {
+            let id = i as u32;
+            if c.parent > id {
+                return Err(ClusterError::InvalidSnapshot(format!(
+                    "cluster {id} has parent {}",
+                    c.parent
+                )));
+            }
+            if c.tokens.len() != c.slots.len() || c.tokens.len() > m.cfg.max_tokens {
+                return Err(ClusterError::InvalidSnapshot(format!(
+                    "cluster {id}: bad token count"
+                )));
+            }
+            let live = c.parent == id && !c.evicted;
+            let mut hashes = Vec::with_capacity(c.tokens.len());
+            for (t, s) in c.tokens.iter().zip(&c.slots) {
+                hashes.push(match s {
+                    Slot::Const if t == WILDCARD => m.wild,
+                    Slot::Const => hash_bytes(t.as_bytes()),
+                    Slot::Learned => LEARNED,
+                    Slot::Keyed => key_hash(t.as_bytes()).ok_or_else(|| {
+                        ClusterError::InvalidSnapshot(format!("cluster {id}: keyed token without key"))
+                    })?,
+                });
+            }
+            m.clusters.push(Cluster {
+                hashes,
+                slots: c.slots,
+                texts: c.tokens.into_iter().map(String::into_boxed_str).collect(),
+                count: c.count,
+                parent: c.parent,
+                evicted: c.evicted,
+            });
+            if live {
+                m.live += 1;
+                if let Some(c) = m.clusters.last() {
+                    let e = LeafEntry::of(id, c);
+                    m.leaves
+                        .entry(c.hashes.len() as u32)
+                        .or_default()
+                        .clusters
+                        .push(e);
+                }
+                m.reindex(id);
+            }
+        }
+        Ok(m)
+    }
+
+    /// The variable values of `message` under the template of cluster `id` (one per `<*>`,
+    /// in order; the key and decoration of `key=<*>` are not part of the value). `None` when
+    /// the id is unknown or evicted, or the message has another token count.
+    ///
+    /// ```
+    /// use faultline_cluster::{MinerConfig, TemplateMiner};
+    /// let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
+    /// let line = "Failed password for root from 10.0.0.1 port 22 (uid=0)";
+    /// let id = m.add(line);
+    /// assert_eq!(m.parameters(id, line).unwrap(), ["10.0.0.1", "22", "0"]);
+    /// ```
+    pub fn parameters(&self, id: ClusterId, message: &str) -> Option<Vec<String>> {
+        let c = self.clusters.get(self.resolve(id).0 as usize)?;
+        if c.evicted {
+            return None;
+        }
+        let n = c.texts.len();
+        let mut toks: Vec<&str> = Vec::with_capacity(n);
+        let mut rest = message.trim_start_matches(|ch: char| ch.is_ascii_whitespace());
+        while !rest.is_empty() {
+            if toks.len() + 1 == self.cfg.max_tokens {
+                toks.push(rest.trim_end_matches(|ch: char| ch.is_ascii_whitespace()));
+                break;
+            }
+            let end = rest
+                .find(|ch: char| ch.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            toks.push(&rest[..end]);
+            rest = rest[end..].trim_start_matches(|ch: char| ch.is_ascii_whitespace());
+        }
+        if toks.len() != n {
+            return None;
+        }
+        let mut out = Vec::new();
+        for (t, tok) in c.texts.iter().zip(toks) {
+            if let Some((pre, suf)) = t.split_once(WILDCARD) {
+                let v = tok
+                    .strip_prefix(pre)
+                    .and_then(|v| v.strip_suffix(suf))
+                    .unwrap_or(tok);
+                out.push(v.to_string());
+            }
+        }
+        Some(out)
     }
 }
 
