@@ -1001,10 +1001,10 @@ impl TemplateMiner {
     /// ```
     /// use faultline_cluster::{MinerConfig, TemplateMiner};
     /// let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
-    /// let id = m.add("disk sda1 at 91% capacity");
+    /// let id = m.add("job 1234 finished in 35 ms");
     /// let json = serde_json::to_string(&m.snapshot()).unwrap();
     /// let mut r = TemplateMiner::restore(serde_json::from_str(&json).unwrap()).unwrap();
-    /// assert_eq!(r.add("disk sdb2 at 42% capacity"), id);
+    /// assert_eq!(r.add("job 987 finished in 2 ms"), id);
     /// ```
     pub fn restore(snapshot: MinerSnapshot) -> Result<Self, ClusterError> {
         let mut m = Self::new(snapshot.config)?;
