@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{score_from_z, SortedWindow, MAD_TO_SIGMA};
+use crate::stats::{median_in_place, score_from_z, MAD_TO_SIGMA};
 use crate::DetectError;
 
 /// A detector that scores a stream one value at a time with bounded state.
@@ -160,6 +160,9 @@ pub struct RobustZConfig {
     pub cold_start_samples: usize,
     /// Smallest scale, relative to `|median|`, so that flat windows do not divide by zero.
     pub min_relative_scale: f64,
+    /// The median and MAD are recomputed every this many samples (1 = every sample); in
+    /// between, the last baseline is used. Amortises the O(window) selection.
+    pub refresh_samples: usize,
 }
 
 impl Default for RobustZConfig {
@@ -169,6 +172,7 @@ impl Default for RobustZConfig {
             threshold_sigma: 4.0,
             cold_start_samples: 10,
             min_relative_scale: 1e-3,
+            refresh_samples: 16,
         }
     }
 }
@@ -185,17 +189,25 @@ impl RobustZConfig {
         if !(self.min_relative_scale.is_finite() && self.min_relative_scale >= 0.0) {
             return Err(DetectError::config("min_relative_scale", "must be >= 0"));
         }
+        if self.refresh_samples == 0 {
+            return Err(DetectError::config("refresh_samples", "must be at least 1"));
+        }
         Ok(())
     }
 }
 
 /// Robust z-score: distance from the rolling median in units of `1.4826 MAD` of the last
-/// `window_samples` values (current value excluded). State: the window twice (arrival order and
-/// sorted), 16 bytes per sample.
+/// `window_samples` values (current value excluded), the baseline refreshed every
+/// `refresh_samples`. State: the window and a scratch copy, 16 bytes per sample.
 #[derive(Debug, Clone)]
 pub struct RobustZ {
     cfg: RobustZConfig,
-    win: SortedWindow,
+    ring: Vec<f64>,
+    head: usize,
+    scratch: Vec<f64>,
+    median: f64,
+    scale: f64,
+    since_refresh: usize,
     seen: usize,
 }
 
@@ -204,28 +216,44 @@ impl RobustZ {
     pub fn try_new(cfg: RobustZConfig) -> Result<Self, DetectError> {
         cfg.validate()?;
         Ok(Self {
-            win: SortedWindow::new(cfg.window_samples),
-            cfg,
+            ring: Vec::with_capacity(cfg.window_samples),
+            scratch: Vec::with_capacity(cfg.window_samples),
+            head: 0,
+            median: f64::NAN,
+            scale: f64::NAN,
+            since_refresh: 0,
             seen: 0,
+            cfg,
         })
     }
 
-    /// Signed robust z of `value` against the window, with the median (NaN when empty).
-    pub fn z(&self, value: f64) -> (f64, f64) {
-        if self.win.is_empty() {
-            return (f64::NAN, f64::NAN);
+    fn refresh(&mut self) {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.ring);
+        let med = median_in_place(&mut self.scratch).unwrap_or(f64::NAN);
+        for x in &mut self.scratch {
+            *x = (*x - med).abs();
         }
-        let med = self.win.median();
-        let scale = (MAD_TO_SIGMA * self.win.mad(med)).max(self.cfg.min_relative_scale * med.abs());
-        let d = value - med;
-        let z = if scale > 0.0 {
-            d / scale
-        } else if d != 0.0 {
+        let mad = median_in_place(&mut self.scratch).unwrap_or(f64::NAN);
+        self.median = med;
+        self.scale = (MAD_TO_SIGMA * mad).max(self.cfg.min_relative_scale * med.abs());
+        self.since_refresh = 0;
+    }
+
+    /// Signed robust z of `value` against the current baseline, with the baseline median
+    /// (NaN before the first sample).
+    pub fn z(&self, value: f64) -> (f64, f64) {
+        let d = value - self.median;
+        let z = if self.scale > 0.0 {
+            d / self.scale
+        } else if d != 0.0 && !d.is_nan() {
             f64::INFINITY.copysign(d)
+        } else if d.is_nan() {
+            f64::NAN
         } else {
             0.0
         };
-        (z, med)
+        (z, self.median)
     }
 }
 
@@ -234,17 +262,30 @@ impl OnlineDetector for RobustZ {
         if !value.is_finite() {
             return 0.0;
         }
+        if !self.ring.is_empty() && (self.since_refresh >= self.cfg.refresh_samples || self.median.is_nan()) {
+            self.refresh();
+        }
         let score = if self.seen >= self.cfg.cold_start_samples {
             score_from_z(self.z(value).0, self.cfg.threshold_sigma)
         } else {
             0.0
         };
-        self.win.push(value);
+        if self.ring.len() < self.cfg.window_samples {
+            self.ring.push(value);
+        } else {
+            self.ring[self.head] = value;
+            self.head = (self.head + 1) % self.cfg.window_samples;
+        }
+        self.since_refresh += 1;
         self.seen += 1;
         score
     }
     fn reset(&mut self) {
-        self.win.clear();
+        self.ring.clear();
+        self.head = 0;
+        self.median = f64::NAN;
+        self.scale = f64::NAN;
+        self.since_refresh = 0;
         self.seen = 0;
     }
     fn name(&self) -> &'static str {
@@ -289,10 +330,15 @@ mod tests {
 
     #[test]
     fn robust_z_ignores_outliers_in_its_window() {
-        let mut d = RobustZ::try_new(RobustZConfig::default()).unwrap();
+        let mut d = RobustZ::try_new(RobustZConfig {
+            refresh_samples: 1,
+            ..Default::default()
+        })
+        .unwrap();
         for i in 0..64 {
             d.update(if i % 10 == 0 { 1000.0 } else { 10.0 + (i % 3) as f64 });
         }
+        d.update(11.0);
         let (z, med) = d.z(11.0);
         assert_eq!(med, 11.0);
         assert_eq!(z, 0.0);

@@ -115,7 +115,9 @@ impl SortedWindow {
         let i = ((n - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
         self.sorted[i.min(n - 1)]
     }
-    /// Median absolute deviation from `center` (unscaled), by merging the two sorted sides.
+    /// Median absolute deviation from `center` (unscaled), in O(log capacity): the deviations
+    /// are two sorted sequences (below and above `center`), and the middle order statistics of
+    /// their union come from a binary search over how many each contributes.
     pub fn mad(&self, center: f64) -> f64 {
         let s = &self.sorted;
         let n = s.len();
@@ -123,33 +125,37 @@ impl SortedWindow {
             return f64::NAN;
         }
         let split = s.partition_point(|&x| x < center);
-        // Walk outwards from `center`, taking the nearer value each step: the k-th taken is
-        // the k-th smallest absolute deviation.
-        let (mut l, mut r) = (split, split);
-        let mut kth = |k: usize| -> f64 {
-            let mut d = 0.0;
-            for _ in 0..=k {
-                let dl = if l > 0 { center - s[l - 1] } else { f64::INFINITY };
-                let dr = if r < n { s[r] - center } else { f64::INFINITY };
-                if dl <= dr {
-                    d = dl;
-                    l -= 1;
-                } else {
-                    d = dr;
-                    r += 1;
-                }
-            }
-            d
-        };
+        let below = |i: usize| center - s[split - 1 - i];
+        let above = |j: usize| s[split + j] - center;
+        let (na, nb) = (split, n - split);
         if n % 2 == 1 {
-            kth(n / 2)
+            kth_of_two(n / 2, below, na, above, nb)
         } else {
-            let a = kth(n / 2 - 1);
-            // One more step from where the walk stopped gives the next order statistic.
-            let b = kth(0);
-            0.5 * (a + b)
+            0.5 * (kth_of_two(n / 2 - 1, below, na, above, nb) + kth_of_two(n / 2, below, na, above, nb))
         }
     }
+}
+
+/// The `k`-th smallest (0-based) element of the union of two ascending sequences given by
+/// accessors and lengths (`k < na + nb`).
+fn kth_of_two(k: usize, a: impl Fn(usize) -> f64, na: usize, b: impl Fn(usize) -> f64, nb: usize) -> f64 {
+    // i = how many of the k + 1 smallest come from `a`; the predicate a(i) >= b(k - i) is
+    // monotone in i.
+    let mut lo = (k + 1).saturating_sub(nb);
+    let mut hi = (k + 1).min(na);
+    while lo < hi {
+        let i = (lo + hi) / 2;
+        let j = k + 1 - i;
+        if a(i) < b(j - 1) {
+            lo = i + 1;
+        } else {
+            hi = i;
+        }
+    }
+    let j = k + 1 - lo;
+    let x = if lo > 0 { a(lo - 1) } else { f64::NEG_INFINITY };
+    let y = if j > 0 { b(j - 1) } else { f64::NEG_INFINITY };
+    x.max(y)
 }
 
 #[cfg(test)]
@@ -158,6 +164,24 @@ mod tests {
 
     #[test]
     fn sorted_window_matches_naive_median_and_mad() {
+        for cap in [5usize, 7, 8, 16, 33] {
+            let mut w = SortedWindow::new(cap);
+            let mut s = 99u64 + cap as u64;
+            let mut all = Vec::new();
+            for _ in 0..300 {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let v = ((s >> 33) % 1000) as f64 / 7.0;
+                w.push(v);
+                all.push(v);
+                let tail = &all[all.len().saturating_sub(cap)..];
+                let (m, mad) = median_mad(tail).unwrap();
+                assert_eq!(w.median(), m);
+                assert_eq!(w.mad(m), mad, "{tail:?}");
+                // Off-centre queries too.
+                let mut d: Vec<f64> = tail.iter().map(|x| (x - 50.0).abs()).collect();
+                assert_eq!(w.mad(50.0), median_in_place(&mut d).unwrap());
+            }
+        }
         let mut w = SortedWindow::new(7);
         let mut s = 12345u64;
         let mut all = Vec::new();

@@ -1,0 +1,85 @@
+//! Throughput of the online detectors and of STL (points per second).
+//!
+//! `cargo bench -p faultline-detect --bench online`
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use faultline_detect::{
+    stl, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, StlParams, StreamConfig,
+    StreamDetector,
+};
+
+/// Seeded noisy daily-ish series with a few spikes.
+fn series(n: usize) -> Vec<f64> {
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let t = i as f64;
+            100.0 + 20.0 * (t * std::f64::consts::TAU / 288.0).sin() + 5.0 * e + if i % 997 == 0 { 80.0 } else { 0.0 }
+        })
+        .collect()
+}
+
+fn online(c: &mut Criterion) {
+    let data = series(100_000);
+    let mut g = c.benchmark_group("online");
+    g.throughput(Throughput::Elements(data.len() as u64));
+    g.bench_function("rolling_z_w1000", |b| {
+        b.iter(|| {
+            let mut d = RollingZ::try_new(RollingZConfig::default()).expect("valid default");
+            let mut acc = 0.0;
+            for &v in &data {
+                acc += d.update(v);
+            }
+            black_box(acc)
+        })
+    });
+    for window in [32usize, 64] {
+        g.bench_with_input(BenchmarkId::new("robust_z", window), &window, |b, &w| {
+            b.iter(|| {
+                let cfg = RobustZConfig {
+                    window_samples: w,
+                    ..Default::default()
+                };
+                let mut d = RobustZ::try_new(cfg).expect("valid config");
+                let mut acc = 0.0;
+                for &v in &data {
+                    acc += d.update(v);
+                }
+                black_box(acc)
+            })
+        });
+    }
+    g.finish();
+
+    let short = series(20_000);
+    let mut g = c.benchmark_group("stream");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(short.len() as u64));
+    g.bench_function("score_stream_default", |b| {
+        b.iter(|| {
+            let mut d = StreamDetector::try_new(StreamConfig::default()).expect("valid default");
+            let mut acc = 0.0;
+            for &v in &short {
+                acc += d.update(v);
+            }
+            black_box(acc)
+        })
+    });
+    g.finish();
+
+    let long = series(28_800);
+    let mut g = c.benchmark_group("stl");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(long.len() as u64));
+    g.bench_function("stl_period_288_n_28800", |b| {
+        b.iter(|| black_box(stl(&long, &StlParams::new(288)).expect("valid input")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, online);
+criterion_main!(benches);
