@@ -2,6 +2,8 @@
 //!
 //! `cargo bench -p faultline-detect --bench online`
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
+
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use faultline_detect::{
     stl, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, StlParams, StreamConfig,
@@ -18,7 +20,10 @@ fn series(n: usize) -> Vec<f64> {
             s ^= s << 17;
             let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
             let t = i as f64;
-            100.0 + 20.0 * (t * std::f64::consts::TAU / 288.0).sin() + 5.0 * e + if i % 997 == 0 { 80.0 } else { 0.0 }
+            100.0
+                + 20.0 * (t * std::f64::consts::TAU / 288.0).sin()
+                + 5.0 * e
+                + if i % 997 == 0 { 80.0 } else { 0.0 }
         })
         .collect()
 }
@@ -81,5 +86,9 @@ fn online(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, online);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = online
+}
 criterion_main!(benches);

@@ -41,7 +41,9 @@ fn run() -> Result<(), String> {
     let mut values = Vec::new();
     for (no, line) in text.as_bytes().lines().enumerate() {
         let line = line.map_err(|e| e.to_string())?;
-        let Some((t, v)) = line.split_once(',') else { continue };
+        let Some((t, v)) = line.split_once(',') else {
+            continue;
+        };
         match v.trim().parse::<f64>() {
             Ok(x) => {
                 stamps.push(t.to_string());

@@ -27,7 +27,9 @@ fn run() -> Result<(), String> {
         if line.trim().is_empty() {
             continue;
         }
-        let (t, v) = line.split_once(',').ok_or(format!("line {}: expected timestamp,value", no + 1))?;
+        let (t, v) = line
+            .split_once(',')
+            .ok_or(format!("line {}: expected timestamp,value", no + 1))?;
         if no == 0 && v.trim().parse::<f64>().is_err() {
             continue; // header
         }

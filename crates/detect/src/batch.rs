@@ -24,10 +24,13 @@
 //! Short input (fewer than `min_samples` finite samples) and constant input give `Ok(vec![])`:
 //! nothing can be told apart from normal there. Only an invalid config is an error.
 
-use faultline_core::{Anomaly, AnomalyId, AnomalyKind, AnomalySeverity, Direction, Expected, Series, Timestamp};
+use faultline_core::{
+    Anomaly, AnomalyId, AnomalyKind, AnomalySeverity, Direction, Expected, Series, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{median_mad, median_in_place, score_from_z, MAD_TO_SIGMA};
+use crate::online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig};
+use crate::stats::{median_in_place, median_mad, score_from_z, MAD_TO_SIGMA};
 use crate::DetectError;
 
 /// Name recorded in [`Anomaly::detector`] for shifts and trends.
@@ -96,7 +99,10 @@ impl DetectConfig {
             return Err(DetectError::config("min_segment_samples", "must be at least 2"));
         }
         if self.min_samples < 2 * self.min_segment_samples {
-            return Err(DetectError::config("min_samples", "must be at least 2 * min_segment_samples"));
+            return Err(DetectError::config(
+                "min_samples",
+                "must be at least 2 * min_segment_samples",
+            ));
         }
         Ok(())
     }
@@ -130,6 +136,118 @@ impl Detector for SegmentDetector {
     }
     fn detect(&self, series: &Series) -> Result<Vec<Anomaly>, DetectError> {
         detect_series(series, &self.cfg)
+    }
+}
+
+/// Which batch detector to run, with its settings (serde: `{"method": "robust_z", ...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum DetectorConfig {
+    /// [`detect_series`]: level shifts, trends and point outliers (the default).
+    Segment(DetectConfig),
+    /// Rolling median/MAD z-score, run online over the series.
+    RobustZ(RobustZConfig),
+    /// Rolling mean/standard deviation z-score (the original design), run online.
+    RollingZ(RollingZConfig),
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self::Segment(DetectConfig::default())
+    }
+}
+
+impl DetectorConfig {
+    /// The configured detector (validates the settings).
+    pub fn build(&self) -> Result<Box<dyn Detector + Send + Sync>, DetectError> {
+        Ok(match self {
+            Self::Segment(c) => Box::new(SegmentDetector::try_new(c.clone())?),
+            Self::RobustZ(c) => {
+                RobustZ::try_new(c.clone())?;
+                let c = c.clone();
+                Box::new(OnlineBatch::new("robust_z", 0.5, 2, move || {
+                    RobustZ::try_new(c.clone()).expect("validated above")
+                }))
+            }
+            Self::RollingZ(c) => {
+                RollingZ::try_new(c.clone())?;
+                let c = c.clone();
+                Box::new(OnlineBatch::new("rolling_z", 0.5, 2, move || {
+                    RollingZ::try_new(c.clone()).expect("validated above")
+                }))
+            }
+        })
+    }
+}
+
+/// Runs an [`OnlineDetector`] over a whole series and turns runs of scores at or above
+/// `min_score` (gaps of at most `merge_gap_samples` bridged) into one `Point` anomaly each; the
+/// expected value is the median of up to 64 finite samples before the run.
+pub struct OnlineBatch<F> {
+    name: &'static str,
+    min_score: f64,
+    merge_gap_samples: usize,
+    make: F,
+}
+
+impl<F> OnlineBatch<F> {
+    /// An adapter building a fresh online detector per series with `make`.
+    pub fn new(name: &'static str, min_score: f64, merge_gap_samples: usize, make: F) -> Self {
+        Self {
+            name,
+            min_score,
+            merge_gap_samples,
+            make,
+        }
+    }
+}
+
+impl<D: OnlineDetector, F: Fn() -> D> Detector for OnlineBatch<F> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn detect(&self, series: &Series) -> Result<Vec<Anomaly>, DetectError> {
+        let mut d = (self.make)();
+        let (ts, ys): (Vec<Timestamp>, Vec<f64>) = series
+            .timestamps
+            .iter()
+            .zip(&series.values)
+            .filter(|(_, v)| v.is_finite())
+            .map(|(t, v)| (*t, *v))
+            .unzip();
+        let scores: Vec<f64> = ys.iter().map(|&v| d.update(v)).collect();
+        let hits: Vec<usize> = (0..ys.len()).filter(|&i| scores[i] >= self.min_score).collect();
+        let mut out = Vec::new();
+        let mut k = 0;
+        while k < hits.len() {
+            let mut e = k;
+            while e + 1 < hits.len() && hits[e + 1] - hits[e] <= self.merge_gap_samples + 1 {
+                e += 1;
+            }
+            let (a, b) = (hits[k], hits[e]);
+            let peak = (a..=b)
+                .max_by(|&p, &q| scores[p].total_cmp(&scores[q]))
+                .unwrap_or(a);
+            let ctx = &ys[a.saturating_sub(64)..a];
+            let (med, mad) = median_mad(ctx).unwrap_or((ys[a], 0.0));
+            let spread = 3.0 * MAD_TO_SIGMA * mad;
+            out.push(anomaly(
+                series,
+                &ts,
+                (a, b, peak),
+                ys[peak],
+                Expected {
+                    value: med,
+                    lower: med - spread,
+                    upper: med + spread,
+                },
+                scores[peak],
+                AnomalyKind::Point,
+                self.name,
+            ));
+            k = e + 1;
+        }
+        Ok(out)
     }
 }
 
@@ -221,7 +339,9 @@ pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>
             .max_by(|&p, &q| (ys[p] - m0).abs().total_cmp(&(ys[q] - m0).abs()))
             .unwrap_or(a);
         let z = seg_dev[i..=j].iter().map(|d| d.1.abs()).fold(0.0, f64::max);
-        let kind = if is_ramp(&ys[a..b]) && j > first || is_ramp(&ys[a..b]) && b - a >= 3 * cfg.min_segment_samples {
+        let kind = if is_ramp(&ys[a..b]) && j > first
+            || is_ramp(&ys[a..b]) && b - a >= 3 * cfg.min_segment_samples
+        {
             AnomalyKind::Trend
         } else {
             AnomalyKind::LevelShift
@@ -264,7 +384,10 @@ pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>
             e += 1;
         }
         let run = &flagged[k..=e];
-        let best = run.iter().max_by(|p, q| p.1.abs().total_cmp(&q.1.abs())).unwrap_or(&run[0]);
+        let best = run
+            .iter()
+            .max_by(|p, q| p.1.abs().total_cmp(&q.1.abs()))
+            .unwrap_or(&run[0]);
         let (peak, z, med, spread) = *best;
         out.push(anomaly(
             series,
@@ -423,13 +546,16 @@ fn is_ramp(ys: &[f64]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use faultline_core::SeriesKey;
 
     #[test]
     fn changepoint_found_at_the_step() {
-        let ys: Vec<f64> = (0..100).map(|i| if i < 40 { 0.0 } else { 10.0 } + (i % 3) as f64 * 0.1).collect();
+        let ys: Vec<f64> = (0..100)
+            .map(|i| if i < 40 { 0.0 } else { 10.0 } + (i % 3) as f64 * 0.1)
+            .collect();
         let cps = segment(&ys, 0.1, &DetectConfig::default());
         assert!(cps.contains(&40), "{cps:?}");
     }
@@ -440,6 +566,27 @@ mod tests {
         assert!(is_ramp(&up));
         let flat: Vec<f64> = (0..30).map(|i| ((i * 7) % 5) as f64).collect();
         assert!(!is_ramp(&flat));
+    }
+
+    #[test]
+    fn detector_config_builds_each_method() {
+        let mut v: Vec<f64> = (0..300).map(|i| 10.0 + (i % 4) as f64).collect();
+        v[200] = 80.0;
+        let ts = (0..300).map(|i| Timestamp::from_secs(15 * i)).collect();
+        let s = Series::new(SeriesKey::new("a", "m"), ts, v).unwrap();
+        for cfg in [
+            DetectorConfig::default(),
+            DetectorConfig::RobustZ(RobustZConfig::default()),
+            DetectorConfig::RollingZ(RollingZConfig::default()),
+        ] {
+            let d = cfg.build().unwrap();
+            let found = d.detect(&s).unwrap();
+            assert_eq!(found.len(), 1, "{}: {found:#?}", d.name());
+            assert_eq!(found[0].peak, Timestamp::from_secs(15 * 200));
+        }
+        let json = r#"{"method": "robust_z", "window_samples": 2}"#;
+        let bad: DetectorConfig = serde_json::from_str(json).unwrap();
+        assert!(bad.build().is_err());
     }
 
     #[test]

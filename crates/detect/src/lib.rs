@@ -1,6 +1,37 @@
 //! # faultline-detect
 //!
-//! Metric anomaly detection for faultline (placeholder docs, being written).
+//! How faultline notices that something is wrong in a metric: batch detection of level
+//! shifts, trends and outliers in an incident window, causal streaming scores, online
+//! detectors with bounded state, and STL seasonal decomposition.
+//!
+//! ```
+//! use faultline_core::{AnomalyKind, Series, SeriesKey, Timestamp};
+//! use faultline_detect::{detect_series, score_stream, DetectConfig, StreamConfig};
+//!
+//! // One hour of p95 latency at 15 s: ~120 ms, then a step to ~300 ms at sample 160.
+//! let values: Vec<f64> = (0..240).map(|i| if i < 160 { 120.0 } else { 300.0 } + ((i * 37) % 11) as f64).collect();
+//! let ts: Vec<Timestamp> = (0..240).map(|i| Timestamp::from_secs(1_700_000_000 + 15 * i)).collect();
+//! let series = Series::new(SeriesKey::new("checkout", "latency_p95_ms"), ts.clone(), values.clone()).unwrap();
+//!
+//! let anomalies = detect_series(&series, &DetectConfig::default()).unwrap();
+//! assert_eq!(anomalies.len(), 1);
+//! assert_eq!(anomalies[0].kind, AnomalyKind::LevelShift);
+//! assert_eq!(anomalies[0].start, ts[160]);
+//!
+//! // Streaming: one causal score in [0, 1] per sample.
+//! let scores = score_stream(&ts, &values, &StreamConfig::default());
+//! assert_eq!(scores.len(), values.len());
+//! ```
+//!
+//! Main items:
+//! - [`detect_series`] / [`DetectConfig`]: batch detection, one [`faultline_core::Anomaly`]
+//!   per episode; [`Detector`] and [`DetectorConfig`] to choose another method;
+//! - [`score_stream`] / [`StreamConfig`] / [`StreamDetector`]: causal scores for
+//!   `faultline detect` (NAB-style streams);
+//! - [`OnlineDetector`]: [`RobustZ`] (median/MAD) and [`RollingZ`] (mean/sd), one point at a
+//!   time with bounded state;
+//! - [`stl`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
+//! - [`DetectError`]: the crate's error type.
 
 pub mod batch;
 pub mod error;
@@ -10,7 +41,7 @@ pub mod stats;
 pub mod stl;
 pub mod stream;
 
-pub use batch::{detect_series, DetectConfig, Detector, SegmentDetector};
+pub use batch::{detect_series, DetectConfig, Detector, DetectorConfig, OnlineBatch, SegmentDetector};
 pub use error::DetectError;
 pub use online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig};
 pub use stl::{stl, Decomposition, StlParams};

@@ -80,7 +80,8 @@ impl Novelty {
         }
         let first = n - 1 - (self.window - 1) * self.stride;
         self.cur.clear();
-        self.cur.extend((0..self.window).map(|j| self.means[first + j * self.stride]));
+        self.cur
+            .extend((0..self.window).map(|j| self.means[first + j * self.stride]));
         // Candidate windows end at `e` with e <= n - 1 - span (no overlap), start >= 0, and
         // lie within the history.
         let last_end = n - 1 - span;
@@ -126,6 +127,7 @@ impl Novelty {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -197,8 +197,8 @@ impl RobustZConfig {
 }
 
 /// Robust z-score: distance from the rolling median in units of `1.4826 MAD` of the last
-/// `window_samples` values (current value excluded), the baseline refreshed every
-/// `refresh_samples`. State: the window and a scratch copy, 16 bytes per sample.
+/// `window_samples` values (current value excluded), the baseline refreshed at every sample
+/// while the window fills and every `refresh_samples` after. State: the window and a scratch copy, 16 bytes per sample.
 #[derive(Debug, Clone)]
 pub struct RobustZ {
     cfg: RobustZConfig,
@@ -262,7 +262,8 @@ impl OnlineDetector for RobustZ {
         if !value.is_finite() {
             return 0.0;
         }
-        if !self.ring.is_empty() && (self.since_refresh >= self.cfg.refresh_samples || self.median.is_nan()) {
+        let filling = self.ring.len() < self.cfg.window_samples;
+        if !self.ring.is_empty() && (filling || self.since_refresh >= self.cfg.refresh_samples) {
             self.refresh();
         }
         let score = if self.seen >= self.cfg.cold_start_samples {
@@ -294,6 +295,7 @@ impl OnlineDetector for RobustZ {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -336,7 +338,11 @@ mod tests {
         })
         .unwrap();
         for i in 0..64 {
-            d.update(if i % 10 == 0 { 1000.0 } else { 10.0 + (i % 3) as f64 });
+            d.update(if i % 10 == 0 {
+                1000.0
+            } else {
+                10.0 + (i % 3) as f64
+            });
         }
         d.update(11.0);
         let (z, med) = d.z(11.0);

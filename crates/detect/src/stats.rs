@@ -159,6 +159,7 @@ fn kth_of_two(k: usize, a: impl Fn(usize) -> f64, na: usize, b: impl Fn(usize) -
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -169,7 +170,9 @@ mod tests {
             let mut s = 99u64 + cap as u64;
             let mut all = Vec::new();
             for _ in 0..300 {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let v = ((s >> 33) % 1000) as f64 / 7.0;
                 w.push(v);
                 all.push(v);
@@ -186,7 +189,9 @@ mod tests {
         let mut s = 12345u64;
         let mut all = Vec::new();
         for _ in 0..200 {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let v = ((s >> 33) % 50) as f64;
             w.push(v);
             all.push(v);

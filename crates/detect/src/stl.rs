@@ -119,10 +119,16 @@ impl StlParams {
         }
         let (t, l) = (self.trend_len(), self.low_pass_len());
         if t < 3 || t % 2 == 0 || t <= self.period {
-            return Err(DetectError::config("trend", "must be an odd integer >= 3 and > period"));
+            return Err(DetectError::config(
+                "trend",
+                "must be an odd integer >= 3 and > period",
+            ));
         }
         if l < 3 || l % 2 == 0 || l <= self.period {
-            return Err(DetectError::config("low_pass", "must be an odd integer >= 3 and > period"));
+            return Err(DetectError::config(
+                "low_pass",
+                "must be an odd integer >= 3 and > period",
+            ));
         }
         for (f, d) in [
             ("seasonal_deg", self.seasonal_deg),
@@ -294,9 +300,17 @@ impl<'a> Stl<'a> {
             }
             let rw = if self.use_rw { Some(&self.sub_rw[..]) } else { None };
             self.sub_out.resize(k + 2, 0.0);
-            loess(&self.sub, ns, deg, rw, &mut self.sub_out[1..=k], &mut self.scratch);
+            loess(
+                &self.sub,
+                ns,
+                deg,
+                rw,
+                &mut self.sub_out[1..=k],
+                &mut self.scratch,
+            );
             let first = est(&self.sub, ns, deg, 0, rw, &mut self.scratch).unwrap_or(self.sub_out[1]);
-            let last = est(&self.sub, ns, deg, k as i64 + 1, rw, &mut self.scratch).unwrap_or(self.sub_out[k]);
+            let last =
+                est(&self.sub, ns, deg, k as i64 + 1, rw, &mut self.scratch).unwrap_or(self.sub_out[k]);
             self.sub_out[0] = first;
             self.sub_out[k + 1] = last;
             for (m, &v) in self.sub_out[..k + 2].iter().enumerate() {
@@ -427,7 +441,14 @@ pub(crate) fn est(y: &[f64], len: usize, deg: u8, xs: i64, rw: Option<&[f64]>, w
 
 /// LOESS smooth of `y` at every point into `out` (same length); `scratch` must hold at least
 /// `min(len, n)` values. Without robustness weights the interior is a fixed convolution.
-pub(crate) fn loess(y: &[f64], len: usize, deg: u8, rw: Option<&[f64]>, out: &mut [f64], scratch: &mut [f64]) {
+pub(crate) fn loess(
+    y: &[f64],
+    len: usize,
+    deg: u8,
+    rw: Option<&[f64]>,
+    out: &mut [f64],
+    scratch: &mut [f64],
+) {
     let n = y.len();
     if n < 2 {
         out[..n].copy_from_slice(y);
@@ -486,6 +507,7 @@ fn convolve_valid(y: &[f64], kernel: &[f64], out: &mut [f64]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -503,7 +525,9 @@ mod tests {
                 .collect()
         };
         let ma = |x: &[f64], len: usize| -> Vec<f64> {
-            x.windows(len).map(|s| s.iter().sum::<f64>() / len as f64).collect()
+            x.windows(len)
+                .map(|s| s.iter().sum::<f64>() / len as f64)
+                .collect()
         };
         for _ in 0..p.inner_iter {
             let detr: Vec<f64> = (0..n).map(|i| y[i] - trend[i]).collect();
@@ -515,7 +539,10 @@ mod tests {
                 let first = est(&sub, p.seasonal, p.seasonal_deg, 0, None, &mut w).unwrap_or(sm[0]);
                 let last =
                     est(&sub, p.seasonal, p.seasonal_deg, k as i64 + 1, None, &mut w).unwrap_or(sm[k - 1]);
-                let full: Vec<f64> = std::iter::once(first).chain(sm).chain(std::iter::once(last)).collect();
+                let full: Vec<f64> = std::iter::once(first)
+                    .chain(sm)
+                    .chain(std::iter::once(last))
+                    .collect();
                 for (m, v) in full.into_iter().enumerate() {
                     c[m * np + j] = v;
                 }
@@ -548,7 +575,10 @@ mod tests {
         (0..n)
             .map(|i| {
                 let t = i as f64;
-                100.0 + 0.05 * t + 10.0 * (t * std::f64::consts::TAU / period as f64).sin() + 2.0 * e[i]
+                100.0
+                    + 0.05 * t
+                    + 10.0 * (t * std::f64::consts::TAU / period as f64).sin()
+                    + 2.0 * e[i]
                     + if i > n / 2 { 15.0 } else { 0.0 }
             })
             .collect()
@@ -563,7 +593,12 @@ mod tests {
             let (t, s) = reference_stl(&y, &p);
             let sd = 10.0;
             for i in 0..n {
-                assert!((d.trend[i] - t[i]).abs() < 1e-10 * sd, "trend {n} {i}: {} vs {}", d.trend[i], t[i]);
+                assert!(
+                    (d.trend[i] - t[i]).abs() < 1e-10 * sd,
+                    "trend {n} {i}: {} vs {}",
+                    d.trend[i],
+                    t[i]
+                );
                 assert!((d.seasonal[i] - s[i]).abs() < 1e-10 * sd, "season {n} {i}");
                 assert!((d.trend[i] + d.seasonal[i] + d.remainder[i] - y[i]).abs() < 1e-9);
             }
@@ -591,7 +626,11 @@ mod tests {
         let mut y = series(360, period, 9);
         y[100] += 500.0;
         let d = stl(&y, &StlParams::robust(period)).unwrap();
-        assert!(d.remainder[100] > 400.0, "outlier stays in the remainder: {}", d.remainder[100]);
+        assert!(
+            d.remainder[100] > 400.0,
+            "outlier stays in the remainder: {}",
+            d.remainder[100]
+        );
         let plain = stl(&y, &StlParams::new(period)).unwrap();
         assert!(d.remainder[100] > plain.remainder[100]);
     }
@@ -604,12 +643,21 @@ mod tests {
         ));
         let mut y = vec![1.0; 48];
         y[3] = f64::NAN;
-        assert!(matches!(stl(&y, &StlParams::new(12)), Err(DetectError::NonFinite { index: 3, .. })));
+        assert!(matches!(
+            stl(&y, &StlParams::new(12)),
+            Err(DetectError::NonFinite { index: 3, .. })
+        ));
         let p = StlParams {
             seasonal: 8,
             ..StlParams::new(12)
         };
-        assert!(matches!(stl(&[1.0; 48], &p), Err(DetectError::InvalidConfig { field: "seasonal", .. })));
+        assert!(matches!(
+            stl(&[1.0; 48], &p),
+            Err(DetectError::InvalidConfig {
+                field: "seasonal",
+                ..
+            })
+        ));
         assert!(stl(&[1.0; 48], &StlParams::new(1)).is_err());
     }
 

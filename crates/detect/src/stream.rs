@@ -120,13 +120,19 @@ impl StreamConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), DetectError> {
         if self.resolutions_samples.contains(&0) || self.novelty_strides_samples.contains(&0) {
-            return Err(DetectError::config("resolutions_samples", "must be non-empty and positive"));
+            return Err(DetectError::config(
+                "resolutions_samples",
+                "must be non-empty and positive",
+            ));
         }
         if self.baseline_samples < 8 {
             return Err(DetectError::config("baseline_samples", "must be at least 8"));
         }
         if self.likelihood_short_samples == 0 || self.likelihood_long_samples < 2 {
-            return Err(DetectError::config("likelihood_long_samples", "windows must be positive"));
+            return Err(DetectError::config(
+                "likelihood_long_samples",
+                "windows must be positive",
+            ));
         }
         if !(0.0..=1.0).contains(&self.rest_damping) {
             return Err(DetectError::config("rest_damping", "must be in [0, 1]"));
@@ -387,7 +393,11 @@ impl StreamDetector {
             if self.cfg.rest_samples > 0 {
                 self.recent.push_back(level);
             }
-            let out = if level > prev * self.cfg.rest_margin { score } else { score * self.cfg.rest_damping };
+            let out = if level > prev * self.cfg.rest_margin {
+                score
+            } else {
+                score * self.cfg.rest_damping
+            };
             return if out.is_finite() { out.clamp(0.0, 1.0) } else { 0.0 };
         }
         let out = if self.rest_left > 0 {
@@ -433,6 +443,7 @@ pub fn score_stream(timestamps: &[Timestamp], values: &[f64], cfg: &StreamConfig
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

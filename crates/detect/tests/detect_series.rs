@@ -1,5 +1,7 @@
 //! Behaviour of `detect_series` on seeded synthetic incident-window series (15 s samples, 1 h).
 
+#![allow(clippy::unwrap_used)]
+
 use faultline_core::{AnomalyKind, Direction, Series, SeriesKey, Timestamp};
 use faultline_detect::{detect_series, DetectConfig};
 use proptest::prelude::*;
@@ -27,7 +29,9 @@ impl Gen {
 const N: usize = 240; // one hour at 15 s
 
 fn series(metric: &str, values: Vec<f64>) -> Series {
-    let ts = (0..values.len() as i64).map(|i| Timestamp::from_secs(1_700_000_000 + 15 * i)).collect();
+    let ts = (0..values.len() as i64)
+        .map(|i| Timestamp::from_secs(1_700_000_000 + 15 * i))
+        .collect();
     Series::new(SeriesKey::new("checkout", metric), ts, values).unwrap()
 }
 
@@ -56,7 +60,11 @@ fn latency_level_shift_is_one_episode_starting_at_onset() {
         let a = shifts[0];
         assert_eq!(a.kind, AnomalyKind::LevelShift, "seed {seed}");
         assert_eq!(a.direction, Direction::Up);
-        assert!(a.start >= at(148) && a.start <= at(152), "seed {seed}: start {}", a.start);
+        assert!(
+            a.start >= at(148) && a.start <= at(152),
+            "seed {seed}: start {}",
+            a.start
+        );
         assert_eq!(a.end, at(N - 1));
         assert!(a.score > 0.9, "seed {seed}: score {}", a.score);
         assert!(a.expected.value > 110.0 && a.expected.value < 130.0);
@@ -96,7 +104,11 @@ fn memory_ramp_is_a_trend_found_near_its_start() {
         assert_eq!(shifts.len(), 1, "seed {seed}: {found:#?}");
         assert_eq!(shifts[0].kind, AnomalyKind::Trend, "seed {seed}");
         assert_eq!(shifts[0].direction, Direction::Up);
-        assert!(shifts[0].start <= at(150) && shifts[0].start >= at(110), "seed {seed}: {}", shifts[0].start);
+        assert!(
+            shifts[0].start <= at(150) && shifts[0].start >= at(110),
+            "seed {seed}: {}",
+            shifts[0].start
+        );
     }
 }
 
@@ -106,7 +118,9 @@ fn pure_noise_raises_almost_no_alarms() {
     for seed in 0..50 {
         let mut g = Gen::new(1000 + seed);
         let v: Vec<f64> = (0..N).map(|_| 50.0 + 3.0 * g.normal()).collect();
-        total += detect_series(&series("cpu", v), &DetectConfig::default()).unwrap().len();
+        total += detect_series(&series("cpu", v), &DetectConfig::default())
+            .unwrap()
+            .len();
     }
     assert!(total <= 2, "{total} false alarms on 50 noise series");
 }
@@ -118,7 +132,10 @@ fn single_spike_is_one_point_anomaly() {
     let found = detect_series(&series("latency_p95_ms", v), &DetectConfig::default()).unwrap();
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].kind, AnomalyKind::Point);
-    assert_eq!((found[0].start, found[0].peak, found[0].end), (at(90), at(90), at(90)));
+    assert_eq!(
+        (found[0].start, found[0].peak, found[0].end),
+        (at(90), at(90), at(90))
+    );
     assert_eq!(found[0].observed, 900.0);
 }
 
@@ -129,7 +146,10 @@ fn shift_then_recovery_ends_at_recovery() {
         *x *= 3.0;
     }
     let found = detect_series(&series("latency_p95_ms", v), &DetectConfig::default()).unwrap();
-    let shifts: Vec<_> = found.iter().filter(|a| a.kind == AnomalyKind::LevelShift).collect();
+    let shifts: Vec<_> = found
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::LevelShift)
+        .collect();
     assert_eq!(shifts.len(), 1, "{found:#?}");
     assert_eq!(shifts[0].start, at(80));
     assert_eq!(shifts[0].end, at(139));
@@ -157,10 +177,16 @@ fn nan_samples_are_skipped() {
 #[test]
 fn short_constant_and_empty_series_give_nothing() {
     let cfg = DetectConfig::default();
-    assert!(detect_series(&series("m", vec![1.0, 50.0, 1.0]), &cfg).unwrap().is_empty());
-    assert!(detect_series(&series("m", vec![3.0; 300]), &cfg).unwrap().is_empty());
+    assert!(detect_series(&series("m", vec![1.0, 50.0, 1.0]), &cfg)
+        .unwrap()
+        .is_empty());
+    assert!(detect_series(&series("m", vec![3.0; 300]), &cfg)
+        .unwrap()
+        .is_empty());
     assert!(detect_series(&series("m", vec![]), &cfg).unwrap().is_empty());
-    assert!(detect_series(&series("m", vec![f64::NAN; 100]), &cfg).unwrap().is_empty());
+    assert!(detect_series(&series("m", vec![f64::NAN; 100]), &cfg)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -171,7 +197,10 @@ fn ids_are_content_derived_and_stable() {
     assert_eq!(a, b);
     assert!(a[0].id.as_str().starts_with("an-"));
     let other = series("latency_p99_ms", latency(1, 150, 2.5));
-    assert_ne!(detect_series(&other, &DetectConfig::default()).unwrap()[0].id, a[0].id);
+    assert_ne!(
+        detect_series(&other, &DetectConfig::default()).unwrap()[0].id,
+        a[0].id
+    );
 }
 
 proptest! {
