@@ -1,4 +1,5 @@
 //! Preflight of a 10-step plan against a 50-rule Rego policy (target: < 10 ms).
+#![allow(clippy::unwrap_used, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use faultline_core::ports::{DryRunRunner, ManualClock, PolicyEngine};
@@ -12,7 +13,10 @@ fn plan() -> FixPlan {
             action: format!("kubectl_scale_{i}"),
             target: format!("deployment/svc-{i} in namespace shop"),
             script: format!("kubectl scale deployment/svc-{i} -n shop --replicas={}", i + 2),
-            dry_run: format!("kubectl scale deployment/svc-{i} -n shop --replicas={} --dry-run=server", i + 2),
+            dry_run: format!(
+                "kubectl scale deployment/svc-{i} -n shop --replicas={} --dry-run=server",
+                i + 2
+            ),
             rollback: format!("kubectl scale deployment/svc-{i} -n shop --replicas=1"),
         })
         .collect();
@@ -40,7 +44,10 @@ fn policy() -> Box<dyn PolicyEngine> {
             ));
         }
         let p = faultline_remediate::rego::RegoPolicy::new(
-            &[("default.rego", faultline_remediate::rego::DEFAULT_POLICY), ("extra.rego", &extra)],
+            &[
+                ("default.rego", faultline_remediate::rego::DEFAULT_POLICY),
+                ("extra.rego", &extra),
+            ],
             serde_json::json!({ "faultline": { "allowed_namespaces": ["shop"], "max_steps": 20 } }),
         )
         .expect("bench policy loads");
@@ -57,8 +64,14 @@ fn bench(c: &mut Criterion) {
     let pf = Preflight::try_new(PreflightConfig::default())
         .expect("valid config")
         .with_policy(policy())
-        .with_budget(ErrorBudget { slo_target: 0.999, total_events: 1_000_000, bad_events: 100 });
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        .with_budget(ErrorBudget {
+            slo_target: 0.999,
+            total_events: 1_000_000,
+            bad_events: 100,
+        });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     let clock = ManualClock::default();
     let report = rt.block_on(pf.run(&plan, &DryRunRunner, &clock));
     assert!(report.passed, "{:?}", report.reasons);

@@ -179,13 +179,18 @@ fn invalid(field: &str, value: &str, reason: &str) -> RemediateError {
 pub(crate) fn k8s_name(field: &str, v: &str) -> Result<String, RemediateError> {
     let ok = !v.is_empty()
         && v.len() <= 253
-        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && v.as_bytes()[0].is_ascii_alphanumeric()
         && v.as_bytes()[v.len() - 1].is_ascii_alphanumeric();
     if ok {
         Ok(v.to_owned())
     } else {
-        Err(invalid(field, v, "not a Kubernetes name (lowercase letters, digits, '-', '.')"))
+        Err(invalid(
+            field,
+            v,
+            "not a Kubernetes name (lowercase letters, digits, '-', '.')",
+        ))
     }
 }
 
@@ -199,7 +204,8 @@ fn positional(field: &str, v: &str) -> Result<String, RemediateError> {
 }
 
 fn number(field: &str, v: &str) -> Result<u32, RemediateError> {
-    v.parse::<u32>().map_err(|_| invalid(field, v, "not a non-negative integer"))
+    v.parse::<u32>()
+        .map_err(|_| invalid(field, v, "not a non-negative integer"))
 }
 
 /// An SQL identifier, possibly schema-qualified.
@@ -223,7 +229,8 @@ pub(crate) fn repo_path(field: &str, v: &str) -> Result<String, RemediateError> 
     let p = std::path::Path::new(v);
     let ok = !v.is_empty()
         && p.is_relative()
-        && p.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
     if ok {
         Ok(v.to_owned())
     } else {
@@ -279,7 +286,10 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
     };
     Ok(match kind {
         K::KubectlRolloutUndo | K::KubectlRolloutPause | K::KubectlRolloutRestart => {
-            let dep = format!("deployment/{}", k8s_name("deployment", a.get(kind, "deployment")?)?);
+            let dep = format!(
+                "deployment/{}",
+                k8s_name("deployment", a.get(kind, "deployment")?)?
+            );
             let ns = k8s_name("namespace", a.get(kind, "namespace")?)?;
             let target = format!("{dep} in namespace {ns}");
             let base = |verb: &str| lits(["kubectl", "rollout", verb, &dep, "-n", &ns]);
@@ -308,7 +318,10 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
             }
         }
         K::KubectlScale => {
-            let dep = format!("deployment/{}", k8s_name("deployment", a.get(kind, "deployment")?)?);
+            let dep = format!(
+                "deployment/{}",
+                k8s_name("deployment", a.get(kind, "deployment")?)?
+            );
             let ns = k8s_name("namespace", a.get(kind, "namespace")?)?;
             let n = number("replicas", a.get(kind, "replicas")?)?;
             let prev = number("previous_replicas", a.get(kind, "previous_replicas")?)?;
@@ -337,7 +350,18 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
             for (f, p) in [("patch", patch), ("previous_patch", prev)] {
                 serde_json::from_str::<serde_json::Value>(p).map_err(|e| invalid(f, p, &e.to_string()))?;
             }
-            let cmd = |p: &str| lits(["kubectl", "patch", &res, "-n", &ns, &format!("--type={ty}"), "-p", p]);
+            let cmd = |p: &str| {
+                lits([
+                    "kubectl",
+                    "patch",
+                    &res,
+                    "-n",
+                    &ns,
+                    &format!("--type={ty}"),
+                    "-p",
+                    p,
+                ])
+            };
             step(
                 format!("{res} in namespace {ns}"),
                 cmd(patch),
@@ -346,7 +370,10 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
             )
         }
         K::KubectlSetEnv => {
-            let dep = format!("deployment/{}", k8s_name("deployment", a.get(kind, "deployment")?)?);
+            let dep = format!(
+                "deployment/{}",
+                k8s_name("deployment", a.get(kind, "deployment")?)?
+            );
             let ns = k8s_name("namespace", a.get(kind, "namespace")?)?;
             let name = env_name("name", a.get(kind, "name")?)?;
             let value = a.params.get("value").map(String::as_str).unwrap_or("");
@@ -357,7 +384,12 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
                 Some(p) if !p.is_empty() => cmd(format!("{name}={p}")),
                 _ => cmd(format!("{name}-")),
             };
-            step(format!("{dep} in namespace {ns}"), s.clone(), with(s, &["--dry-run=server"]), join(&rb))
+            step(
+                format!("{dep} in namespace {ns}"),
+                s.clone(),
+                with(s, &["--dry-run=server"]),
+                join(&rb),
+            )
         }
         K::HelmRollback => {
             let rel = k8s_name("release", a.get(kind, "release")?)?;
@@ -382,7 +414,16 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
                     param: "values".into(),
                 });
             }
-            let mut s = lits(["helm", "upgrade", &rel, &chart, "-n", &ns, "--reuse-values", "--wait"]);
+            let mut s = lits([
+                "helm",
+                "upgrade",
+                &rel,
+                &chart,
+                "-n",
+                &ns,
+                "--reuse-values",
+                "--wait",
+            ]);
             for (k, v) in &a.values {
                 s.push(Arg::Lit("--set".into()));
                 s.push(Arg::Lit(format!("{}={}", helm_escape(k), helm_escape(v))));
@@ -442,12 +483,18 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
             let dry = with(s.clone(), &["--check", "--diff"]);
             let rb = match a.opt("rollback_playbook") {
                 Some(r) => join(&cmd(&positional("rollback_playbook", r)?)),
-                None => echo(&format!("no automatic rollback for {pb}: {}", a.opt("rollback_note").unwrap_or("undo by hand"))),
+                None => echo(&format!(
+                    "no automatic rollback for {pb}: {}",
+                    a.opt("rollback_note").unwrap_or("undo by hand")
+                )),
             };
             step(format!("ansible playbook {pb} on {inv}"), s, dry, rb)
         }
         K::SqlMigration | K::SqlIndex => {
-            let db_env = env_name("database_url_env", a.opt("database_url_env").unwrap_or("DATABASE_URL"))?;
+            let db_env = env_name(
+                "database_url_env",
+                a.opt("database_url_env").unwrap_or("DATABASE_URL"),
+            )?;
             let (up, down, target) = if kind == K::SqlIndex {
                 let table = sql_ident("table", a.get(kind, "table")?)?;
                 let cols = a
@@ -458,7 +505,10 @@ pub fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, RemediateE
                 let default_name = format!("idx_{}_{}", table.replace('.', "_"), cols.join("_"));
                 let name = sql_ident("index_name", a.opt("index_name").unwrap_or(&default_name))?;
                 (
-                    format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({})", cols.join(", ")),
+                    format!(
+                        "CREATE INDEX IF NOT EXISTS {name} ON {table} ({})",
+                        cols.join(", ")
+                    ),
                     format!("DROP INDEX IF EXISTS {name}"),
                     format!("table {table}"),
                 )
@@ -549,7 +599,10 @@ mod tests {
         ]);
         let s = generate(ActionKind::KubectlScale, &a).unwrap();
         assert_eq!(s.script, "kubectl scale deployment/checkout -n shop --replicas=6");
-        assert_eq!(s.rollback, "kubectl scale deployment/checkout -n shop --replicas=3");
+        assert_eq!(
+            s.rollback,
+            "kubectl scale deployment/checkout -n shop --replicas=3"
+        );
     }
 
     #[test]
@@ -563,7 +616,12 @@ mod tests {
         assert!(generate(ActionKind::KubectlRolloutUndo, &a).is_err());
         let a = act(&[("table", "orders; DROP TABLE users"), ("columns", "id")]);
         assert!(generate(ActionKind::SqlIndex, &a).is_err());
-        let a = act(&[("file", "../../etc/passwd"), ("key", "k"), ("value", "v"), ("previous_value", "")]);
+        let a = act(&[
+            ("file", "../../etc/passwd"),
+            ("key", "k"),
+            ("value", "v"),
+            ("previous_value", ""),
+        ]);
         assert!(generate(ActionKind::GitopsSet, &a).is_err());
     }
 
@@ -579,12 +637,19 @@ mod tests {
         let s = generate(ActionKind::KubectlSetEnv, &a).unwrap();
         let argv = split(&s.script).unwrap();
         assert_eq!(argv.last(), Some(&Arg::Lit(format!("JAVA_TOOL_OPTIONS={evil}"))));
-        assert_eq!(s.rollback, "kubectl set env deployment/payments -n shop JAVA_TOOL_OPTIONS-");
+        assert_eq!(
+            s.rollback,
+            "kubectl set env deployment/payments -n shop JAVA_TOOL_OPTIONS-"
+        );
     }
 
     #[test]
     fn helm_terraform_ansible_sql_forms() {
-        let mut a = act(&[("release", "payments"), ("chart", "shop/payments"), ("namespace", "shop")]);
+        let mut a = act(&[
+            ("release", "payments"),
+            ("chart", "shop/payments"),
+            ("namespace", "shop"),
+        ]);
         a.values.insert("pool.size".into(), "16,17".into());
         let s = generate(ActionKind::HelmValues, &a).unwrap();
         assert!(s.script.contains("--set 'pool.size=16\\,17'"), "{}", s.script);
@@ -603,20 +668,33 @@ mod tests {
             s.script,
             "terraform -chdir=infra/payments apply -auto-approve -input=false -var acquirer_pool_size=16"
         );
-        assert_eq!(s.dry_run, "terraform -chdir=infra/payments plan -input=false -var acquirer_pool_size=16");
+        assert_eq!(
+            s.dry_run,
+            "terraform -chdir=infra/payments plan -input=false -var acquirer_pool_size=16"
+        );
         assert!(s.rollback.ends_with("acquirer_pool_size=4"));
 
-        let mut a = act(&[("playbook", "rollback.yml"), ("inventory", "prod.ini"), ("limit", "payments_prod")]);
+        let mut a = act(&[
+            ("playbook", "rollback.yml"),
+            ("inventory", "prod.ini"),
+            ("limit", "payments_prod"),
+        ]);
         a.values.insert("service".into(), "payments".into());
         let s = generate(ActionKind::AnsiblePlaybook, &a).unwrap();
         assert!(s.dry_run.ends_with("--check --diff"));
-        assert!(s.script.contains(r#"-e '{"service":"payments"}'"#), "{}", s.script);
+        assert!(
+            s.script.contains(r#"-e '{"service":"payments"}'"#),
+            "{}",
+            s.script
+        );
 
         let a = act(&[("table", "orders"), ("columns", "customer_id, created_at")]);
         let s = generate(ActionKind::SqlIndex, &a).unwrap();
         assert!(s.script.contains("'CREATE INDEX IF NOT EXISTS idx_orders_customer_id_created_at ON orders (customer_id, created_at)'"));
         assert!(s.dry_run.contains("-c BEGIN") && s.dry_run.ends_with("-c ROLLBACK"));
-        assert!(s.rollback.contains("DROP INDEX IF EXISTS idx_orders_customer_id_created_at"));
+        assert!(s
+            .rollback
+            .contains("DROP INDEX IF EXISTS idx_orders_customer_id_created_at"));
         assert!(s.script.starts_with("psql \"$DATABASE_URL\""));
     }
 

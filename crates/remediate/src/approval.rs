@@ -98,7 +98,10 @@ impl<S> Plan<S> {
     }
     fn to<T>(mut self, state: T, ps: PlanState) -> Plan<T> {
         self.plan.state = ps;
-        Plan { plan: self.plan, state }
+        Plan {
+            plan: self.plan,
+            state,
+        }
     }
     /// A JSON record of the plan's current state for the audit log.
     pub fn audit_event(&self, event: &str) -> serde_json::Value {
@@ -174,14 +177,23 @@ impl AutoApprove {
         if !self.enabled {
             return Some("auto-approval is disabled".into());
         }
-        if self.production_environments.iter().any(|p| p.eq_ignore_ascii_case(env)) {
-            return Some(format!("'{env}' is a production environment: a person must approve"));
+        if self
+            .production_environments
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(env))
+        {
+            return Some(format!(
+                "'{env}' is a production environment: a person must approve"
+            ));
         }
         if !self.environments.iter().any(|e| e.eq_ignore_ascii_case(env)) {
             return Some(format!("'{env}' is not listed for auto-approval"));
         }
-        if !(plan.risk <= self.max_risk) {
-            return Some(format!("risk {:.2} exceeds the auto-approval limit {:.2}", plan.risk, self.max_risk));
+        if plan.risk.is_nan() || plan.risk > self.max_risk {
+            return Some(format!(
+                "risk {:.2} exceeds the auto-approval limit {:.2}",
+                plan.risk, self.max_risk
+            ));
         }
         None
     }
@@ -192,7 +204,8 @@ impl Plan<Preflighted> {
     pub fn preflight_report(&self) -> &PreflightReport {
         &self.state.report
     }
-    /// Approval by a named person.
+    /// Approval by a named person; an empty approver hands the plan back.
+    #[allow(clippy::result_large_err)] // the plan is handed back by value on refusal
     pub fn approve(self, approver: &str, clock: &dyn Clock, comment: &str) -> Result<Plan<Approved>, Self> {
         if approver.trim().is_empty() {
             return Err(self);
@@ -208,7 +221,12 @@ impl Plan<Preflighted> {
     }
     /// Approval by policy; refused (the plan handed back with the reason) for production and
     /// for anything the policy does not explicitly allow.
-    pub fn auto_approve(self, policy: &AutoApprove, clock: &dyn Clock) -> Result<Plan<Approved>, (Self, String)> {
+    #[allow(clippy::result_large_err)] // the plan is handed back by value on refusal
+    pub fn auto_approve(
+        self,
+        policy: &AutoApprove,
+        clock: &dyn Clock,
+    ) -> Result<Plan<Approved>, (Self, String)> {
         if let Some(why) = policy.refusal(&self.plan) {
             return Err((self, why));
         }
@@ -217,7 +235,10 @@ impl Plan<Preflighted> {
             approver: "policy:auto-approve".into(),
             approved: true,
             at: clock.now(),
-            comment: format!("auto-approved for non-production environment '{}'", self.plan.environment),
+            comment: format!(
+                "auto-approved for non-production environment '{}'",
+                self.plan.environment
+            ),
         };
         Ok(self.to(Approved { approval }, PlanState::Approved))
     }
@@ -246,7 +267,10 @@ pub fn plan_digest(plan: &FixPlan) -> String {
     let mut p = plan.clone();
     p.state = PlanState::Draft;
     let text = serde_json::to_string(&p).unwrap_or_default();
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// An approval signed with ed25519, bound to the plan's content digest, so that approval and
@@ -302,10 +326,12 @@ impl Plan<Approved> {
         if digest != signed.plan_digest {
             return refuse("the plan changed after it was approved");
         }
-        let sig = crate::audit::parse_signature(&signed.signature).map_err(|_| {
-            RemediateError::NotAllowed("approval not valid: malformed signature".into())
-        })?;
-        if key.verify(&approval_message(&signed.approval, &digest), &sig).is_err() {
+        let sig = crate::audit::parse_signature(&signed.signature)
+            .map_err(|_| RemediateError::NotAllowed("approval not valid: malformed signature".into()))?;
+        if key
+            .verify(&approval_message(&signed.approval, &digest), &sig)
+            .is_err()
+        {
             return refuse("bad signature");
         }
         let mut plan = plan;
@@ -320,7 +346,12 @@ impl Plan<Approved> {
 
     /// Runs every step in order through `runner`. On the first failure the completed steps
     /// are rolled back in reverse order and the plan is `Failed`.
-    pub async fn execute(self, runner: &dyn Runner, clock: &dyn Clock) -> Result<Plan<Executed>, Plan<Failed>> {
+    #[allow(clippy::result_large_err)] // the plan is handed back by value on failure
+    pub async fn execute(
+        self,
+        runner: &dyn Runner,
+        clock: &dyn Clock,
+    ) -> Result<Plan<Executed>, Plan<Failed>> {
         let mut executions = Vec::new();
         for (i, step) in self.plan.steps.iter().enumerate() {
             let ex = run_step(&self.plan, i, step, RunMode::Execute, runner, clock).await;
@@ -402,6 +433,7 @@ impl Plan<Executed> {
     }
     /// Applies the canary judge's verdict: `Fail` rolls every step back (reverse order) and
     /// notifies; anything else verifies the plan.
+    #[allow(clippy::result_large_err)] // the plan is handed back by value on rollback
     pub async fn verify(
         self,
         verdict: Verdict,

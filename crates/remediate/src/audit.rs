@@ -28,26 +28,35 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 pub(crate) fn parse_signature(s: &str) -> Result<Signature, RemediateError> {
     let b = unhex(s).ok_or_else(|| RemediateError::Audit("signature is not hex".into()))?;
-    let arr: [u8; 64] = b.try_into().map_err(|_| RemediateError::Audit("signature is not 64 bytes".into()))?;
+    let arr: [u8; 64] = b
+        .try_into()
+        .map_err(|_| RemediateError::Audit("signature is not 64 bytes".into()))?;
     Ok(Signature::from_bytes(&arr))
 }
 
 /// Parses a hex ed25519 public key.
 pub fn verifying_key_from_hex(s: &str) -> Result<VerifyingKey, RemediateError> {
     let b = unhex(s.trim()).ok_or_else(|| RemediateError::Audit("public key is not hex".into()))?;
-    let arr: [u8; 32] = b.try_into().map_err(|_| RemediateError::Audit("public key is not 32 bytes".into()))?;
+    let arr: [u8; 32] = b
+        .try_into()
+        .map_err(|_| RemediateError::Audit("public key is not 32 bytes".into()))?;
     VerifyingKey::from_bytes(&arr).map_err(|e| RemediateError::Audit(format!("bad public key: {e}")))
 }
 
 /// Parses a hex ed25519 secret seed (32 bytes).
 pub fn signing_key_from_hex(s: &str) -> Result<SigningKey, RemediateError> {
     let b = unhex(s.trim()).ok_or_else(|| RemediateError::Audit("secret key is not hex".into()))?;
-    let arr: [u8; 32] = b.try_into().map_err(|_| RemediateError::Audit("secret key is not 32 bytes".into()))?;
+    let arr: [u8; 32] = b
+        .try_into()
+        .map_err(|_| RemediateError::Audit("secret key is not 32 bytes".into()))?;
     Ok(SigningKey::from_bytes(&arr))
 }
 
@@ -119,7 +128,9 @@ pub fn verify_records(
             )));
         }
         if h.last_hash != last {
-            return Err(RemediateError::Audit("the last record is not the one the signed head names".into()));
+            return Err(RemediateError::Audit(
+                "the last record is not the one the signed head names".into(),
+            ));
         }
     }
     Ok(())
@@ -140,7 +151,10 @@ pub fn read_log(path: &Path) -> Result<Vec<AuditRecord>, RemediateError> {
         Err(e) => return Err(RemediateError::io(path, e)),
     };
     if !text.is_empty() && !text.ends_with('\n') {
-        return Err(RemediateError::Audit(format!("{}: last line is incomplete (torn write or truncation)", path.display())));
+        return Err(RemediateError::Audit(format!(
+            "{}: last line is incomplete (torn write or truncation)",
+            path.display()
+        )));
     }
     text.lines()
         .enumerate()
@@ -157,7 +171,9 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<u64, RemediateErro
     let records = read_log(path)?;
     let hp = head_path(path);
     let head: AuditHead = match std::fs::read_to_string(&hp) {
-        Ok(t) => serde_json::from_str(&t).map_err(|e| RemediateError::Audit(format!("{}: {e}", hp.display())))?,
+        Ok(t) => {
+            serde_json::from_str(&t).map_err(|e| RemediateError::Audit(format!("{}: {e}", hp.display())))?
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(RemediateError::Audit(format!(
                 "{} is missing: completeness cannot be verified",
@@ -194,7 +210,10 @@ impl SignedMemorySink {
     }
     /// The signed head of the current log.
     pub fn head(&self) -> Result<AuditHead, RemediateError> {
-        let g = self.records.lock().map_err(|_| RemediateError::Audit("lock poisoned".into()))?;
+        let g = self
+            .records
+            .lock()
+            .map_err(|_| RemediateError::Audit("lock poisoned".into()))?;
         Ok(AuditHead::sign(&g, &self.key))
     }
 }
@@ -202,14 +221,21 @@ impl SignedMemorySink {
 #[async_trait]
 impl AuditSink for SignedMemorySink {
     async fn append(&self, payload: serde_json::Value) -> faultline_core::Result<AuditRecord> {
-        let mut g = self.records.lock().map_err(|_| CoreError::Internal("audit lock poisoned".into()))?;
+        let mut g = self
+            .records
+            .lock()
+            .map_err(|_| CoreError::Internal("audit lock poisoned".into()))?;
         let mut r = next_record(g.last(), self.clock.now(), payload);
         sign_record(&mut r, &self.key);
         g.push(r.clone());
         Ok(r)
     }
     async fn records(&self) -> faultline_core::Result<Vec<AuditRecord>> {
-        Ok(self.records.lock().map_err(|_| CoreError::Internal("audit lock poisoned".into()))?.clone())
+        Ok(self
+            .records
+            .lock()
+            .map_err(|_| CoreError::Internal("audit lock poisoned".into()))?
+            .clone())
     }
 }
 
@@ -224,14 +250,20 @@ pub struct FileAuditSink {
 
 impl std::fmt::Debug for FileAuditSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileAuditSink").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("FileAuditSink")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 impl FileAuditSink {
     /// Opens (or creates) the log at `path`. An existing log must verify with `key`'s public
     /// half before anything is appended to it.
-    pub fn open(path: impl Into<PathBuf>, key: SigningKey, clock: Arc<dyn Clock>) -> Result<Self, RemediateError> {
+    pub fn open(
+        path: impl Into<PathBuf>,
+        key: SigningKey,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RemediateError> {
         let path = path.into();
         let records = read_log(&path)?;
         if !records.is_empty() {
@@ -252,7 +284,10 @@ impl FileAuditSink {
     }
 
     fn append_sync(&self, payload: serde_json::Value) -> Result<AuditRecord, RemediateError> {
-        let mut g = self.state.lock().map_err(|_| RemediateError::Audit("lock poisoned".into()))?;
+        let mut g = self
+            .state
+            .lock()
+            .map_err(|_| RemediateError::Audit("lock poisoned".into()))?;
         let mut r = next_record(g.0.as_ref(), self.clock.now(), payload);
         sign_record(&mut r, &self.key);
         let mut line = serde_json::to_string(&r).map_err(|e| RemediateError::Audit(e.to_string()))?;
@@ -262,7 +297,8 @@ impl FileAuditSink {
             .append(true)
             .open(&self.path)
             .map_err(|e| RemediateError::io(&self.path, e))?;
-        f.write_all(line.as_bytes()).map_err(|e| RemediateError::io(&self.path, e))?;
+        f.write_all(line.as_bytes())
+            .map_err(|e| RemediateError::io(&self.path, e))?;
         f.sync_all().map_err(|e| RemediateError::io(&self.path, e))?;
         let count = g.1 + 1;
         let head = AuditHead {
@@ -279,7 +315,8 @@ impl FileAuditSink {
         let text = serde_json::to_string(&head).map_err(|e| RemediateError::Audit(e.to_string()))?;
         {
             let mut hf = std::fs::File::create(&tmp).map_err(|e| RemediateError::io(&tmp, e))?;
-            hf.write_all(text.as_bytes()).map_err(|e| RemediateError::io(&tmp, e))?;
+            hf.write_all(text.as_bytes())
+                .map_err(|e| RemediateError::io(&tmp, e))?;
             hf.sync_all().map_err(|e| RemediateError::io(&tmp, e))?;
         }
         std::fs::rename(&tmp, &hp).map_err(|e| RemediateError::io(&hp, e))?;
@@ -339,7 +376,10 @@ mod tests {
         assert!(verify_records(&reordered, &vk, Some(&head)).is_err());
 
         let truncated = &c[..3];
-        assert!(verify_records(truncated, &vk, None).is_ok(), "a prefix is a valid chain on its own");
+        assert!(
+            verify_records(truncated, &vk, None).is_ok(),
+            "a prefix is a valid chain on its own"
+        );
         let err = verify_records(truncated, &vk, Some(&head)).unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");
 
@@ -347,7 +387,11 @@ mod tests {
         // signatures do not.
         let mut forged: Vec<AuditRecord> = Vec::new();
         for (i, r) in c.iter().enumerate() {
-            let payload = if i == 1 { json!({ "i": "forged" }) } else { r.payload.clone() };
+            let payload = if i == 1 {
+                json!({ "i": "forged" })
+            } else {
+                r.payload.clone()
+            };
             let mut f = next_record(forged.last(), r.at, payload);
             sign_record(&mut f, &SigningKey::from_bytes(&[9u8; 32]));
             forged.push(f);
@@ -377,7 +421,12 @@ mod tests {
         std::fs::write(&path, original.replace("\"verdict\"", "\"verdikt\"")).unwrap();
         assert!(verify_file(&path, &vk).is_err());
         // Delete a line.
-        let without: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != 2).map(|(_, l)| *l).collect();
+        let without: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 2)
+            .map(|(_, l)| *l)
+            .collect();
         std::fs::write(&path, without.join("\n") + "\n").unwrap();
         assert!(verify_file(&path, &vk).is_err());
         // Reorder.
@@ -387,7 +436,10 @@ mod tests {
         assert!(verify_file(&path, &vk).is_err());
         // Truncate the tail (a valid prefix).
         std::fs::write(&path, lines[..3].join("\n") + "\n").unwrap();
-        assert!(verify_file(&path, &vk).unwrap_err().to_string().contains("truncated"));
+        assert!(verify_file(&path, &vk)
+            .unwrap_err()
+            .to_string()
+            .contains("truncated"));
         // Torn last line.
         std::fs::write(&path, &original[..original.len() - 10]).unwrap();
         assert!(verify_file(&path, &vk).is_err());

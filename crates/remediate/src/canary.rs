@@ -143,34 +143,54 @@ impl Default for CanaryConfig {
 }
 
 /// The canary judge.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CanaryJudge {
     config: CanaryConfig,
 }
 
-impl Default for CanaryJudge {
-    fn default() -> Self {
-        Self {
-            config: CanaryConfig::default(),
-        }
-    }
-}
-
 /// Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
+#[allow(clippy::excessive_precision)] // published coefficients, kept verbatim
 pub fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
-    const B: [f64; 5] = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-    const C: [f64; 6] = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.383577518672690e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
     let p = p.clamp(1e-300, 1.0 - 1e-16);
     let lo = 0.02425;
     if p < lo {
         let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     } else if p <= 1.0 - lo {
         let q = p - 0.5;
         let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     } else {
         -normal_quantile(1.0 - p)
     }
@@ -210,7 +230,11 @@ pub fn shift_interval(x: &[f64], y: &[f64], confidence: f64) -> (f64, (f64, f64)
     }
     d.sort_by(|a, b| a.total_cmp(b));
     let n = d.len();
-    let est = if n % 2 == 1 { d[n / 2] } else { 0.5 * (d[n / 2 - 1] + d[n / 2]) };
+    let est = if n % 2 == 1 {
+        d[n / 2]
+    } else {
+        0.5 * (d[n / 2 - 1] + d[n / 2])
+    };
     let (m, k) = (x.len() as f64, y.len() as f64);
     let z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
     let c = (m * k / 2.0 - z * (m * k * (m + k + 1.0) / 12.0).sqrt()).floor();
@@ -242,7 +266,9 @@ impl CanaryJudge {
         if !(config.tolerance >= 0.0 && config.tolerance.is_finite()) {
             return bad("tolerance must be >= 0");
         }
-        if !(0.0..=100.0).contains(&config.marginal_score) || !(config.marginal_score..=100.0).contains(&config.pass_score) {
+        if !(0.0..=100.0).contains(&config.marginal_score)
+            || !(config.marginal_score..=100.0).contains(&config.pass_score)
+        {
             return bad("need 0 <= marginal_score <= pass_score <= 100");
         }
         if !(config.rate_floor_per_sample >= 0.0 && config.rate_floor_per_sample.is_finite()) {
@@ -254,7 +280,12 @@ impl CanaryJudge {
     /// Classifies one metric.
     pub fn classify(&self, m: &MetricComparison) -> MetricResult {
         let cfg = &self.config;
-        let clean = |v: &[f64]| thin(v.iter().copied().filter(|x| x.is_finite()).collect(), cfg.max_samples);
+        let clean = |v: &[f64]| {
+            thin(
+                v.iter().copied().filter(|x| x.is_finite()).collect(),
+                cfg.max_samples,
+            )
+        };
         let (x, y) = (clean(&m.baseline), clean(&m.canary));
         let mut r = MetricResult {
             name: m.name.clone(),
@@ -353,11 +384,22 @@ impl CanaryJudge {
     pub fn judge(&self, plan: &PlanId, metrics: &[MetricComparison]) -> (Verdict, Vec<MetricResult>) {
         let results: Vec<MetricResult> = metrics.iter().map(|m| self.classify(m)).collect();
         let reasons: Vec<String> = results.iter().map(|r| r.reason.clone()).collect();
-        let conclusive: Vec<&MetricResult> = results.iter().filter(|r| r.class != MetricClass::Inconclusive).collect();
+        let conclusive: Vec<&MetricResult> = results
+            .iter()
+            .filter(|r| r.class != MetricClass::Inconclusive)
+            .collect();
         let passed = conclusive.iter().filter(|r| r.class == MetricClass::Pass).count();
-        let score = if conclusive.is_empty() { 0.0 } else { 100.0 * passed as f64 / conclusive.len() as f64 };
-        let critical_fail = results.iter().any(|r| r.critical && matches!(r.class, MetricClass::High | MetricClass::Low));
-        let critical_unknown = results.iter().any(|r| r.critical && r.class == MetricClass::Inconclusive);
+        let score = if conclusive.is_empty() {
+            0.0
+        } else {
+            100.0 * passed as f64 / conclusive.len() as f64
+        };
+        let critical_fail = results
+            .iter()
+            .any(|r| r.critical && matches!(r.class, MetricClass::High | MetricClass::Low));
+        let critical_unknown = results
+            .iter()
+            .any(|r| r.critical && r.class == MetricClass::Inconclusive);
         let outcome = if critical_fail {
             VerdictOutcome::Fail
         } else if conclusive.is_empty() || critical_unknown {
@@ -410,8 +452,16 @@ mod tests {
 
     #[test]
     fn bad_config_is_refused() {
-        assert!(CanaryJudge::try_new(CanaryConfig { confidence: 1.5, ..Default::default() }).is_err());
-        assert!(CanaryJudge::try_new(CanaryConfig { pass_score: 50.0, ..Default::default() }).is_err());
+        assert!(CanaryJudge::try_new(CanaryConfig {
+            confidence: 1.5,
+            ..Default::default()
+        })
+        .is_err());
+        assert!(CanaryJudge::try_new(CanaryConfig {
+            pass_score: 50.0,
+            ..Default::default()
+        })
+        .is_err());
         assert!(CanaryJudge::try_new(CanaryConfig::default()).is_ok());
     }
 }

@@ -63,7 +63,9 @@ impl Default for PlanContext {
 impl PlanContext {
     /// Whether `env` is a production environment.
     pub fn is_production(&self, env: &str) -> bool {
-        self.production_environments.iter().any(|p| p.eq_ignore_ascii_case(env))
+        self.production_environments
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(env))
     }
 }
 
@@ -142,7 +144,9 @@ pub struct Catalog {
 
 impl std::fmt::Debug for Catalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Catalog").field("rules", &self.rules.len()).finish()
+        f.debug_struct("Catalog")
+            .field("rules", &self.rules.len())
+            .finish()
     }
 }
 
@@ -209,7 +213,9 @@ impl Catalog {
             serde_norway::from_str(text).map_err(|e| RemediateError::Catalog(e.to_string()))?;
         if let Some(v) = file.version {
             if v != 1 {
-                return Err(RemediateError::Catalog(format!("unsupported catalog version {v}")));
+                return Err(RemediateError::Catalog(format!(
+                    "unsupported catalog version {v}"
+                )));
             }
         }
         Self::from_rules(file.rules)
@@ -224,10 +230,16 @@ impl Catalog {
                 return Err(RemediateError::Catalog("a rule has an empty name".into()));
             }
             if !names.insert(r.name.clone()) {
-                return Err(RemediateError::Catalog(format!("duplicate rule name '{}'", r.name)));
+                return Err(RemediateError::Catalog(format!(
+                    "duplicate rule name '{}'",
+                    r.name
+                )));
             }
             if r.actions.is_empty() {
-                return Err(RemediateError::Catalog(format!("rule '{}' has no actions", r.name)));
+                return Err(RemediateError::Catalog(format!(
+                    "rule '{}' has no actions",
+                    r.name
+                )));
             }
             if !(0.0..=1.0).contains(&r.when.min_confidence) {
                 return Err(RemediateError::Catalog(format!(
@@ -245,7 +257,11 @@ impl Catalog {
                         )));
                     }
                 }
-                let e = if a.kind == ActionKind::Shell { &shell_env } else { &env };
+                let e = if a.kind == ActionKind::Shell {
+                    &shell_env
+                } else {
+                    &env
+                };
                 for (field, t) in a.params.iter().chain(&a.values).chain(&a.previous) {
                     e.template_from_str(t).map_err(|err| RemediateError::Template {
                         rule: r.name.clone(),
@@ -256,7 +272,11 @@ impl Catalog {
                 }
             }
         }
-        Ok(Self { rules, env, shell_env })
+        Ok(Self {
+            rules,
+            env,
+            shell_env,
+        })
     }
 
     /// The rules, in priority order.
@@ -265,8 +285,15 @@ impl Catalog {
     }
 
     /// The first rule that matches `hypothesis` in the resolved environment.
-    pub fn matching_rule(&self, hypothesis: &Hypothesis, environment: &str, ctx: &PlanContext) -> Option<&Rule> {
-        self.rules.iter().find(|r| rule_matches(&r.when, hypothesis, environment, ctx))
+    pub fn matching_rule(
+        &self,
+        hypothesis: &Hypothesis,
+        environment: &str,
+        ctx: &PlanContext,
+    ) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|r| rule_matches(&r.when, hypothesis, environment, ctx))
     }
 
     /// Plan for one hypothesis of a report: the first matching rule (cause kind, service,
@@ -294,18 +321,22 @@ impl Catalog {
         let vars = template_vars(report, hypothesis, ctx, &environment);
         let mut steps = Vec::with_capacity(rule.actions.len());
         for a in &rule.actions {
-            let env = if a.kind == ActionKind::Shell { &self.shell_env } else { &self.env };
+            let env = if a.kind == ActionKind::Shell {
+                &self.shell_env
+            } else {
+                &self.env
+            };
             let render = |m: &BTreeMap<String, String>| -> Result<BTreeMap<String, String>, RemediateError> {
                 m.iter()
                     .map(|(k, t)| {
-                        env.render_str(t, &vars)
-                            .map(|v| (k.clone(), v))
-                            .map_err(|err| RemediateError::Template {
+                        env.render_str(t, &vars).map(|v| (k.clone(), v)).map_err(|err| {
+                            RemediateError::Template {
                                 rule: rule.name.clone(),
                                 action: a.kind.name().into(),
                                 field: k.clone(),
                                 message: err.to_string(),
-                            })
+                            }
+                        })
                     })
                     .collect()
             };
@@ -351,10 +382,18 @@ pub fn resolve_environment(report: &IncidentReport, ctx: &PlanContext) -> String
     if !ctx.environment.trim().is_empty() {
         return ctx.environment.trim().to_owned();
     }
-    if let Some(e) = report.incident.environment.as_deref().filter(|e| !e.trim().is_empty()) {
+    if let Some(e) = report
+        .incident
+        .environment
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+    {
         return e.trim().to_owned();
     }
-    ctx.production_environments.first().cloned().unwrap_or_else(|| "prod".into())
+    ctx.production_environments
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "prod".into())
 }
 
 fn rule_matches(m: &RuleMatch, h: &Hypothesis, environment: &str, ctx: &PlanContext) -> bool {
@@ -389,7 +428,11 @@ fn rule_matches(m: &RuleMatch, h: &Hypothesis, environment: &str, ctx: &PlanCont
             return false;
         }
     }
-    if !m.params.iter().all(|p| ctx.params.get(p).is_some_and(|v| !v.trim().is_empty())) {
+    if !m
+        .params
+        .iter()
+        .all(|p| ctx.params.get(p).is_some_and(|v| !v.trim().is_empty()))
+    {
         return false;
     }
     if !m.environments.is_empty() && !m.environments.iter().any(|e| e.eq_ignore_ascii_case(environment)) {
@@ -415,14 +458,36 @@ fn template_vars(
     environment: &str,
 ) -> serde_json::Value {
     let (version, change_kind, metric, template_text, dependency) = match &h.cause {
-        Cause::Change { version, change_kind, .. } => {
-            (version.clone().unwrap_or_default(), change_kind.clone(), String::new(), String::new(), String::new())
-        }
-        Cause::Resource { metric } => (String::new(), String::new(), metric.metric.clone(), String::new(), String::new()),
-        Cause::Code { text, .. } => (String::new(), String::new(), String::new(), text.clone(), String::new()),
-        Cause::Dependency { service } => {
-            (String::new(), String::new(), String::new(), String::new(), service.to_string())
-        }
+        Cause::Change {
+            version, change_kind, ..
+        } => (
+            version.clone().unwrap_or_default(),
+            change_kind.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ),
+        Cause::Resource { metric } => (
+            String::new(),
+            String::new(),
+            metric.metric.clone(),
+            String::new(),
+            String::new(),
+        ),
+        Cause::Code { text, .. } => (
+            String::new(),
+            String::new(),
+            String::new(),
+            text.clone(),
+            String::new(),
+        ),
+        Cause::Dependency { service } => (
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            service.to_string(),
+        ),
         Cause::Unknown => Default::default(),
     };
     let mut labels = ctx.labels.clone();
@@ -480,8 +545,11 @@ mod tests {
     #[test]
     fn default_catalog_loads_and_covers_the_issue_actions() {
         let c = Catalog::default_catalog();
-        let kinds: std::collections::BTreeSet<&str> =
-            c.rules().iter().flat_map(|r| r.actions.iter().map(|a| a.kind.name())).collect();
+        let kinds: std::collections::BTreeSet<&str> = c
+            .rules()
+            .iter()
+            .flat_map(|r| r.actions.iter().map(|a| a.kind.name()))
+            .collect();
         for k in [
             "kubectl_rollout_undo",
             "kubectl_rollout_pause",
@@ -511,7 +579,10 @@ mod tests {
         assert_eq!(p.state, PlanState::Draft);
         assert_eq!(p.environment, "prod");
         assert!(p.rationale.contains("rollback-recent-deploy"));
-        assert!(p.steps.iter().all(|s| !s.dry_run.is_empty() && !s.rollback.is_empty()));
+        assert!(p
+            .steps
+            .iter()
+            .all(|s| !s.dry_run.is_empty() && !s.rollback.is_empty()));
         assert!(p.risk > 0.0 && p.risk <= 1.0);
         let again = c.plan(&report, &h, &ctx).unwrap().unwrap();
         assert_eq!(p.id, again.id);
@@ -536,9 +607,15 @@ rules:
 "#;
         let c = Catalog::from_yaml(yaml).unwrap();
         let (report, h) = deploy_report("checkout", 0.95);
-        let prod = PlanContext { environment: "prod".into(), ..Default::default() };
+        let prod = PlanContext {
+            environment: "prod".into(),
+            ..Default::default()
+        };
         assert!(c.plan(&report, &h, &prod).unwrap().is_none());
-        let staging = PlanContext { environment: "staging".into(), ..Default::default() };
+        let staging = PlanContext {
+            environment: "staging".into(),
+            ..Default::default()
+        };
         assert!(c.plan(&report, &h, &staging).unwrap().is_some());
         let (report, h) = deploy_report("checkout", 0.5);
         assert!(c.plan(&report, &h, &staging).unwrap().is_none());
@@ -554,18 +631,26 @@ rules:
             labels: [("runtime".to_string(), "jvm".to_string())].into(),
             ..Default::default()
         };
-        let p = Catalog::default_catalog().plan(&report, &h, &ctx).unwrap().unwrap();
+        let p = Catalog::default_catalog()
+            .plan(&report, &h, &ctx)
+            .unwrap()
+            .unwrap();
         assert!(p.steps[0].script.contains("JAVA_TOOL_OPTIONS"), "{:?}", p.steps);
     }
 
     #[test]
     fn bad_catalogs_are_refused_with_reasons() {
         let missing = "rules:\n  - name: x\n    actions:\n      - kind: kubectl_scale\n        params: { deployment: a }\n";
-        assert!(matches!(Catalog::from_yaml(missing), Err(RemediateError::Catalog(m)) if m.contains("lacks parameter")));
+        assert!(
+            matches!(Catalog::from_yaml(missing), Err(RemediateError::Catalog(m)) if m.contains("lacks parameter"))
+        );
         let unknown = "rules:\n  - name: x\n    actions:\n      - kind: format_disk\n";
         assert!(Catalog::from_yaml(unknown).is_err());
         let syntax = "rules:\n  - name: x\n    actions:\n      - kind: kubectl_rollout_pause\n        params: { deployment: '{{ service', namespace: a }\n";
-        assert!(matches!(Catalog::from_yaml(syntax), Err(RemediateError::Template { .. })));
+        assert!(matches!(
+            Catalog::from_yaml(syntax),
+            Err(RemediateError::Template { .. })
+        ));
         let dup = "rules:\n  - {name: x, actions: [{kind: kubectl_rollout_pause, params: {deployment: a, namespace: b}}]}\n  - {name: x, actions: [{kind: kubectl_rollout_pause, params: {deployment: a, namespace: b}}]}\n";
         assert!(Catalog::from_yaml(dup).is_err());
         assert!(Catalog::from_yaml("not: [valid").is_err());
@@ -576,7 +661,10 @@ rules:
         let yaml = "rules:\n  - name: x\n    actions:\n      - kind: kubectl_rollout_pause\n        params: { deployment: '{{ servcie }}', namespace: a }\n";
         let c = Catalog::from_yaml(yaml).unwrap();
         let (report, h) = deploy_report("checkout", 0.8);
-        assert!(matches!(c.plan(&report, &h, &PlanContext::default()), Err(RemediateError::Template { .. })));
+        assert!(matches!(
+            c.plan(&report, &h, &PlanContext::default()),
+            Err(RemediateError::Template { .. })
+        ));
     }
 
     #[test]
@@ -596,7 +684,10 @@ rules:
         report.incident.title = "x'; rm -rf / #".into();
         let p = c.plan(&report, &h, &PlanContext::default()).unwrap().unwrap();
         let argv = crate::quote::split(&p.steps[0].script).unwrap();
-        assert_eq!(argv.last(), Some(&crate::quote::Arg::Lit("x'; rm -rf / #".into())));
+        assert_eq!(
+            argv.last(),
+            Some(&crate::quote::Arg::Lit("x'; rm -rf / #".into()))
+        );
         assert_eq!(p.steps[0].dry_run, "echo would restart checkout");
     }
 

@@ -49,7 +49,9 @@ pub fn set_yaml_key(text: &str, key: &str, value: &str) -> Result<(String, Optio
             continue;
         }
         let indent = line.len() - trimmed.len();
-        let Some((k, rest)) = trimmed.split_once(':') else { continue };
+        let Some((k, rest)) = trimmed.split_once(':') else {
+            continue;
+        };
         let k = k.trim().trim_matches('"').trim_matches('\'').to_owned();
         while stack.last().is_some_and(|(i, _)| *i >= indent) {
             stack.pop();
@@ -66,7 +68,12 @@ pub fn set_yaml_key(text: &str, key: &str, value: &str) -> Result<(String, Optio
                 });
             }
             let old_value = old.split(" #").next().unwrap_or(old).trim().to_owned();
-            *line = format!("{}{}: {}", &line[..indent], stack.last().map(|(_, k)| k.as_str()).unwrap_or(""), rendered);
+            *line = format!(
+                "{}{}: {}",
+                &line[..indent],
+                stack.last().map(|(_, k)| k.as_str()).unwrap_or(""),
+                rendered
+            );
             let mut out = lines.join("\n");
             if text.ends_with('\n') {
                 out.push('\n');
@@ -91,7 +98,8 @@ pub fn set_yaml_key(text: &str, key: &str, value: &str) -> Result<(String, Optio
 
 fn yaml_scalar(v: &str) -> String {
     let plain = !v.is_empty()
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
         && !v.starts_with('-');
     if plain {
         v.to_owned()
@@ -119,12 +127,21 @@ impl GitOpsRunner {
         &self.branch
     }
 
-    async fn git(&self, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &Path)]) -> Result<String, RemediateError> {
+    async fn git(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &Path)],
+    ) -> Result<String, RemediateError> {
         let mut cmd = tokio::process::Command::new("git");
         cmd.arg("-C")
             .arg(&self.repo)
             .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env("GIT_AUTHOR_NAME", "faultline")
@@ -147,7 +164,9 @@ impl GitOpsRunner {
         if !out.status.success() {
             return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_owned())
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .trim_end_matches('\n')
+            .to_owned())
     }
 
     fn parse(step: &Step, script: &str) -> Result<(String, String, String, String), RemediateError> {
@@ -155,7 +174,9 @@ impl GitOpsRunner {
             .into_iter()
             .map(|a| match a {
                 Arg::Lit(s) => Ok(s),
-                Arg::Env(_) => Err(RemediateError::NotAllowed("gitops steps take no environment references".into())),
+                Arg::Env(_) => Err(RemediateError::NotAllowed(
+                    "gitops steps take no environment references".into(),
+                )),
             })
             .collect::<Result<_, _>>()?;
         match words.as_slice() {
@@ -171,15 +192,32 @@ impl GitOpsRunner {
     }
 
     async fn apply(&self, step: &Step, mode: RunMode) -> Result<RunOutput, RemediateError> {
-        let script = if mode == RunMode::DryRun { &step.dry_run } else { &step.script };
+        let script = if mode == RunMode::DryRun {
+            &step.dry_run
+        } else {
+            &step.script
+        };
         let (verb, file, key, value) = Self::parse(step, script)?;
         let _guard = self.lock.lock().await;
         let branch_ref = format!("refs/heads/{}", self.branch);
-        let parent = match self.git(&["rev-parse", "--verify", "-q", &branch_ref], None, &[]).await {
+        let parent = match self
+            .git(&["rev-parse", "--verify", "-q", &branch_ref], None, &[])
+            .await
+        {
             Ok(sha) if !sha.is_empty() => sha,
-            _ => self.git(&["rev-parse", "--verify", &format!("{}^{{commit}}", self.base)], None, &[]).await?,
+            _ => {
+                self.git(
+                    &["rev-parse", "--verify", &format!("{}^{{commit}}", self.base)],
+                    None,
+                    &[],
+                )
+                .await?
+            }
         };
-        let old_text = self.git(&["show", &format!("{parent}:{file}")], None, &[]).await.unwrap_or_default();
+        let old_text = self
+            .git(&["show", &format!("{parent}:{file}")], None, &[])
+            .await
+            .unwrap_or_default();
         let (new_text, old_value) = set_yaml_key(&old_text, &key, &value)?;
         let diff = format!(
             "--- a/{file}\n+++ b/{file}\n-{key}: {}\n+{key}: {}\n",
@@ -192,7 +230,9 @@ impl GitOpsRunner {
                 output: diff,
             });
         }
-        let blob = self.git(&["hash-object", "-w", "--stdin"], Some(new_text.as_bytes()), &[]).await?;
+        let blob = self
+            .git(&["hash-object", "-w", "--stdin"], Some(new_text.as_bytes()), &[])
+            .await?;
         let tmp = tempfile_path(&self.repo);
         let index_env = [("GIT_INDEX_FILE", tmp.as_path())];
         let result = async {
@@ -246,11 +286,17 @@ mod tests {
         let text = "# flags\npayments:\n  acquirer_pool_size: 4 # was 16\n  retries: 3\ncart:\n  acquirer_pool_size: 8\n";
         let (out, old) = set_yaml_key(text, "payments.acquirer_pool_size", "16").unwrap();
         assert_eq!(old.as_deref(), Some("4"));
-        assert_eq!(out, "# flags\npayments:\n  acquirer_pool_size: 16\n  retries: 3\ncart:\n  acquirer_pool_size: 8\n");
+        assert_eq!(
+            out,
+            "# flags\npayments:\n  acquirer_pool_size: 16\n  retries: 3\ncart:\n  acquirer_pool_size: 8\n"
+        );
         let (out, old) = set_yaml_key("a: 1\n", "b", "x y").unwrap();
         assert_eq!((out.as_str(), old), ("a: 1\nb: \"x y\"\n", None));
         assert!(set_yaml_key(text, "payments.missing", "1").is_err());
-        assert!(set_yaml_key(text, "payments", "1").is_err(), "a mapping is not replaced");
+        assert!(
+            set_yaml_key(text, "payments", "1").is_err(),
+            "a mapping is not replaced"
+        );
         let (out, _) = set_yaml_key("k: v\n", "k", "a\"b\nc: d").unwrap();
         assert_eq!(out, "k: \"a\\\"b\\nc: d\"\n", "values cannot inject keys");
     }

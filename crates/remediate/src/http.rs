@@ -101,7 +101,11 @@ fn url(field: &str, base: &str, path: &str) -> Result<String, RemediateError> {
 }
 
 fn path_segment(field: &str, v: &str) -> Result<String, RemediateError> {
-    if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if v.is_empty()
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(RemediateError::InvalidValue {
             field: field.into(),
             value: v.into(),
@@ -122,7 +126,11 @@ fn param<'a>(kind: ActionKind, a: &'a RenderedAction, name: &str) -> Result<&'a 
 }
 
 fn opt<'a>(a: &'a RenderedAction, name: &str, default: &'a str) -> &'a str {
-    a.params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()).unwrap_or(default)
+    a.params
+        .get(name)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .unwrap_or(default)
 }
 
 fn env(a: &RenderedAction, name: &str, default: &str) -> Result<String, RemediateError> {
@@ -166,34 +174,61 @@ pub fn requests(
             let rb = match a.params.get("rollback_template_id").filter(|s| !s.is_empty()) {
                 Some(r) => {
                     let r = path_segment("rollback_template_id", r)?;
-                    Some(HttpRequest::new("POST", launch(&r)?, auth.clone(), Some(body.clone())))
+                    Some(HttpRequest::new(
+                        "POST",
+                        launch(&r)?,
+                        auth.clone(),
+                        Some(body.clone()),
+                    ))
                 }
                 None => None,
             };
-            (HttpRequest::new("POST", launch(&id)?, auth, Some(body)), Some(dry), rb)
+            (
+                HttpRequest::new("POST", launch(&id)?, auth, Some(body)),
+                Some(dry),
+                rb,
+            )
         }
         K::TfcRun => {
             let ws = path_segment("workspace_id", param(kind, a, "workspace_id")?)?;
             let base = opt(a, "base_url", "https://app.terraform.io");
             let auth = HttpAuth::Bearer(env(a, "token_env", "TFC_TOKEN")?);
             let msg = param(kind, a, "message")?;
-            let run = |vars: &std::collections::BTreeMap<String, String>, plan_only: bool, message: String| {
-                let variables: Vec<Value> = vars.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
-                json!({ "data": { "type": "runs",
+            let run =
+                |vars: &std::collections::BTreeMap<String, String>, plan_only: bool, message: String| {
+                    let variables: Vec<Value> = vars
+                        .iter()
+                        .map(|(k, v)| json!({ "key": k, "value": v }))
+                        .collect();
+                    json!({ "data": { "type": "runs",
                     "attributes": { "message": message, "is-destroy": false, "auto-apply": false,
                         "plan-only": plan_only, "refresh": true, "variables": variables },
                     "relationships": { "workspace": { "data": { "type": "workspaces", "id": ws } } } } })
-            };
+                };
             let u = url("base_url", base, "/api/v2/runs")?;
-            let mut req = HttpRequest::new("POST", u.clone(), auth.clone(), Some(run(&a.values, false, msg.into())));
+            let mut req = HttpRequest::new(
+                "POST",
+                u.clone(),
+                auth.clone(),
+                Some(run(&a.values, false, msg.into())),
+            );
             req.content_type = "application/vnd.api+json".into();
-            let mut dry = HttpRequest::new("POST", u.clone(), auth.clone(), Some(run(&a.values, true, msg.into())));
+            let mut dry = HttpRequest::new(
+                "POST",
+                u.clone(),
+                auth.clone(),
+                Some(run(&a.values, true, msg.into())),
+            );
             dry.content_type = req.content_type.clone();
             let rb = if a.previous.is_empty() {
                 None
             } else {
-                let mut r =
-                    HttpRequest::new("POST", u, auth, Some(run(&a.previous, false, format!("rollback: {msg}"))));
+                let mut r = HttpRequest::new(
+                    "POST",
+                    u,
+                    auth,
+                    Some(run(&a.previous, false, format!("rollback: {msg}"))),
+                );
                 r.content_type = req.content_type.clone();
                 Some(r)
             };
@@ -222,14 +257,26 @@ pub fn requests(
                 auth.clone(),
                 None,
             );
-            (HttpRequest::new("POST", url("base_url", base, "/api/now/table/incident")?, auth, Some(body)), Some(dry), None)
+            (
+                HttpRequest::new(
+                    "POST",
+                    url("base_url", base, "/api/now/table/incident")?,
+                    auth,
+                    Some(body),
+                ),
+                Some(dry),
+                None,
+            )
         }
         K::JiraIssue => {
             let base = param(kind, a, "base_url")?;
             let project = path_segment("project", param(kind, a, "project")?)?;
             let auth = HttpAuth::Basic(env(a, "credentials_env", "JIRA_CREDENTIALS")?);
             let text = opt(a, "description", "");
-            let labels: Vec<&str> = opt(a, "labels", "incident,faultline").split(',').map(str::trim).collect();
+            let labels: Vec<&str> = opt(a, "labels", "incident,faultline")
+                .split(',')
+                .map(str::trim)
+                .collect();
             let body = json!({ "fields": {
                 "project": { "key": project },
                 "issuetype": { "name": opt(a, "issue_type", "Bug") },
@@ -242,21 +289,45 @@ pub fn requests(
             } });
             let dry = HttpRequest::new(
                 "GET",
-                url("base_url", base, &format!("/rest/api/3/issue/createmeta/{project}/issuetypes"))?,
+                url(
+                    "base_url",
+                    base,
+                    &format!("/rest/api/3/issue/createmeta/{project}/issuetypes"),
+                )?,
                 auth.clone(),
                 None,
             );
-            (HttpRequest::new("POST", url("base_url", base, "/rest/api/3/issue")?, auth, Some(body)), Some(dry), None)
+            (
+                HttpRequest::new(
+                    "POST",
+                    url("base_url", base, "/rest/api/3/issue")?,
+                    auth,
+                    Some(body),
+                ),
+                Some(dry),
+                None,
+            )
         }
         K::SlackMessage => {
             let base = opt(a, "base_url", "https://slack.com");
             let auth = HttpAuth::Bearer(env(a, "token_env", "SLACK_TOKEN")?);
             let channel = param(kind, a, "channel")?;
             let text = param(kind, a, "text")?;
-            let body = json!({ "channel": channel, "text": text, "unfurl_links": false, "unfurl_media": false });
-            let mut req = HttpRequest::new("POST", url("base_url", base, "/api/chat.postMessage")?, auth.clone(), Some(body));
+            let body =
+                json!({ "channel": channel, "text": text, "unfurl_links": false, "unfurl_media": false });
+            let mut req = HttpRequest::new(
+                "POST",
+                url("base_url", base, "/api/chat.postMessage")?,
+                auth.clone(),
+                Some(body),
+            );
             req.content_type = "application/json; charset=utf-8".into();
-            let dry = HttpRequest::new("POST", url("base_url", base, "/api/auth.test")?, auth.clone(), None);
+            let dry = HttpRequest::new(
+                "POST",
+                url("base_url", base, "/api/auth.test")?,
+                auth.clone(),
+                None,
+            );
             let mut rb = HttpRequest::new(
                 "POST",
                 url("base_url", base, "/api/chat.postMessage")?,
@@ -294,7 +365,10 @@ pub fn requests(
             )
         }
         other => {
-            return Err(RemediateError::Catalog(format!("{} is not an HTTP action", other.name())));
+            return Err(RemediateError::Catalog(format!(
+                "{} is not an HTTP action",
+                other.name()
+            )));
         }
     })
 }
@@ -306,12 +380,15 @@ pub(crate) fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, Rem
         action: kind.name().into(),
         target: req.url.clone(),
         script: req.to_curl(),
-        dry_run: dry
-            .map(|d| d.to_curl())
-            .unwrap_or_else(|| echo(&format!("[dry-run] {} {} (no side-effect-free endpoint)", req.method, req.url))),
-        rollback: rb.map(|r| r.to_curl()).unwrap_or_else(|| {
-            echo(&format!("nothing to undo: {} only informs people", kind.name()))
+        dry_run: dry.map(|d| d.to_curl()).unwrap_or_else(|| {
+            echo(&format!(
+                "[dry-run] {} {} (no side-effect-free endpoint)",
+                req.method, req.url
+            ))
         }),
+        rollback: rb
+            .map(|r| r.to_curl())
+            .unwrap_or_else(|| echo(&format!("nothing to undo: {} only informs people", kind.name()))),
     })
 }
 
@@ -332,10 +409,17 @@ mod tests {
 
     #[test]
     fn awx_launch_matches_the_documented_shape() {
-        let mut a = act(&[("base_url", "https://awx.example.internal"), ("template_id", "42"), ("limit", "payments_prod")]);
+        let mut a = act(&[
+            ("base_url", "https://awx.example.internal"),
+            ("template_id", "42"),
+            ("limit", "payments_prod"),
+        ]);
         a.values.insert("service".into(), "payments".into());
         let (req, dry, _) = requests(ActionKind::AwxLaunch, &a).unwrap();
-        assert_eq!(req.url, "https://awx.example.internal/api/v2/job_templates/42/launch/");
+        assert_eq!(
+            req.url,
+            "https://awx.example.internal/api/v2/job_templates/42/launch/"
+        );
         assert_eq!(req.body.unwrap()["extra_vars"]["service"], "payments");
         assert_eq!(dry.unwrap().method, "GET");
         let s = generate(ActionKind::AwxLaunch, &a).unwrap();
@@ -345,26 +429,49 @@ mod tests {
 
     #[test]
     fn tfc_run_dry_run_is_plan_only() {
-        let mut a = act(&[("workspace_id", "ws-7Qn2Ye1KxTbbXm4E"), ("message", "restore pool")]);
+        let mut a = act(&[
+            ("workspace_id", "ws-7Qn2Ye1KxTbbXm4E"),
+            ("message", "restore pool"),
+        ]);
         a.values.insert("acquirer_pool_size".into(), "16".into());
         a.previous.insert("acquirer_pool_size".into(), "4".into());
         let (req, dry, rb) = requests(ActionKind::TfcRun, &a).unwrap();
         let b = req.body.unwrap();
         assert_eq!(b["data"]["type"], "runs");
-        assert_eq!(b["data"]["attributes"]["variables"][0]["key"], "acquirer_pool_size");
-        assert_eq!(b["data"]["relationships"]["workspace"]["data"]["id"], "ws-7Qn2Ye1KxTbbXm4E");
-        assert_eq!(dry.unwrap().body.unwrap()["data"]["attributes"]["plan-only"], true);
-        assert_eq!(rb.unwrap().body.unwrap()["data"]["attributes"]["variables"][0]["value"], "4");
+        assert_eq!(
+            b["data"]["attributes"]["variables"][0]["key"],
+            "acquirer_pool_size"
+        );
+        assert_eq!(
+            b["data"]["relationships"]["workspace"]["data"]["id"],
+            "ws-7Qn2Ye1KxTbbXm4E"
+        );
+        assert_eq!(
+            dry.unwrap().body.unwrap()["data"]["attributes"]["plan-only"],
+            true
+        );
+        assert_eq!(
+            rb.unwrap().body.unwrap()["data"]["attributes"]["variables"][0]["value"],
+            "4"
+        );
         assert_eq!(req.content_type, "application/vnd.api+json");
     }
 
     #[test]
     fn tickets_and_messages_have_documented_fields() {
-        let a = act(&[("base_url", "https://x.service-now.com"), ("short_description", "latency"), ("cmdb_ci", "payments")]);
+        let a = act(&[
+            ("base_url", "https://x.service-now.com"),
+            ("short_description", "latency"),
+            ("cmdb_ci", "payments"),
+        ]);
         let b = body(ActionKind::ServicenowIncident, &a);
         assert_eq!(b["cmdb_ci"], "payments");
         assert_eq!(b["caller_id"], "faultline.integration");
-        let a = act(&[("base_url", "https://x.atlassian.net"), ("project", "SHOP"), ("summary", "s")]);
+        let a = act(&[
+            ("base_url", "https://x.atlassian.net"),
+            ("project", "SHOP"),
+            ("summary", "s"),
+        ]);
         let b = body(ActionKind::JiraIssue, &a);
         assert_eq!(b["fields"]["project"]["key"], "SHOP");
         assert_eq!(b["fields"]["description"]["type"], "doc");

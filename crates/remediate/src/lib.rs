@@ -18,6 +18,8 @@
 //! Main types: [`Catalog`], [`PlanContext`], [`RemediateError`]; modules [`actions`] and
 //! [`http`] (script generation), [`quote`] (shell quoting), [`risk`].
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod actions;
 pub mod catalog;
 mod error;
@@ -33,7 +35,7 @@ pub mod approval;
 pub mod audit;
 pub mod canary;
 pub mod gitops;
-pub mod shell;
 pub mod preflight;
 #[cfg(feature = "rego")]
 pub mod rego;
+pub mod shell;

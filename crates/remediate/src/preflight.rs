@@ -40,7 +40,10 @@ impl PreflightConfig {
     pub fn validate(&self) -> Result<(), RemediateError> {
         for (n, v) in [
             ("max_risk", self.max_risk),
-            ("max_risk_when_budget_exhausted", self.max_risk_when_budget_exhausted),
+            (
+                "max_risk_when_budget_exhausted",
+                self.max_risk_when_budget_exhausted,
+            ),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(RemediateError::Config(format!("{n} = {v} is outside [0, 1]")));
@@ -72,7 +75,11 @@ impl ErrorBudget {
     pub fn remaining(&self) -> f64 {
         let allowed = self.total_events as f64 * (1.0 - self.slo_target);
         if allowed <= 0.0 {
-            return if self.bad_events == 0 { 1.0 } else { f64::NEG_INFINITY };
+            return if self.bad_events == 0 {
+                1.0
+            } else {
+                f64::NEG_INFINITY
+            };
         }
         1.0 - self.bad_events as f64 / allowed
     }
@@ -154,8 +161,17 @@ impl Default for Preflight {
 }
 
 /// Tools the default catalog's scripts use.
-pub const DEFAULT_TOOLS: &[&str] =
-    &["kubectl", "helm", "terraform", "ansible-playbook", "psql", "curl", "echo", "git", "gitops"];
+pub const DEFAULT_TOOLS: &[&str] = &[
+    "kubectl",
+    "helm",
+    "terraform",
+    "ansible-playbook",
+    "psql",
+    "curl",
+    "echo",
+    "git",
+    "gitops",
+];
 
 impl Preflight {
     /// Preflight with `config`, no policies, no budget, no drift checks.
@@ -213,7 +229,12 @@ impl Preflight {
                 Err(e) => (-1, e.to_string()),
             };
             if status != 0 {
-                reasons.push(format!("dry run of step {} ({}) failed with status {status}: {}", i + 1, step.action, truncate(&output, 200)));
+                reasons.push(format!(
+                    "dry run of step {} ({}) failed with status {status}: {}",
+                    i + 1,
+                    step.action,
+                    truncate(&output, 200)
+                ));
             }
             dry_runs.push(Execution {
                 plan: plan.id.clone(),
@@ -269,12 +290,18 @@ impl Preflight {
                 }
             };
             if r.holds == Some(false) {
-                reasons.push(format!("drift: '{}' no longer holds (expected output containing {:?})", d.name, d.expect_contains));
+                reasons.push(format!(
+                    "drift: '{}' no longer holds (expected output containing {:?})",
+                    d.name, d.expect_contains
+                ));
             }
             drift.push(r);
         }
-        if !(plan.risk <= self.config.max_risk) {
-            reasons.push(format!("risk {:.2} exceeds the limit {:.2}", plan.risk, self.config.max_risk));
+        if plan.risk.is_nan() || plan.risk > self.config.max_risk {
+            reasons.push(format!(
+                "risk {:.2} exceeds the limit {:.2}",
+                plan.risk, self.config.max_risk
+            ));
         }
         PreflightReport {
             dry_runs,

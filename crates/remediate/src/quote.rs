@@ -150,7 +150,9 @@ pub fn split(line: &str) -> Result<Vec<Arg>, RemediateError> {
                                 lit.push('\\');
                                 lit.push(ch);
                             }
-                            None => return Err(RemediateError::NotAllowed("unterminated double quote".into())),
+                            None => {
+                                return Err(RemediateError::NotAllowed("unterminated double quote".into()))
+                            }
                         },
                         Some('$') => {
                             let braced = chars.peek() == Some(&'{');
@@ -171,7 +173,8 @@ pub fn split(line: &str) -> Result<Vec<Arg>, RemediateError> {
                             }
                             if !is_env_name(&name) || var.is_some() || !lit.is_empty() {
                                 return Err(RemediateError::NotAllowed(
-                                    "only a whole-word \"$NAME\" reference is allowed in double quotes".into(),
+                                    "only a whole-word \"$NAME\" reference is allowed in double quotes"
+                                        .into(),
                                 ));
                             }
                             var = Some(name);
@@ -180,7 +183,8 @@ pub fn split(line: &str) -> Result<Vec<Arg>, RemediateError> {
                         Some(ch) => {
                             if var.is_some() {
                                 return Err(RemediateError::NotAllowed(
-                                    "only a whole-word \"$NAME\" reference is allowed in double quotes".into(),
+                                    "only a whole-word \"$NAME\" reference is allowed in double quotes"
+                                        .into(),
                                 ));
                             }
                             lit.push(ch)
@@ -189,7 +193,9 @@ pub fn split(line: &str) -> Result<Vec<Arg>, RemediateError> {
                     }
                 }
                 match var {
-                    Some(name) if fresh && cur.is_empty() && matches!(chars.peek(), None | Some(' ' | '\t')) => {
+                    Some(name)
+                        if fresh && cur.is_empty() && matches!(chars.peek(), None | Some(' ' | '\t')) =>
+                    {
                         env_word = Some(name);
                     }
                     Some(_) => {
@@ -211,8 +217,8 @@ pub fn split(line: &str) -> Result<Vec<Arg>, RemediateError> {
                     Some(ch) => cur.push(ch),
                 }
             }
-            ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`' | '$' | '\n' | '\r' | '*' | '?' | '[' | ']' | '{'
-            | '}' | '~' | '#' | '!' => {
+            ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`' | '$' | '\n' | '\r' | '*' | '?' | '[' | ']'
+            | '{' | '}' | '~' | '#' | '!' => {
                 // '#' '~' '!' '{' only matter at word starts in real shells; refusing them
                 // everywhere unquoted is simpler and costs nothing because join quotes them.
                 return Err(refuse(c));

@@ -48,8 +48,11 @@ impl RegoPolicy {
                 .add_policy((*name).to_owned(), (*src).to_owned())
                 .map_err(|e| RemediateError::Policy(format!("{name}: {e}")))?;
         }
-        let data = regorus::Value::from_json_str(&data.to_string()).map_err(|e| RemediateError::Policy(e.to_string()))?;
-        engine.add_data(data).map_err(|e| RemediateError::Policy(e.to_string()))?;
+        let data = regorus::Value::from_json_str(&data.to_string())
+            .map_err(|e| RemediateError::Policy(e.to_string()))?;
+        engine
+            .add_data(data)
+            .map_err(|e| RemediateError::Policy(e.to_string()))?;
         let mut p = Self {
             engine,
             clock: Arc::new(SystemClock),
@@ -65,7 +68,10 @@ impl RegoPolicy {
 
     /// The default policy with `data` settings (`allowed_namespaces`, `change_window`).
     pub fn default_policy(data: serde_json::Value) -> Result<Self, RemediateError> {
-        Self::new(&[("default_policy.rego", DEFAULT_POLICY)], serde_json::json!({ "faultline": data }))
+        Self::new(
+            &[("default_policy.rego", DEFAULT_POLICY)],
+            serde_json::json!({ "faultline": data }),
+        )
     }
 
     /// Uses `clock` for `input.now`.
@@ -130,7 +136,9 @@ impl RegoPolicy {
         } else if let Ok(arr) = v.as_array() {
             arr.iter().for_each(&mut push);
         } else if v != regorus::Value::Undefined {
-            return Err(RemediateError::Policy("data.faultline.deny is not a set or array".into()));
+            return Err(RemediateError::Policy(
+                "data.faultline.deny is not a set or array".into(),
+            ));
         }
         out.sort();
         Ok(out)

@@ -28,7 +28,11 @@ pub fn plan_risk(kinds: &[ActionKind], production: bool, confidence: f64) -> f64
     if !production {
         raw *= 0.5;
     }
-    let c = if confidence.is_finite() { confidence.clamp(0.0, 1.0) } else { 0.0 };
+    let c = if confidence.is_finite() {
+        confidence.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     (raw + (1.0 - raw) * DOUBT_WEIGHT * (1.0 - c)).clamp(0.0, 1.0)
 }
 
@@ -39,7 +43,11 @@ mod tests {
     #[test]
     fn more_steps_and_less_confidence_mean_more_risk() {
         let one = plan_risk(&[ActionKind::KubectlRolloutUndo], true, 0.9);
-        let two = plan_risk(&[ActionKind::KubectlRolloutUndo, ActionKind::KubectlScale], true, 0.9);
+        let two = plan_risk(
+            &[ActionKind::KubectlRolloutUndo, ActionKind::KubectlScale],
+            true,
+            0.9,
+        );
         assert!(two > one);
         assert!(plan_risk(&[ActionKind::KubectlRolloutUndo], true, 0.3) > one);
         assert!((0.0..=1.0).contains(&plan_risk(&[ActionKind::SqlMigration; 20], true, f64::NAN)));

@@ -36,9 +36,17 @@ pub struct ShellConfig {
 impl Default for ShellConfig {
     fn default() -> Self {
         Self {
-            allowed_programs: ["kubectl", "helm", "terraform", "ansible-playbook", "psql", "curl", "echo"]
-                .map(String::from)
-                .to_vec(),
+            allowed_programs: [
+                "kubectl",
+                "helm",
+                "terraform",
+                "ansible-playbook",
+                "psql",
+                "curl",
+                "echo",
+            ]
+            .map(String::from)
+            .to_vec(),
             timeout_ms: 120_000,
             max_output_bytes: 64 * 1024,
             env_passthrough: vec![],
@@ -59,8 +67,14 @@ impl ShellRunner {
         if config.timeout_ms == 0 {
             return Err(RemediateError::Config("shell timeout_ms must be > 0".into()));
         }
-        if let Some(p) = config.allowed_programs.iter().find(|p| p.is_empty() || p.contains('/')) {
-            return Err(RemediateError::Config(format!("allowed program {p:?} must be a bare name")));
+        if let Some(p) = config
+            .allowed_programs
+            .iter()
+            .find(|p| p.is_empty() || p.contains('/'))
+        {
+            return Err(RemediateError::Config(format!(
+                "allowed program {p:?} must be a bare name"
+            )));
         }
         Ok(Self { config })
     }
@@ -88,7 +102,9 @@ impl ShellRunner {
             return Err(RemediateError::NotAllowed("empty command".into()));
         };
         if !self.config.allowed_programs.iter().any(|p| p == program) {
-            return Err(RemediateError::NotAllowed(format!("program '{program}' is not allow-listed")));
+            return Err(RemediateError::NotAllowed(format!(
+                "program '{program}' is not allow-listed"
+            )));
         }
         Ok(out)
     }
@@ -101,7 +117,11 @@ impl ShellRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        for v in ["PATH", "HOME"].iter().copied().chain(self.config.env_passthrough.iter().map(String::as_str)) {
+        for v in ["PATH", "HOME"]
+            .iter()
+            .copied()
+            .chain(self.config.env_passthrough.iter().map(String::as_str))
+        {
             if let Ok(val) = std::env::var(v) {
                 cmd.env(v, val);
             }
@@ -197,12 +217,18 @@ mod tests {
         let marker = dir.path().join("pwned");
         let evil = format!("x; touch {}", marker.display());
         let script = crate::quote::join(&["echo".into(), Arg::Lit(evil.clone())]);
-        let out = runner(&["echo"]).run(&step(&script), RunMode::Execute).await.unwrap();
+        let out = runner(&["echo"])
+            .run(&step(&script), RunMode::Execute)
+            .await
+            .unwrap();
         assert_eq!(out.output.trim_end(), evil);
         assert!(!marker.exists());
         // A hand-written chain is refused before anything runs.
         let chained = format!("echo hi; touch {}", marker.display());
-        assert!(runner(&["echo", "touch"]).run(&step(&chained), RunMode::Execute).await.is_err());
+        assert!(runner(&["echo", "touch"])
+            .run(&step(&chained), RunMode::Execute)
+            .await
+            .is_err());
         assert!(!marker.exists());
     }
 
@@ -211,8 +237,15 @@ mod tests {
         let r = runner(&["echo"]);
         assert!(r.run(&step("touch /tmp/x"), RunMode::Execute).await.is_err());
         assert!(r.run(&step("/bin/echo hi"), RunMode::Execute).await.is_err());
-        assert!(ShellRunner::try_new(ShellConfig { allowed_programs: vec!["/bin/sh".into()], ..Default::default() }).is_err());
-        assert!(r.run(&step("echo \"$HOME\""), RunMode::Execute).await.is_err(), "env not passed through");
+        assert!(ShellRunner::try_new(ShellConfig {
+            allowed_programs: vec!["/bin/sh".into()],
+            ..Default::default()
+        })
+        .is_err());
+        assert!(
+            r.run(&step("echo \"$HOME\""), RunMode::Execute).await.is_err(),
+            "env not passed through"
+        );
     }
 
     #[tokio::test]
@@ -239,7 +272,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let out = r.run(&step("echo 0123456789abcdef"), RunMode::Execute).await.unwrap();
+        let out = r
+            .run(&step("echo 0123456789abcdef"), RunMode::Execute)
+            .await
+            .unwrap();
         assert!(out.output.starts_with("01234567") && out.output.contains("truncated"));
     }
 }

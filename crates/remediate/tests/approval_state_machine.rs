@@ -1,4 +1,5 @@
 //! The approval state machine: no sequence of calls executes an unapproved production plan.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -18,35 +19,54 @@ fn fix_plan(env: &str) -> FixPlan {
         namespace: "shop".into(),
         ..Default::default()
     };
-    Catalog::default_catalog().plan(&report, &h, &ctx).unwrap().unwrap()
+    Catalog::default_catalog()
+        .plan(&report, &h, &ctx)
+        .unwrap()
+        .unwrap()
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 #[derive(Debug, Clone)]
 enum Op {
     Preflight,
     Approve(String),
-    AutoApprove { enabled: bool, list_env: bool },
+    AutoApprove {
+        enabled: bool,
+        list_env: bool,
+    },
     Reject,
     Execute,
     Verify(bool),
     /// Re-create an approved plan from a signed approval (maybe with the wrong key, maybe
     /// for an edited plan).
-    FromSigned { wrong_key: bool, edit_plan: bool },
+    FromSigned {
+        wrong_key: bool,
+        edit_plan: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         Just(Op::Preflight),
-        prop_oneof![Just(String::new()), Just("  ".to_string()), Just("alice".to_string())].prop_map(Op::Approve),
+        prop_oneof![
+            Just(String::new()),
+            Just("  ".to_string()),
+            Just("alice".to_string())
+        ]
+        .prop_map(Op::Approve),
         (any::<bool>(), any::<bool>()).prop_map(|(enabled, list_env)| Op::AutoApprove { enabled, list_env }),
         Just(Op::Reject),
         Just(Op::Execute),
         any::<bool>().prop_map(Op::Verify),
-        (any::<bool>(), any::<bool>()).prop_map(|(wrong_key, edit_plan)| Op::FromSigned { wrong_key, edit_plan }),
+        (any::<bool>(), any::<bool>())
+            .prop_map(|(wrong_key, edit_plan)| Op::FromSigned { wrong_key, edit_plan }),
     ]
 }
 
@@ -159,13 +179,24 @@ async fn auto_approval_is_explicit_and_never_for_production() {
     let clock = ManualClock::default();
     let pre = |env: &str| {
         let p = Plan::new(fix_plan(env));
-        async move { p.preflight(&Preflight::default(), &DryRunRunner, &ManualClock::default()).await.unwrap() }
+        async move {
+            p.preflight(&Preflight::default(), &DryRunRunner, &ManualClock::default())
+                .await
+                .unwrap()
+        }
     };
-    let policy = AutoApprove { enabled: true, environments: vec!["staging".into(), "prod".into()], ..Default::default() };
+    let policy = AutoApprove {
+        enabled: true,
+        environments: vec!["staging".into(), "prod".into()],
+        ..Default::default()
+    };
     let (_, why) = pre("prod").await.auto_approve(&policy, &clock).unwrap_err();
     assert!(why.contains("production"), "{why}");
     assert!(pre("staging").await.auto_approve(&policy, &clock).is_ok());
-    let (_, why) = pre("staging").await.auto_approve(&AutoApprove::default(), &clock).unwrap_err();
+    let (_, why) = pre("staging")
+        .await
+        .auto_approve(&AutoApprove::default(), &clock)
+        .unwrap_err();
     assert!(why.contains("disabled"));
 }
 
@@ -182,7 +213,10 @@ async fn a_failing_step_rolls_back_the_completed_ones_in_reverse() {
         .unwrap()
         .approve("alice", &clock, "")
         .unwrap();
-    let runner = RecordingRunner { fail_on: Some("--replicas=9".into()), ..Default::default() };
+    let runner = RecordingRunner {
+        fail_on: Some("--replicas=9".into()),
+        ..Default::default()
+    };
     let failed = approved.execute(&runner, &clock).await.unwrap_err();
     assert_eq!(failed.fix_plan().state, PlanState::Failed);
     let executed = runner.executed();
@@ -201,11 +235,22 @@ async fn failed_verification_rolls_back_and_notifies() {
         .unwrap();
     let runner = RecordingRunner::default();
     let executed = approved.execute(&runner, &clock).await.unwrap();
-    let verdict = Verdict { plan: executed.fix_plan().id.clone(), outcome: VerdictOutcome::Fail, score: 0.0, reasons: vec!["5xx up".into()] };
+    let verdict = Verdict {
+        plan: executed.fix_plan().id.clone(),
+        outcome: VerdictOutcome::Fail,
+        score: 0.0,
+        reasons: vec!["5xx up".into()],
+    };
     let notifier = RecordingNotifier::default();
-    let rolled = executed.verify(verdict, &runner, &notifier, &clock).await.unwrap_err();
+    let rolled = executed
+        .verify(verdict, &runner, &notifier, &clock)
+        .await
+        .unwrap_err();
     assert_eq!(rolled.fix_plan().state, PlanState::RolledBack);
-    assert_eq!(runner.executed().last(), Some(&rolled.fix_plan().steps[0].rollback));
+    assert_eq!(
+        runner.executed().last(),
+        Some(&rolled.fix_plan().steps[0].rollback)
+    );
     let n = notifier.0.lock().unwrap();
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].severity, "critical");
@@ -216,8 +261,19 @@ async fn preflight_failure_hands_back_the_draft_with_reasons() {
     let clock = ManualClock::default();
     let mut fp = fix_plan("prod");
     fp.steps[0].script = "kubectl delete deployment checkout -n shop".into();
-    let failed = Plan::new(fp).preflight(&Preflight::default(), &DryRunRunner, &clock).await.unwrap_err();
+    let failed = Plan::new(fp)
+        .preflight(&Preflight::default(), &DryRunRunner, &clock)
+        .await
+        .unwrap_err();
     assert!(!failed.report.passed);
-    assert!(failed.report.reasons.iter().any(|r| r.contains("deletes in production")), "{:?}", failed.report.reasons);
+    assert!(
+        failed
+            .report
+            .reasons
+            .iter()
+            .any(|r| r.contains("deletes in production")),
+        "{:?}",
+        failed.report.reasons
+    );
     assert_eq!(failed.plan.fix_plan().state, PlanState::Draft);
 }

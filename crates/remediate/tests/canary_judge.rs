@@ -1,10 +1,9 @@
 //! The canary judge against Kayenta's documented NetflixACAJudge semantics and its known
 //! failure cases.
+#![allow(clippy::unwrap_used)]
 
 use faultline_core::{PlanId, VerdictOutcome};
-use faultline_remediate::canary::{
-    CanaryJudge, MetricClass, MetricComparison, MetricDirection, MetricKind,
-};
+use faultline_remediate::canary::{CanaryJudge, MetricClass, MetricComparison, MetricDirection, MetricKind};
 
 /// Seeded normal samples (xorshift64* + Box-Muller).
 fn normal(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
@@ -48,7 +47,12 @@ fn identical_data_passes() {
 
 #[test]
 fn clear_latency_increase_is_high_and_fails() {
-    let m = metric("latency", normal(2, 60, 100.0, 10.0), normal(3, 60, 150.0, 10.0), MetricDirection::Increase);
+    let m = metric(
+        "latency",
+        normal(2, 60, 100.0, 10.0),
+        normal(3, 60, 150.0, 10.0),
+        MetricDirection::Increase,
+    );
     let judge = CanaryJudge::default();
     assert_eq!(judge.classify(&m).class, MetricClass::High);
     let (v, _) = judge.judge(&plan(), &[m]);
@@ -58,20 +62,38 @@ fn clear_latency_increase_is_high_and_fails() {
 #[test]
 fn direction_is_respected() {
     // Higher latency with direction "decrease" (only drops are bad) passes.
-    let up = metric("latency", normal(4, 60, 100.0, 10.0), normal(5, 60, 150.0, 10.0), MetricDirection::Decrease);
+    let up = metric(
+        "latency",
+        normal(4, 60, 100.0, 10.0),
+        normal(5, 60, 150.0, 10.0),
+        MetricDirection::Decrease,
+    );
     assert_eq!(CanaryJudge::default().classify(&up).class, MetricClass::Pass);
     // A throughput drop with direction "decrease" is Low.
-    let down = metric("rps", normal(6, 60, 1000.0, 30.0), normal(7, 60, 700.0, 30.0), MetricDirection::Decrease);
+    let down = metric(
+        "rps",
+        normal(6, 60, 1000.0, 30.0),
+        normal(7, 60, 700.0, 30.0),
+        MetricDirection::Decrease,
+    );
     assert_eq!(CanaryJudge::default().classify(&down).class, MetricClass::Low);
     // ...and with "either" too.
-    let either = MetricComparison { direction: MetricDirection::Either, ..down };
+    let either = MetricComparison {
+        direction: MetricDirection::Either,
+        ..down
+    };
     assert_eq!(CanaryJudge::default().classify(&either).class, MetricClass::Low);
 }
 
 #[test]
 fn noise_within_the_tolerance_band_passes() {
     // Same distribution, different draws.
-    let m = metric("cpu", normal(8, 60, 50.0, 5.0), normal(9, 60, 50.0, 5.0), MetricDirection::Either);
+    let m = metric(
+        "cpu",
+        normal(8, 60, 50.0, 5.0),
+        normal(9, 60, 50.0, 5.0),
+        MetricDirection::Either,
+    );
     assert_eq!(CanaryJudge::default().classify(&m).class, MetricClass::Pass);
 }
 
@@ -87,9 +109,21 @@ fn constant_windows_with_a_real_step_are_judged_without_noise() {
 #[test]
 fn critical_metric_vetoes_an_otherwise_good_canary() {
     let mut metrics: Vec<MetricComparison> = (0..9)
-        .map(|i| metric(&format!("m{i}"), normal(10 + i, 60, 10.0, 1.0), normal(100 + i, 60, 10.0, 1.0), MetricDirection::Either))
+        .map(|i| {
+            metric(
+                &format!("m{i}"),
+                normal(10 + i, 60, 10.0, 1.0),
+                normal(100 + i, 60, 10.0, 1.0),
+                MetricDirection::Either,
+            )
+        })
         .collect();
-    let mut crit = metric("errors", normal(20, 60, 1.0, 0.1), normal(21, 60, 3.0, 0.1), MetricDirection::Increase);
+    let mut crit = metric(
+        "errors",
+        normal(20, 60, 1.0, 0.1),
+        normal(21, 60, 3.0, 0.1),
+        MetricDirection::Increase,
+    );
     crit.critical = true;
     metrics.push(crit);
     let (v, results) = CanaryJudge::default().judge(&plan(), &metrics);
@@ -100,8 +134,22 @@ fn critical_metric_vetoes_an_otherwise_good_canary() {
 
 #[test]
 fn score_thresholds_give_pass_marginal_fail() {
-    let good = |i: u64| metric(&format!("g{i}"), normal(30 + i, 60, 10.0, 1.0), normal(60 + i, 60, 10.0, 1.0), MetricDirection::Either);
-    let bad = |i: u64| metric(&format!("b{i}"), normal(90 + i, 60, 10.0, 1.0), normal(95 + i, 60, 20.0, 1.0), MetricDirection::Increase);
+    let good = |i: u64| {
+        metric(
+            &format!("g{i}"),
+            normal(30 + i, 60, 10.0, 1.0),
+            normal(60 + i, 60, 10.0, 1.0),
+            MetricDirection::Either,
+        )
+    };
+    let bad = |i: u64| {
+        metric(
+            &format!("b{i}"),
+            normal(90 + i, 60, 10.0, 1.0),
+            normal(95 + i, 60, 20.0, 1.0),
+            MetricDirection::Increase,
+        )
+    };
     let judge = CanaryJudge::default();
     let all_good: Vec<_> = (0..10).map(good).collect();
     assert_eq!(judge.judge(&plan(), &all_good).0.outcome, VerdictOutcome::Pass);
@@ -125,10 +173,21 @@ fn kayenta_failure_case_sparse_errors_after_silent_baseline_fail() {
     canary[17] = 2.0;
     canary[26] = 1.0;
     // Mann-Whitney alone (continuous) passes it: the Hodges-Lehmann shift is 0.
-    let as_continuous = metric("http_5xx", baseline.clone(), canary.clone(), MetricDirection::Increase);
-    assert_eq!(CanaryJudge::default().classify(&as_continuous).class, MetricClass::Pass);
+    let as_continuous = metric(
+        "http_5xx",
+        baseline.clone(),
+        canary.clone(),
+        MetricDirection::Increase,
+    );
+    assert_eq!(
+        CanaryJudge::default().classify(&as_continuous).class,
+        MetricClass::Pass
+    );
     // The rate test for counts fails it.
-    let as_count = MetricComparison { kind: MetricKind::Count, ..as_continuous };
+    let as_count = MetricComparison {
+        kind: MetricKind::Count,
+        ..as_continuous
+    };
     let r = CanaryJudge::default().classify(&as_count);
     assert_eq!(r.class, MetricClass::High, "{}", r.reason);
     assert!(r.reason.contains("Poisson"));
@@ -140,27 +199,54 @@ fn kayenta_failure_case_sparse_errors_after_silent_baseline_fail() {
 fn one_stray_error_or_a_steady_error_rate_is_not_a_failure() {
     let mut canary = vec![0.0; 30];
     canary[3] = 1.0;
-    let stray = MetricComparison { kind: MetricKind::Count, ..metric("5xx", vec![0.0; 30], canary, MetricDirection::Increase) };
+    let stray = MetricComparison {
+        kind: MetricKind::Count,
+        ..metric("5xx", vec![0.0; 30], canary, MetricDirection::Increase)
+    };
     assert_eq!(CanaryJudge::default().classify(&stray).class, MetricClass::Pass);
     let steady: Vec<f64> = (0..30).map(|i| f64::from(i % 3)).collect();
     let same_rate = MetricComparison {
         kind: MetricKind::Count,
-        ..metric("5xx", steady.clone(), steady.iter().rev().copied().collect(), MetricDirection::Increase)
+        ..metric(
+            "5xx",
+            steady.clone(),
+            steady.iter().rev().copied().collect(),
+            MetricDirection::Increase,
+        )
     };
-    assert_eq!(CanaryJudge::default().classify(&same_rate).class, MetricClass::Pass);
+    assert_eq!(
+        CanaryJudge::default().classify(&same_rate).class,
+        MetricClass::Pass
+    );
 }
 
 #[test]
 fn low_samples_are_inconclusive_not_pass() {
-    let m = metric("latency", vec![100.0, 101.0, 99.0], vec![500.0, 510.0], MetricDirection::Increase);
+    let m = metric(
+        "latency",
+        vec![100.0, 101.0, 99.0],
+        vec![500.0, 510.0],
+        MetricDirection::Increase,
+    );
     let judge = CanaryJudge::default();
     assert_eq!(judge.classify(&m).class, MetricClass::Inconclusive);
-    assert_eq!(judge.judge(&plan(), &[m.clone()]).0.outcome, VerdictOutcome::Inconclusive);
+    assert_eq!(
+        judge.judge(&plan(), std::slice::from_ref(&m)).0.outcome,
+        VerdictOutcome::Inconclusive
+    );
     // A critical metric without data makes the verdict inconclusive even if others pass.
     let mut crit = m;
     crit.critical = true;
-    let ok = metric("cpu", normal(40, 60, 10.0, 1.0), normal(41, 60, 10.0, 1.0), MetricDirection::Either);
-    assert_eq!(judge.judge(&plan(), &[ok, crit]).0.outcome, VerdictOutcome::Inconclusive);
+    let ok = metric(
+        "cpu",
+        normal(40, 60, 10.0, 1.0),
+        normal(41, 60, 10.0, 1.0),
+        MetricDirection::Either,
+    );
+    assert_eq!(
+        judge.judge(&plan(), &[ok, crit]).0.outcome,
+        VerdictOutcome::Inconclusive
+    );
 }
 
 #[test]

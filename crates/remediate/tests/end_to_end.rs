@@ -1,5 +1,6 @@
 //! analyze output → plan → preflight → approve → execute (dry-run and GitOps) → verify →
 //! audit-verify.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -19,11 +20,22 @@ use support::{git, repo_with_flags, RecordingNotifier};
 fn policy() -> Box<dyn PolicyEngine> {
     #[cfg(feature = "rego")]
     {
-        Box::new(faultline_remediate::rego::RegoPolicy::default_policy(serde_json::json!({ "allowed_namespaces": ["shop"] })).unwrap())
+        Box::new(
+            faultline_remediate::rego::RegoPolicy::default_policy(
+                serde_json::json!({ "allowed_namespaces": ["shop"] }),
+            )
+            .unwrap(),
+        )
     }
     #[cfg(not(feature = "rego"))]
     {
-        Box::new(faultline_core::ports::BuiltinPolicy::default())
+        Box::new(faultline_core::ports::BuiltinPolicy {
+            allowed_tools: faultline_remediate::preflight::DEFAULT_TOOLS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ..Default::default()
+        })
     }
 }
 
@@ -41,19 +53,33 @@ async fn flag_incident_is_fixed_through_gitops_verified_and_audited() {
     // Analyze's output: a feature-flag change on payments.
     let (report, h) = faultline_remediate::testing::report_with(
         "payments",
-        Cause::Change { change_kind: "feature_flag".into(), ts: Timestamp::from_secs(1_715_682_721), version: None },
+        Cause::Change {
+            change_kind: "feature_flag".into(),
+            ts: Timestamp::from_secs(1_715_682_721),
+            version: None,
+        },
         0.82,
     );
     let ctx = PlanContext {
         namespace: "shop".into(),
-        params: [("flag_key", "acquirer_pool_size"), ("flag_previous", "16"), ("flag_current", "4")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        params: [
+            ("flag_key", "acquirer_pool_size"),
+            ("flag_previous", "16"),
+            ("flag_current", "4"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
         ..Default::default()
     };
-    let fix = Catalog::default_catalog().plan(&report, &h, &ctx).unwrap().expect("revert-feature-flag matches");
-    assert_eq!(fix.steps[0].script, "gitops set flags/payments.yaml acquirer_pool_size 16");
+    let fix = Catalog::default_catalog()
+        .plan(&report, &h, &ctx)
+        .unwrap()
+        .expect("revert-feature-flag matches");
+    assert_eq!(
+        fix.steps[0].script,
+        "gitops set flags/payments.yaml acquirer_pool_size 16"
+    );
     let draft = Plan::new(fix);
     audit.append(draft.audit_event("planned")).await.unwrap();
 
@@ -61,15 +87,24 @@ async fn flag_incident_is_fixed_through_gitops_verified_and_audited() {
     let preflight = Preflight::try_new(PreflightConfig::default())
         .unwrap()
         .with_policy(policy())
-        .with_budget(ErrorBudget { slo_target: 0.999, total_events: 1_000_000, bad_events: 400 })
+        .with_budget(ErrorBudget {
+            slo_target: 0.999,
+            total_events: 1_000_000,
+            bad_events: 400,
+        })
         .with_drift_check(DriftCheck {
             name: "the flag is still at the bad value".into(),
             probe: "gitops diff flags/payments.yaml acquirer_pool_size 16".into(),
             expect_contains: "-acquirer_pool_size: 4".into(),
         });
-    let pre = draft.preflight(&preflight, &runner, clock.as_ref()).await.unwrap();
+    let pre = draft
+        .preflight(&preflight, &runner, clock.as_ref())
+        .await
+        .unwrap();
     assert_eq!(pre.preflight_report().drift[0].holds, Some(true));
-    assert!(pre.preflight_report().dry_runs[0].output.contains("+acquirer_pool_size: 16"));
+    assert!(pre.preflight_report().dry_runs[0]
+        .output
+        .contains("+acquirer_pool_size: 16"));
     audit.append(pre.audit_event("preflighted")).await.unwrap();
 
     let approved = pre.approve("alice@shop", clock.as_ref(), "restore pool").unwrap();
@@ -77,7 +112,11 @@ async fn flag_incident_is_fixed_through_gitops_verified_and_audited() {
     let executed = approved.execute(&runner, clock.as_ref()).await.unwrap();
     assert!(executed.executions()[0].output.contains("committed"));
     audit.append(executed.audit_event("executed")).await.unwrap();
-    assert!(git(&repo, &["show", &format!("{}:flags/payments.yaml", runner.branch())]).contains("acquirer_pool_size: 16"));
+    assert!(git(
+        &repo,
+        &["show", &format!("{}:flags/payments.yaml", runner.branch())]
+    )
+    .contains("acquirer_pool_size: 16"));
 
     // Verify: errors back to normal after the fix.
     let before: Vec<f64> = (0..30).map(|i| 20.0 + f64::from(i % 5)).collect();
@@ -92,7 +131,10 @@ async fn flag_incident_is_fixed_through_gitops_verified_and_audited() {
     }];
     let (verdict, _) = CanaryJudge::default().judge(&executed.fix_plan().id, &metrics);
     assert_eq!(verdict.outcome, VerdictOutcome::Pass);
-    let verified = executed.verify(verdict, &runner, &RecordingNotifier::default(), clock.as_ref()).await.unwrap();
+    let verified = executed
+        .verify(verdict, &runner, &RecordingNotifier::default(), clock.as_ref())
+        .await
+        .unwrap();
     assert_eq!(verified.fix_plan().state, PlanState::Verified);
     audit.append(verified.audit_event("verified")).await.unwrap();
 
@@ -103,21 +145,55 @@ async fn flag_incident_is_fixed_through_gitops_verified_and_audited() {
 async fn deploy_incident_with_dry_run_runner_and_exhausted_budget() {
     let clock = ManualClock::default();
     let (report, h) = faultline_remediate::testing::deploy_report("checkout", 0.9);
-    let ctx = PlanContext { namespace: "shop".into(), ..Default::default() };
-    let fix = Catalog::default_catalog().plan(&report, &h, &ctx).unwrap().unwrap();
-    // Budget overspent: the rollback (low risk) still passes...
-    let exhausted = ErrorBudget { slo_target: 0.999, total_events: 100_000, bad_events: 500 };
-    let strict = Preflight::try_new(PreflightConfig { max_risk_when_budget_exhausted: 0.35, ..Default::default() })
+    let ctx = PlanContext {
+        namespace: "shop".into(),
+        ..Default::default()
+    };
+    let fix = Catalog::default_catalog()
+        .plan(&report, &h, &ctx)
         .unwrap()
-        .with_policy(policy())
-        .with_budget(exhausted);
-    let pre = Plan::new(fix.clone()).preflight(&strict, &DryRunRunner, &clock).await.unwrap();
+        .unwrap();
+    // Budget overspent: the rollback (low risk) still passes...
+    let exhausted = ErrorBudget {
+        slo_target: 0.999,
+        total_events: 100_000,
+        bad_events: 500,
+    };
+    let strict = Preflight::try_new(PreflightConfig {
+        max_risk_when_budget_exhausted: 0.35,
+        ..Default::default()
+    })
+    .unwrap()
+    .with_policy(policy())
+    .with_budget(exhausted);
+    let pre = Plan::new(fix.clone())
+        .preflight(&strict, &DryRunRunner, &clock)
+        .await
+        .unwrap();
     assert!(pre.preflight_report().budget_remaining.unwrap() < 0.0);
-    let executed = pre.approve("alice", &clock, "").unwrap().execute(&DryRunRunner, &clock).await.unwrap();
-    assert!(executed.executions()[0].output.starts_with("[dry-run] would run: kubectl rollout undo"));
+    let executed = pre
+        .approve("alice", &clock, "")
+        .unwrap()
+        .execute(&DryRunRunner, &clock)
+        .await
+        .unwrap();
+    assert!(executed.executions()[0]
+        .output
+        .starts_with("[dry-run] would run: kubectl rollout undo"));
     // ...but a riskier plan is stopped with a readable reason.
     let mut risky = fix;
     risky.risk = 0.6;
-    let failed = Plan::new(risky).preflight(&strict, &DryRunRunner, &clock).await.unwrap_err();
-    assert!(failed.report.reasons.iter().any(|r| r.contains("error budget exhausted")), "{:?}", failed.report.reasons);
+    let failed = Plan::new(risky)
+        .preflight(&strict, &DryRunRunner, &clock)
+        .await
+        .unwrap_err();
+    assert!(
+        failed
+            .report
+            .reasons
+            .iter()
+            .any(|r| r.contains("error budget exhausted")),
+        "{:?}",
+        failed.report.reasons
+    );
 }

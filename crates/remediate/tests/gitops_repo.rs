@@ -1,4 +1,5 @@
 //! The GitOps runner writes the change to a branch of a real (temporary) repository.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -44,12 +45,22 @@ async fn commits_the_change_to_a_branch_linking_the_incident_without_touching_th
     let runner = GitOpsRunner::for_plan(dir.path(), "main", &plan);
 
     let dry = runner.run(&step, RunMode::DryRun).await.unwrap();
-    assert!(dry.output.contains("-acquirer_pool_size: 4") && dry.output.contains("+acquirer_pool_size: 16"), "{}", dry.output);
-    assert!(git(dir.path(), &["branch", "--list", runner.branch()]).is_empty(), "dry run creates no branch");
+    assert!(
+        dry.output.contains("-acquirer_pool_size: 4") && dry.output.contains("+acquirer_pool_size: 16"),
+        "{}",
+        dry.output
+    );
+    assert!(
+        git(dir.path(), &["branch", "--list", runner.branch()]).is_empty(),
+        "dry run creates no branch"
+    );
 
     let out = runner.run(&step, RunMode::Execute).await.unwrap();
     assert_eq!(out.status, 0, "{}", out.output);
-    let on_branch = git(dir.path(), &["show", &format!("{}:flags/payments.yaml", runner.branch())]);
+    let on_branch = git(
+        dir.path(),
+        &["show", &format!("{}:flags/payments.yaml", runner.branch())],
+    );
     assert_eq!(on_branch, "# payments flags\nacquirer_pool_size: 16\nretries: 3");
     let msg = git(dir.path(), &["log", "-1", "--format=%B", runner.branch()]);
     assert!(msg.contains("Incident: FL-2024-05-14-0032"), "{msg}");
@@ -58,13 +69,27 @@ async fn commits_the_change_to_a_branch_linking_the_incident_without_touching_th
     // The working tree, index and checked-out branch are untouched.
     assert_eq!(git(dir.path(), &["rev-parse", "--abbrev-ref", "HEAD"]), "main");
     assert!(git(dir.path(), &["status", "--porcelain"]).is_empty());
-    assert!(std::fs::read_to_string(dir.path().join("flags/payments.yaml")).unwrap().contains("acquirer_pool_size: 4"));
+    assert!(std::fs::read_to_string(dir.path().join("flags/payments.yaml"))
+        .unwrap()
+        .contains("acquirer_pool_size: 4"));
 
     // A second step (the rollback) stacks on the same branch.
-    let rb = faultline_core::Step { script: step.rollback.clone(), ..step.clone() };
+    let rb = faultline_core::Step {
+        script: step.rollback.clone(),
+        ..step.clone()
+    };
     runner.run(&rb, RunMode::Execute).await.unwrap();
-    assert_eq!(git(dir.path(), &["rev-list", "--count", &format!("main..{}", runner.branch())]), "2");
-    let back = git(dir.path(), &["show", &format!("{}:flags/payments.yaml", runner.branch())]);
+    assert_eq!(
+        git(
+            dir.path(),
+            &["rev-list", "--count", &format!("main..{}", runner.branch())]
+        ),
+        "2"
+    );
+    let back = git(
+        dir.path(),
+        &["show", &format!("{}:flags/payments.yaml", runner.branch())],
+    );
     assert!(back.contains("acquirer_pool_size: 4"));
 }
 

@@ -1,4 +1,5 @@
 //! Shared helpers for the integration tests.
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -21,7 +22,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "t@t")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }
 
@@ -29,7 +34,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 pub fn repo_with_flags(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
     std::fs::create_dir_all(dir.join("flags")).unwrap();
-    std::fs::write(dir.join("flags/payments.yaml"), "# payments flags\nacquirer_pool_size: 4\nretries: 3\n").unwrap();
+    std::fs::write(
+        dir.join("flags/payments.yaml"),
+        "# payments flags\nacquirer_pool_size: 4\nretries: 3\n",
+    )
+    .unwrap();
     git(dir, &["add", "."]);
     git(dir, &["commit", "-q", "-m", "initial"]);
 }
@@ -38,7 +47,9 @@ pub fn repo_with_flags(dir: &Path) {
 /// `fail_on`.
 #[derive(Default)]
 pub struct RecordingRunner {
+    /// Scripts run, with their mode.
     pub calls: Mutex<Vec<(String, RunMode)>>,
+    /// Scripts containing this fail.
     pub fail_on: Option<String>,
 }
 
@@ -48,7 +59,11 @@ impl Runner for RecordingRunner {
         "recording"
     }
     async fn run(&self, step: &Step, mode: RunMode) -> faultline_core::Result<RunOutput> {
-        let script = if mode == RunMode::DryRun { &step.dry_run } else { &step.script };
+        let script = if mode == RunMode::DryRun {
+            &step.dry_run
+        } else {
+            &step.script
+        };
         self.calls.lock().unwrap().push((script.clone(), mode));
         let fail = self.fail_on.as_ref().is_some_and(|f| script.contains(f.as_str()));
         Ok(RunOutput {
@@ -59,6 +74,7 @@ impl Runner for RecordingRunner {
 }
 
 impl RecordingRunner {
+    /// Scripts run in execute mode.
     pub fn executed(&self) -> Vec<String> {
         self.calls
             .lock()
