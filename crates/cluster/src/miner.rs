@@ -229,6 +229,8 @@ struct LineToken {
     start: u32,
     end: u32,
     hash: u64,
+    /// Masking found a variable part (`<*>`, `uid=<*>`).
+    masked: bool,
 }
 
 /// A live cluster in its leaf, with a 64-bit signature of its constant positions (a
@@ -253,8 +255,8 @@ impl LeafEntry {
     fn of(id: u32, c: &Cluster) -> Self {
         let mut sig = 0u64;
         let mut consts = 0u16;
-        for (i, (h, s)) in c.hashes.iter().zip(&c.slots).enumerate() {
-            if *s == Slot::Const {
+        for (i, ((h, s), t)) in c.hashes.iter().zip(&c.slots).zip(&c.texts).enumerate() {
+            if *s == Slot::Const && !t.contains(WILDCARD) {
                 sig |= sig_bit(i, *h);
                 consts += 1;
             }
@@ -419,6 +421,7 @@ impl TemplateMiner {
                     start,
                     end: self.scratch.len() as u32,
                     hash: self.wild,
+                    masked: true,
                 });
                 shape = hash_combine(shape, self.wild);
                 break;
@@ -434,6 +437,7 @@ impl TemplateMiner {
                 start: start as u32,
                 end: self.scratch.len() as u32,
                 hash,
+                masked: kind != TokenKind::Const,
             });
             shape = hash_combine(shape, hash);
         }
@@ -564,15 +568,21 @@ impl TemplateMiner {
                 continue;
             };
             let mut diff = Vec::new();
+            let mut hard = 0;
             for i in 0..len {
                 if !self.token_matches(i, c.slots[i], c.hashes[i]) {
                     diff.push(i as u16);
-                    if diff.len() > max_diff {
-                        break;
+                    // Two masked tokens (`a.b:<*>` / `c.d:<*>`) differ softly: both already
+                    // carry a variable.
+                    if !(self.line[i].masked && c.texts[i].contains(WILDCARD)) {
+                        hard += 1;
+                        if hard > max_diff {
+                            break;
+                        }
                     }
                 }
             }
-            if !diff.is_empty() && diff.len() <= max_diff {
+            if !diff.is_empty() && hard <= max_diff {
                 out.push(Near { id: cid, diff });
             }
         }
@@ -654,6 +664,41 @@ impl TemplateMiner {
                     }
                 })
             });
+            // Keep most of the line's constants: admit the closest members first, each only
+            // while the variables it needs leave `similarity_threshold` of the constants
+            // (never none), so a far member does not veto the merge of near ones.
+            let plain = self.line.iter().filter(|t| !t.masked).count();
+            let need = ((self.cfg.similarity_threshold * plain as f64).ceil() as usize).max(1);
+            let hard = |n: &Near| n.diff.iter().filter(|&&p| !self.line[p as usize].masked).count();
+            members.sort_by_key(|n| (hard(n), n.id));
+            let mut used = vec![false; len];
+            let mut kept = plain;
+            members.retain(|n| {
+                let Some(c) = self.clusters.get(n.id as usize) else {
+                    return false;
+                };
+                // A member's learned positions stay learned (even where the line has a key).
+                let learned = c.slots.iter().enumerate().filter(|(_, s)| **s == Slot::Learned);
+                let mut extra: Vec<usize> = n
+                    .diff
+                    .iter()
+                    .map(|&p| p as usize)
+                    .filter(|&p| vars[p] != Some(Slot::Keyed))
+                    .chain(learned.map(|(p, _)| p))
+                    .filter(|&p| !used[p] && !self.line[p].masked)
+                    .collect();
+                extra.sort_unstable();
+                extra.dedup();
+                if kept >= need + extra.len() {
+                    kept -= extra.len();
+                    for p in extra {
+                        used[p] = true;
+                    }
+                    true
+                } else {
+                    false
+                }
+            });
             if members.len() == before {
                 break;
             }
@@ -680,9 +725,9 @@ impl TemplateMiner {
                 }
             }
         }
-        let consts = self.line.iter().filter(|t| t.hash != self.wild).count();
+        let consts = self.line.iter().filter(|t| !t.masked).count();
         let kept = (0..len)
-            .filter(|&p| self.line[p].hash != self.wild && (!used[p] || vars[p] == Some(Slot::Keyed)))
+            .filter(|&p| !self.line[p].masked && (!used[p] || vars[p] == Some(Slot::Keyed)))
             .count();
         if kept == 0 || (kept as f64) < self.cfg.similarity_threshold * consts as f64 {
             return id;
