@@ -17,6 +17,7 @@ pub(crate) struct Novelty {
     history: usize,
     k: usize,
     quantile: f64,
+    cap_mult: f64,
     /// Rolling `stride`-means, contiguous; the front is dropped in bulk.
     means: Vec<f64>,
     raw: Vec<f64>,
@@ -34,6 +35,7 @@ impl Novelty {
         k: usize,
         calibration: usize,
         quantile: f64,
+        cap_mult: f64,
     ) -> Self {
         let window = window.max(1);
         let stride = stride.max(1);
@@ -45,6 +47,7 @@ impl Novelty {
             history,
             k: k.max(1),
             quantile,
+            cap_mult,
             means: Vec::with_capacity(2 * (history + span)),
             raw: Vec::with_capacity(stride),
             raw_sum: 0.0,
@@ -110,7 +113,7 @@ impl Novelty {
         }
         let dist = (self.best.iter().sum::<f64>() / self.best.len() as f64).sqrt();
         let ratio = if self.past_nn.len() >= 8 {
-            let typical = self.past_nn.quantile(self.quantile);
+            let typical = self.past_nn.normaliser(self.quantile, self.cap_mult);
             if typical > 0.0 {
                 dist / typical
             } else if dist > 0.0 {
@@ -133,7 +136,7 @@ mod tests {
 
     #[test]
     fn repeated_pattern_is_not_novel_but_a_new_shape_is() {
-        let mut nv = Novelty::new(8, 1, 500, 1, 200, 1.0);
+        let mut nv = Novelty::new(8, 1, 500, 1, 200, 1.0, 0.0);
         let pattern = [0.0, 1.0, 3.0, 1.0, 0.0, -1.0, -3.0, -1.0];
         let mut last = 0.0;
         for i in 0..400 {
@@ -149,7 +152,7 @@ mod tests {
 
     #[test]
     fn strided_scale_sees_long_shapes() {
-        let mut nv = Novelty::new(6, 4, 2000, 1, 500, 1.0);
+        let mut nv = Novelty::new(6, 4, 2000, 1, 500, 1.0, 0.0);
         let day = |i: usize| ((i % 48) as f64 / 48.0 * std::f64::consts::TAU).sin();
         for i in 0..1500 {
             nv.update(day(i));

@@ -115,6 +115,17 @@ impl SortedWindow {
         let i = ((n - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
         self.sorted[i.min(n - 1)]
     }
+    /// The normaliser of a ratio score: the `q` quantile of the held values, capped at
+    /// `cap_mult` times their 0.9 quantile when `cap_mult > 0` (so that one huge past
+    /// anomaly does not hide the next one).
+    pub fn normaliser(&self, q: f64, cap_mult: f64) -> f64 {
+        let m = self.quantile(q);
+        if cap_mult > 0.0 {
+            m.min(cap_mult * self.quantile(0.9))
+        } else {
+            m
+        }
+    }
     /// Median absolute deviation from `center` (unscaled), in O(log capacity): the deviations
     /// are two sorted sequences (below and above `center`), and the middle order statistics of
     /// their union come from a binary search over how many each contributes.

@@ -81,6 +81,8 @@ pub struct StreamConfig {
     pub novelty_calibration_samples: usize,
     /// Quantile of recent nearest-neighbour distances taken as "typical".
     pub novelty_quantile: f64,
+    /// Caps the normaliser at this multiple of the 0.9 quantile (0 = no cap).
+    pub normaliser_cap_mult: f64,
     /// Weight of the robust-deviation score against the novelty ratio.
     pub deviation_weight: f64,
 }
@@ -95,7 +97,7 @@ impl Default for StreamConfig {
             likelihood_long_samples: 2000,
             alarm_score: 0.5,
             rest_samples: 100,
-            rest_damping: 0.2,
+            rest_damping: 0.05,
             likelihood: false,
             squash_scale: 8.0,
             rest_recent_max: true,
@@ -111,6 +113,7 @@ impl Default for StreamConfig {
             novelty_k: 3,
             novelty_calibration_samples: 2000,
             novelty_quantile: 1.0,
+            normaliser_cap_mult: 0.0,
             deviation_weight: 1.0,
         }
     }
@@ -298,6 +301,7 @@ impl StreamDetector {
                             cfg.novelty_k,
                             cfg.novelty_calibration_samples,
                             cfg.novelty_quantile,
+                            cfg.normaliser_cap_mult,
                         )
                     })
                     .collect()
@@ -319,7 +323,7 @@ impl StreamDetector {
         }
         let z = if self.cfg.deviation_normalised {
             let r = if self.past_dev.len() >= 8 {
-                let m = self.past_dev.quantile(self.cfg.novelty_quantile);
+                let m = self.past_dev.normaliser(self.cfg.novelty_quantile, self.cfg.normaliser_cap_mult);
                 if m > 0.0 {
                     z / m
                 } else {
