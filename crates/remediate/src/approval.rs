@@ -12,6 +12,29 @@
 //! processes that approve and execute separately). So executing an unapproved plan does not
 //! compile:
 //!
+//! The whole path, with the dry-run runner:
+//!
+//! ```
+//! use faultline_core::ports::{DryRunRunner, LogNotifier, ManualClock};
+//! use faultline_core::{PlanState, Verdict, VerdictOutcome};
+//! use faultline_remediate::approval::Plan;
+//! use faultline_remediate::preflight::Preflight;
+//! let (report, h) = faultline_remediate::testing::deploy_report("checkout", 0.9);
+//! let fix = faultline_remediate::Catalog::default_catalog().plan(&report, &h, &Default::default()).unwrap().unwrap();
+//! let clock = ManualClock::default();
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! rt.block_on(async {
+//!     let pre = Plan::new(fix).preflight(&Preflight::default(), &DryRunRunner, &clock).await.unwrap();
+//!     let approved = pre.approve("alice", &clock, "go").map_err(|_| "refused").unwrap();
+//!     let executed = approved.execute(&DryRunRunner, &clock).await.map_err(|_| "failed").unwrap();
+//!     let verdict = Verdict { plan: executed.fix_plan().id.clone(), outcome: VerdictOutcome::Pass, score: 1.0, reasons: vec![] };
+//!     let verified = executed.verify(verdict, &DryRunRunner, &LogNotifier, &clock).await.map_err(|_| "rolled back").unwrap();
+//!     assert_eq!(verified.fix_plan().state, PlanState::Verified);
+//! });
+//! ```
+//!
+//! Executing a draft does not compile:
+//!
 //! ```compile_fail
 //! # use faultline_remediate::approval::Plan;
 //! # async fn f(runner: &dyn faultline_core::ports::Runner, clock: &dyn faultline_core::ports::Clock) {

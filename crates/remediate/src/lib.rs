@@ -15,8 +15,15 @@
 //! assert_eq!(plan.steps[0].rollback, "kubectl rollout undo deployment/checkout -n shop");
 //! ```
 //!
-//! Main types: [`Catalog`], [`PlanContext`], [`RemediateError`]; modules [`actions`] and
-//! [`http`] (script generation), [`quote`] (shell quoting), [`risk`].
+//! Main types and modules:
+//! - [`Catalog`], [`PlanContext`], [`Rule`]: YAML fix rules → [`faultline_core::FixPlan`];
+//! - [`actions`], [`http`]: script generation (kubectl, Helm, Terraform, Ansible, SQL, GitOps,
+//!   AWX, Terraform Cloud, ServiceNow, Jira, Slack, PagerDuty), [`quote`]: shell quoting;
+//! - [`preflight`]: dry run, policies, error-budget gate, drift, [`risk`]; `rego` (feature
+//!   `rego`): Rego policies via regorus;
+//! - [`approval`]: the typestate `Plan<Draft> → … → Plan<Verified>`;
+//! - [`shell`], [`gitops`]: runners; [`audit`]: the signed hash-chained log;
+//! - [`canary`]: the canary judge; [`RemediateError`]: this crate's error.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

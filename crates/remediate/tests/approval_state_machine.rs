@@ -277,3 +277,36 @@ async fn preflight_failure_hands_back_the_draft_with_reasons() {
     );
     assert_eq!(failed.plan.fix_plan().state, PlanState::Draft);
 }
+
+#[tokio::test]
+async fn signed_approvals_bind_the_key_and_the_exact_plan() {
+    let clock = ManualClock::default();
+    let key = SigningKey::from_bytes(&[5u8; 32]);
+    let approved = Plan::new(fix_plan("prod"))
+        .preflight(&Preflight::default(), &DryRunRunner, &clock)
+        .await
+        .unwrap()
+        .approve("alice", &clock, "ok")
+        .unwrap();
+    let signed = approved.signed_approval(&key);
+    // Through JSON, as a CLI would store it.
+    let signed: faultline_remediate::approval::SignedApproval =
+        serde_json::from_str(&serde_json::to_string(&signed).unwrap()).unwrap();
+    let fp = fix_plan("prod");
+    let again = Plan::from_signed_approval(fp.clone(), &signed, &key.verifying_key()).unwrap();
+    assert_eq!(again.approval().approver, "alice");
+    assert_eq!(again.fix_plan().state, PlanState::Approved);
+
+    let other_key = SigningKey::from_bytes(&[6u8; 32]).verifying_key();
+    assert!(Plan::from_signed_approval(fp.clone(), &signed, &other_key).is_err());
+    let mut edited = fp.clone();
+    edited.steps[0].script = "kubectl delete namespace shop".into();
+    let err = Plan::from_signed_approval(edited, &signed, &key.verifying_key()).unwrap_err();
+    assert!(err.to_string().contains("changed after it was approved"), "{err}");
+    let mut forged = signed.clone();
+    forged.approval.approver = "mallory".into();
+    assert!(Plan::from_signed_approval(fp.clone(), &forged, &key.verifying_key()).is_err());
+    let mut rejected = signed;
+    rejected.approval.approved = false;
+    assert!(Plan::from_signed_approval(fp, &rejected, &key.verifying_key()).is_err());
+}
