@@ -161,7 +161,29 @@ static CLASS: [u8; 256] = {
 /// `rhost=adsl-67.pacbell.net` and `rhost=10.0.0.1` mask alike (`rhost=<*>`), `(uid=0)` is
 /// `(uid=<*>)`, `node-246` is `node-<*>` and `[10.0.0.1]:22,` is `[<*>]:22,` → `[<*>,`… (the
 /// first variable decides).
+#[inline]
 pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
+    mask_token_impl::<false>(tok, out)
+}
+
+/// The text a template prints for a constant token: account names become variables
+/// (see [`is_account_name`]); `None` when the token prints as it is.
+pub(crate) fn display_token(tok: &str) -> Option<String> {
+    let b = tok.as_bytes();
+    let hit = b.windows(4).any(|w| w.eq_ignore_ascii_case(b"root"))
+        || b.windows(5).any(|w| w.eq_ignore_ascii_case(b"admin"));
+    if !hit {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len());
+    mask_token_impl::<true>(b, &mut out);
+    match String::from_utf8(out) {
+        Ok(s) if s != tok => Some(s),
+        _ => None,
+    }
+}
+
+fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
     // Fast path: a word without digits or delimiters (most tokens).
     let (mut any, mut all) = (0u8, 0xffu8);
     for &b in tok {
@@ -171,6 +193,7 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
     }
     if any & 3 == 0 && !(all & 4 != 0 && tok.len() >= 8) {
         if is_literal_variable(tok)
+            || (ACCOUNTS && is_account_name(tok))
             || (tok.first().is_some_and(u8::is_ascii_uppercase) && is_calendar_word(tok))
         {
             out.extend_from_slice(b"<*>");
@@ -183,7 +206,7 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
         out.extend_from_slice(b"<*>");
         return TokenKind::Wild;
     }
-    let Some(first_var) = first_variable_offset(tok) else {
+    let Some(first_var) = first_variable_offset(tok, ACCOUNTS) else {
         out.extend_from_slice(tok);
         return TokenKind::Const;
     };
@@ -221,11 +244,27 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
         b'{' => Some(b'}'),
         _ => None,
     };
-    let pre = if pre < first_var && end < tok.len() && closer(tok[pre]) == Some(tok[end]) {
+    let mut pre = if pre < first_var && end < tok.len() && closer(tok[pre]) == Some(tok[end]) {
         pre + 1
     } else {
         pre
     };
+    // A structured value (`Rect(0,`, `<memory:10240,`): the variable starts inside the
+    // constructor's bracket, after an inner `key:` / `key=` if any.
+    if let Some(j) = tok[pre..first_var]
+        .iter()
+        .position(|&b| matches!(b, b'(' | b'[' | b'{' | b'<'))
+    {
+        if tok[pre..pre + j].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+            pre += j + 1;
+            let rest = &tok[pre..first_var];
+            if let Some((&last, word)) = rest.split_last() {
+                if matches!(last, b':' | b'=') && word.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+                    pre = first_var;
+                }
+            }
+        }
+    }
     out.extend_from_slice(&tok[..pre]);
     out.extend_from_slice(b"<*>");
     out.extend_from_slice(&tok[end..]);
@@ -238,7 +277,7 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
 
 /// Byte offset of the first variable piece of a token, if any: a piece with a digit, a
 /// boolean or null literal, or a hex piece that is long or follows a variable after `-`.
-fn first_variable_offset(tok: &[u8]) -> Option<usize> {
+fn first_variable_offset(tok: &[u8], accounts: bool) -> Option<usize> {
     let n = tok.len();
     let mut i = 0;
     while i < n {
@@ -255,6 +294,7 @@ fn first_variable_offset(tok: &[u8]) -> Option<usize> {
         let piece = &tok[p0..i];
         if (digit && !is_word_with_digit(piece))
             || is_literal_variable(piece)
+            || (accounts && is_account_name(piece))
             || (piece.len() >= 8 && piece.iter().all(u8::is_ascii_hexdigit))
         {
             return Some(p0);
@@ -273,8 +313,23 @@ fn is_word_with_digit(piece: &[u8]) -> bool {
 fn is_literal_variable(piece: &[u8]) -> bool {
     matches!(
         piece,
-        b"true" | b"false" | b"null" | b"True" | b"False" | b"NULL" | b"nil" | b"None"
+        b"true"
+            | b"false"
+            | b"null"
+            | b"True"
+            | b"False"
+            | b"NULL"
+            | b"nil"
+            | b"None"
     )
+}
+
+/// Default account names (`root`, `admin`): variables in the Loghub-2.0 template
+/// post-processing (Jiang et al., ISSTA 2024), so templates *print* them as `<*>`; grouping
+/// keeps them as words (`user=root` and `user=guest` are different templates until the
+/// position shows enough values).
+fn is_account_name(piece: &[u8]) -> bool {
+    matches!(piece, b"root" | b"Root" | b"ROOT" | b"admin" | b"Admin" | b"ADMIN")
 }
 
 /// Fast 64-bit hash of a byte string (FxHash-style word mixing; not stable across versions,
@@ -360,6 +415,18 @@ mod tests {
         assert_eq!(m("mask=ffffffff").0, "mask=<*>");
         assert_eq!(m("/v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail").0, "<*>");
         assert_eq!(m("2016/9/27:20:30:31.455").0, "<*>");
+        // Structured values: the variable starts inside the constructor.
+        assert_eq!(m("fullscreenStackBounds=Rect(0,").0, "fullscreenStackBounds=Rect(<*>,");
+        assert_eq!(m("headroom=<memory:10240,").0, "headroom=<memory:<*>,");
+        assert_eq!(m("Surface(name=PopupWindow:4d9f0c8)").0, "Surface(name=<*>)");
+    }
+
+    #[test]
+    fn account_names_display_as_variables() {
+        assert_eq!(display_token("user=root").as_deref(), Some("user=<*>"));
+        assert_eq!(display_token("ROOT").as_deref(), Some("<*>"));
+        assert_eq!(display_token("rootfs"), None);
+        assert_eq!(display_token("guest"), None);
     }
 
     #[test]

@@ -193,6 +193,9 @@ struct Cluster {
     slots: Vec<Slot>,
     /// Token texts of the template.
     texts: Vec<Box<str>>,
+    /// Per position: every line that made the template had a plain integer there (a list of
+    /// numbers prints one `<*>` per number; other adjacent variables print as one).
+    numeric: Vec<bool>,
     count: u64,
     /// The cluster this one was merged into (itself while alive).
     parent: u32,
@@ -231,6 +234,8 @@ struct LineToken {
     hash: u64,
     /// Masking found a variable part (`<*>`, `uid=<*>`).
     masked: bool,
+    /// The raw token is a plain integer.
+    digits: bool,
 }
 
 /// A live cluster in its leaf, with a 64-bit signature of its constant positions (a
@@ -388,11 +393,17 @@ impl TemplateMiner {
             return None;
         }
         let mut s = String::with_capacity(c.texts.iter().map(|t| t.len() + 1).sum());
-        for (i, t) in c.texts.iter().enumerate() {
+        for (i, (t, joined)) in render(c).into_iter().enumerate() {
+            if joined {
+                // `…<*>` + `<*>…` print as one variable.
+                s.truncate(s.len() - WILDCARD.len());
+                s.push_str(&t);
+                continue;
+            }
             if i > 0 {
                 s.push(' ');
             }
-            s.push_str(t);
+            s.push_str(&t);
         }
         Some(s)
     }
@@ -422,6 +433,7 @@ impl TemplateMiner {
                     end: self.scratch.len() as u32,
                     hash: self.wild,
                     masked: true,
+                    digits: false,
                 });
                 shape = hash_combine(shape, self.wild);
                 break;
@@ -438,6 +450,7 @@ impl TemplateMiner {
                 end: self.scratch.len() as u32,
                 hash,
                 masked: kind != TokenKind::Const,
+                digits: kind == TokenKind::Wild && tok.bytes().all(|b| b.is_ascii_digit()),
             });
             shape = hash_combine(shape, hash);
         }
@@ -763,7 +776,8 @@ impl TemplateMiner {
                 }
             }
         }
-        format!("{}{WILDCARD}", common_key_prefix(texts)).into()
+        let (pre, suf) = common_decoration(texts);
+        format!("{pre}{WILDCARD}{suf}").into()
     }
 
     /// Merges clusters `ids` into the smallest; `vars` become variables of its template (and
@@ -777,10 +791,15 @@ impl TemplateMiner {
             return root;
         };
         let (mut hashes, mut slots, mut texts) = (b.hashes.clone(), b.slots.clone(), b.texts.clone());
+        let mut numeric = b.numeric.clone();
+        numeric.resize(slots.len(), false);
         for &m in ids {
             let Some(c) = self.clusters.get(m as usize) else {
                 continue;
             };
+            for (n, &cn) in numeric.iter_mut().zip(&c.numeric) {
+                *n &= cn;
+            }
             for p in 0..slots.len().min(c.slots.len()) {
                 if c.slots[p] != Slot::Const && slots[p] == Slot::Const {
                     slots[p] = c.slots[p];
@@ -808,6 +827,7 @@ impl TemplateMiner {
                     c.hashes = Vec::new();
                     c.slots = Vec::new();
                     c.texts = Vec::new();
+                    c.numeric = Vec::new();
                     self.live -= 1;
                 }
             }
@@ -817,6 +837,7 @@ impl TemplateMiner {
             c.hashes = hashes;
             c.slots = slots;
             c.texts = texts;
+            c.numeric = numeric;
         }
         let len = self.clusters.get(root as usize).map_or(0, |c| c.hashes.len()) as u32;
         if let Some(leaf) = self.leaves.get_mut(&len) {
@@ -961,6 +982,7 @@ impl TemplateMiner {
             c.hashes = Vec::new();
             c.slots = Vec::new();
             c.texts = Vec::new();
+            c.numeric = Vec::new();
             self.live -= 1;
             if let Some(leaf) = self.leaves.get_mut(&len) {
                 leaf.clusters.retain(|e| e.id != victim);
@@ -980,6 +1002,7 @@ impl TemplateMiner {
             hashes,
             slots: vec![Slot::Const; self.line.len()],
             texts,
+            numeric: self.line.iter().map(|t| t.digits).collect(),
             count: 1,
             parent: id,
             evicted: false,
@@ -1010,6 +1033,10 @@ pub struct SnapshotCluster {
     pub tokens: Vec<String>,
     /// How each token matches (same length as `tokens`).
     pub slots: Vec<Slot>,
+    /// Per token: only plain integers were seen there (lists of numbers print one `<*>`
+    /// per number); empty means none.
+    #[serde(default)]
+    pub numeric: Vec<bool>,
 }
 
 /// Serialisable state of a [`TemplateMiner`] (configuration and clusters; ids are kept, the
@@ -1036,6 +1063,7 @@ impl TemplateMiner {
                     evicted: c.evicted,
                     tokens: c.texts.iter().map(|t| t.to_string()).collect(),
                     slots: c.slots.clone(),
+                    numeric: c.numeric.clone(),
                 })
                 .collect(),
         }
@@ -1081,8 +1109,11 @@ impl TemplateMiner {
                     })?,
                 });
             }
+            let mut numeric = c.numeric;
+            numeric.resize(c.slots.len(), false);
             m.clusters.push(Cluster {
                 hashes,
+                numeric,
                 slots: c.slots,
                 texts: c.tokens.into_iter().map(String::into_boxed_str).collect(),
                 count: c.count,
@@ -1105,8 +1136,10 @@ impl TemplateMiner {
         Ok(m)
     }
 
-    /// The variable values of `message` under the template of cluster `id` (one per `<*>`,
-    /// in order; the key and decoration of `key=<*>` are not part of the value). `None` when
+    /// The variable values of `message` under the template of cluster `id` (one per `<*>`
+    /// of [`TemplateMiner::template`], in order — adjacent variables that print as one `<*>`
+    /// give one value, their tokens joined by a space; the key and decoration of `key=<*>`
+    /// are not part of the value). `None` when
     /// the id is unknown or evicted, or the message has another token count.
     ///
     /// ```
@@ -1114,7 +1147,7 @@ impl TemplateMiner {
     /// let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
     /// let line = "Failed password for root from 10.0.0.1 port 22 (uid=0)";
     /// let id = m.add(line);
-    /// assert_eq!(m.parameters(id, line).unwrap(), ["10.0.0.1", "22", "0"]);
+    /// assert_eq!(m.parameters(id, line).unwrap(), ["root", "10.0.0.1", "22", "0"]);
     /// ```
     pub fn parameters(&self, id: ClusterId, message: &str) -> Option<Vec<String>> {
         let c = self.clusters.get(self.resolve(id).0 as usize)?;
@@ -1138,37 +1171,82 @@ impl TemplateMiner {
         if toks.len() != n {
             return None;
         }
-        let mut out = Vec::new();
-        for (t, tok) in c.texts.iter().zip(toks) {
+        let mut out: Vec<String> = Vec::new();
+        for ((t, joined), tok) in render(c).into_iter().zip(toks) {
             if let Some((pre, suf)) = t.split_once(WILDCARD) {
                 let v = tok
                     .strip_prefix(pre)
                     .and_then(|v| v.strip_suffix(suf))
                     .unwrap_or(tok);
-                out.push(v.to_string());
+                match out.last_mut() {
+                    Some(last) if joined => {
+                        last.push(' ');
+                        last.push_str(v);
+                    }
+                    _ => out.push(v.to_string()),
+                }
             }
         }
         Some(out)
     }
 }
 
-/// The `key=` / `key:` prefix shared by all texts (empty if none).
-fn common_key_prefix<'a>(mut texts: impl Iterator<Item = &'a Box<str>>) -> String {
-    let Some(first) = texts.next() else {
-        return String::new();
-    };
-    let Some(cut) = first.find(['=', ':']) else {
-        return String::new();
-    };
-    let prefix = &first[..=cut];
-    if prefix.len() < 2 {
-        return String::new();
+/// The decoration every text shares around its value: the prefix up to the last `=`, `:`,
+/// opening bracket or quote before the value, and the closing punctuation after it
+/// (`(<*>)`, `rhost=<*>`, `<*>,`).
+fn common_decoration<'a>(texts: impl Iterator<Item = &'a Box<str>>) -> (String, String) {
+    let mut head: Option<&str> = None;
+    let mut tail: Option<&str> = None;
+    for t in texts {
+        let h = t.find(WILDCARD).map_or(&t[..], |i| &t[..i]);
+        let tl = t.rfind(WILDCARD).map_or(&t[..], |i| &t[i + WILDCARD.len()..]);
+        head = Some(match head {
+            None => h,
+            Some(p) => {
+                let n = p.bytes().zip(h.bytes()).take_while(|(a, b)| a == b).count();
+                &p[..n]
+            }
+        });
+        tail = Some(match tail {
+            None => tl,
+            Some(p) => {
+                let n = p.bytes().rev().zip(tl.bytes().rev()).take_while(|(a, b)| a == b).count();
+                &p[p.len() - n..]
+            }
+        });
     }
-    if texts.all(|t| t.starts_with(prefix)) {
-        prefix.to_string()
-    } else {
-        String::new()
+    let head = head.unwrap_or("");
+    let tail = tail.unwrap_or("");
+    let pre = head
+        .rfind(['=', ':', '(', '[', '{', '"', '\''])
+        .map_or("", |i| &head[..=i]);
+    let keep = tail
+        .bytes()
+        .rev()
+        .take_while(|b| matches!(b, b')' | b']' | b'}' | b',' | b';' | b'"' | b'\'' | b'.' | b':'))
+        .count();
+    let suf = &tail[tail.len() - keep..];
+    (pre.to_string(), suf.to_string())
+}
+
+/// A template's tokens as printed (account names as `<*>`), each with whether it continues
+/// the variable of the previous token: adjacent variables (`…<*>` then `<*>…`) print as one
+/// `<*>` — a date, a request line — unless both positions only ever held plain integers (a
+/// list of numbers keeps one `<*>` per number).
+fn render(c: &Cluster) -> Vec<(std::borrow::Cow<'_, str>, bool)> {
+    let mut out: Vec<(std::borrow::Cow<'_, str>, bool)> = Vec::with_capacity(c.texts.len());
+    for (i, t) in c.texts.iter().enumerate() {
+        let text: std::borrow::Cow<'_, str> = match c.slots.get(i) {
+            Some(Slot::Const) => crate::masking::display_token(t).map_or(std::borrow::Cow::Borrowed(&t[..]), Into::into),
+            _ => std::borrow::Cow::Borrowed(&t[..]),
+        };
+        let joined = i > 0
+            && text.starts_with(WILDCARD)
+            && out.last().is_some_and(|(p, _)| p.ends_with(WILDCARD))
+            && !(c.numeric.get(i) == Some(&true) && c.numeric.get(i - 1) == Some(&true));
+        out.push((text, joined));
     }
+    out
 }
 
 #[cfg(test)]
@@ -1257,5 +1335,72 @@ mod tests {
         })
         .expect_err("out of range");
         assert!(e.to_string().contains("similarity_threshold"));
+    }
+
+    #[test]
+    fn adjacent_variables_print_as_one_but_number_lists_do_not() {
+        let mut m = miner();
+        let a = m.add("connection from 10.0.0.1 at Fri Jun 17 07:07:00 2005");
+        assert_eq!(m.template(a).as_deref(), Some("connection from <*> at <*>"));
+        assert_eq!(
+            m.parameters(a, "connection from 10.0.0.1 at Fri Jun 17 07:07:00 2005")
+                .expect("same shape"),
+            ["10.0.0.1", "Fri Jun 17 07:07:00 2005"]
+        );
+        let b = m.add("Fan speeds ( 3552 3534 3375 **** 3515 3479 )");
+        assert_eq!(m.template(b).as_deref(), Some("Fan speeds ( <*> <*> <*> **** <*> <*> )"));
+        let c = m.add(r#"10.1.1.1 "GET /v2/54fadb/servers/detail HTTP/1.1" status: 200"#);
+        assert_eq!(m.template(c).as_deref(), Some(r#"<*> "GET <*>" status: <*>"#));
+    }
+
+    #[test]
+    fn account_names_print_as_variables_but_group_as_words() {
+        let mut m = miner();
+        let a = m.add("authentication failure; rhost=10.0.0.1 user=root");
+        let b = m.add("authentication failure; rhost=10.0.0.2 user=guest");
+        assert_ne!(m.resolve(a), m.resolve(b));
+        assert_eq!(m.template(a).as_deref(), Some("authentication failure; rhost=<*> user=<*>"));
+        assert_eq!(m.template(b).as_deref(), Some("authentication failure; rhost=<*> user=guest"));
+    }
+
+    #[test]
+    fn learned_variables_keep_their_shared_decoration() {
+        let mut m = miner();
+        let mut id = m.add("connect to (alpha.example.com) done");
+        for h in ["beta.example.org", "gamma.example.net", "delta.local", "eps.lan"] {
+            id = m.add(&format!("connect to ({h}) done"));
+        }
+        assert_eq!(m.template(id).as_deref(), Some("connect to (<*>) done"));
+    }
+
+    #[test]
+    fn masked_tokens_differ_softly_so_stack_lists_merge() {
+        let mut m = miner();
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let frames: Vec<String> = (0..8).map(|k| format!("pkg{i}x.Cls{k}y.m:{}", 100 + i * 7 + k)).collect();
+            ids.push(m.add(&format!("Destroying surface called by {}", frames.join(" "))));
+        }
+        let last = m.resolve(ids[5]);
+        assert!(ids.iter().all(|&i| m.resolve(i) == last));
+        assert_eq!(m.template(last).as_deref(), Some("Destroying surface called by <*>"));
+    }
+
+    #[test]
+    fn a_far_cluster_does_not_veto_the_merge_of_near_ones() {
+        let mut m = miner();
+        // Clusters with a learned last word and another first word are near the new lines
+        // at the first position only; admitting them would leave no constant.
+        for w in ["cancelPeek:", "stopScan", "getTasks:"] {
+            for v in ["aa", "bb", "cc", "dd", "ee"] {
+                m.add(&format!("{w} {v}"));
+            }
+        }
+        let mut id = m.add("makeInvisible: visible=tusrq");
+        for v in ["hvrtz", "jaovm", "gmumi", "fwtaf", "zgicy"] {
+            id = m.add(&format!("makeInvisible: visible={v}"));
+        }
+        assert_eq!(m.template(id).as_deref(), Some("makeInvisible: visible=<*>"));
+        assert_eq!(m.count(id), Some(6));
     }
 }
