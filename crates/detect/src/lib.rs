@@ -30,7 +30,7 @@
 //!   `faultline detect` (NAB-style streams);
 //! - [`OnlineDetector`]: [`RobustZ`] (median/MAD) and [`RollingZ`] (mean/sd), one point at a
 //!   time with bounded state;
-//! - [`stl`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
+//! - [`stl()`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
 //! - [`DetectError`]: the crate's error type.
 
 pub mod batch;

@@ -323,7 +323,9 @@ impl StreamDetector {
         }
         let z = if self.cfg.deviation_normalised {
             let r = if self.past_dev.len() >= 8 {
-                let m = self.past_dev.normaliser(self.cfg.novelty_quantile, self.cfg.normaliser_cap_mult);
+                let m = self
+                    .past_dev
+                    .normaliser(self.cfg.novelty_quantile, self.cfg.normaliser_cap_mult);
                 if m > 0.0 {
                     z / m
                 } else {
