@@ -148,13 +148,18 @@ pub fn mine_lines(
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
             buf.pop();
         }
-        let text = String::from_utf8_lossy(&buf);
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         let msg = if raw { faultline_cluster::split_header(&text).message } else { &text };
         ids.push(miner.add(msg).0);
     }
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
     let mut cache: Vec<Option<String>> = Vec::new();
     for id in ids {
+        // Clusters merge as the miner learns; print the surviving cluster of each line.
+        let id = miner.resolve(faultline_cluster::ClusterId(id)).0;
         let slot = id as usize;
         if cache.len() <= slot {
             cache.resize(slot + 1, None);

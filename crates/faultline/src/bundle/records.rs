@@ -213,11 +213,14 @@ pub(crate) fn span(mut l: Line<'_>) -> Result<Span, BundleError> {
 /// An `alerts.jsonl` line.
 pub(crate) fn alert(mut l: Line<'_>) -> Result<Alert, BundleError> {
     let starts_at = l.req_ts(&["starts_at", "startsAt"])?;
-    let mut ends_at = l.take_ts(&["ends_at", "endsAt"])?;
-    // Alertmanager uses 0001-01-01 for "not ended".
-    if ends_at.is_some_and(|e| e.as_secs() < 0) {
-        ends_at = None;
+    // Alertmanager writes 0001-01-01T00:00:00Z (outside Timestamp's range) for "not ended".
+    if let Some(Value::String(s)) = l.obj.get("ends_at").or_else(|| l.obj.get("endsAt")) {
+        if s.starts_with("0001-01-01") {
+            l.obj.remove("ends_at");
+            l.obj.remove("endsAt");
+        }
     }
+    let ends_at = l.take_ts(&["ends_at", "endsAt"])?;
     let status = match l.take_str(&["status"])?.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("firing") => AlertStatus::Firing,
         Some("resolved") => AlertStatus::Resolved,
