@@ -1,7 +1,7 @@
 //! Preflight: everything that must hold before a plan may be approved.
 //!
 //! 1. every step's dry-run form runs through the [`Runner`] and must succeed;
-//! 2. every policy ([`PolicyEngine`]: the built-in rules, Rego via [`crate::rego`]) must allow
+//! 2. every policy ([`PolicyEngine`]: the built-in rules, Rego via the `rego` module behind the `rego` feature) must allow
 //!    the plan, with readable reasons when it does not;
 //! 3. the SLO error-budget gate: with the budget exhausted, only plans at most as risky as
 //!    `max_risk_when_budget_exhausted` (rollbacks, pauses) pass (Beyer et al., *Site
