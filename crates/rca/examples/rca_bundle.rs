@@ -2,7 +2,10 @@
 //! facade's bundle reader), runs [`faultline_rca::analyze`] without detection or log mining,
 //! and prints `{"hypotheses":[{"rank":1,"service":"..."}, ...]}`.
 //!
-//! `cargo run --release -p faultline-rca --example rca_bundle -- path/to/bundle [--full]`
+//! `cargo run --release -p faultline-rca --example rca_bundle -- path/to/bundle [--full]
+//! [--report REPORT.json]`: with `--report`, the anomalies, templates and template signals
+//! of a saved `faultline analyze --format json` report are fed in as well, so the RCA stage
+//! can be iterated on without rebuilding the whole pipeline.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -152,19 +155,43 @@ fn main() {
         });
     }
     signals.logs.sort_by_key(|l| l.ts);
+    let (mut anomalies, mut templates, mut template_signals) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(p) = args
+        .iter()
+        .position(|a| a == "--report")
+        .and_then(|i| args.get(i + 1))
+    {
+        let r: Value = serde_json::from_reader(File::open(p).unwrap()).unwrap();
+        anomalies = serde_json::from_value::<Vec<Anomaly>>(r["anomalies"].clone()).unwrap();
+        templates = serde_json::from_value::<Vec<LogTemplate>>(r["templates"].clone()).unwrap();
+        template_signals =
+            serde_json::from_value::<Vec<TemplateSignal>>(r["template_signals"].clone()).unwrap();
+    }
     let input = RcaInput {
         incident: &incident,
         signals: &signals,
-        anomalies: &[],
-        templates: &[],
-        template_signals: &[],
+        anomalies: &anomalies,
+        templates: &templates,
+        template_signals: &template_signals,
     };
-    let out = analyze(&input, &RcaConfig::default()).unwrap();
+    // RCA_CONFIG: an RcaConfig as JSON (fields default), for parameter studies.
+    let cfg: RcaConfig = std::env::var("RCA_CONFIG")
+        .ok()
+        .map_or_else(RcaConfig::default, |j| serde_json::from_str(&j).unwrap());
+    let out = analyze(&input, &cfg).unwrap();
     if full {
         for (s, sc) in &out.service_scores {
             eprintln!(
-                "{s:32} root {:.3} anom {:.3} m {:.2} e {:.2} l {:.2} expl {:.2}",
-                sc.root, sc.anomaly, sc.metric, sc.error, sc.latency, sc.explained
+                "{s:32} root {:.3} anom {:.3} m {:.2} e {:.2} l {:.2} expl {:.2} raw {:.1} {:.2} {:.2}",
+                sc.root,
+                sc.anomaly,
+                sc.metric,
+                sc.error,
+                sc.latency,
+                sc.explained,
+                sc.raw[0],
+                sc.raw[1],
+                sc.raw[2]
             );
         }
         for h in &out.hypotheses {

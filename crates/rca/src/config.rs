@@ -51,7 +51,9 @@ pub struct RcaConfig {
     /// Weight of the error channel (error logs, new/spiking error templates, error spans)
     /// (default 2.0).
     pub error_weight: f64,
-    /// Weight of the span-latency channel (self time and caller→callee gaps) (default 1.0).
+    /// Weight of the span-latency channel (self time and caller→callee gaps) (default 2.0,
+    /// as the error channel: both localise a fault directly, excluding what dependencies
+    /// add).
     pub latency_weight: f64,
     /// Weight of a correlated change event (default 1.0).
     pub change_weight: f64,
@@ -59,7 +61,9 @@ pub struct RcaConfig {
     pub metric_half_z: f64,
     /// Half-saturation of the error channel, in error records per minute (default 3).
     pub error_half_per_min: f64,
-    /// Half-saturation of the latency channel, as a relative increase (default 0.5 = +50 %).
+    /// Half-saturation of the latency channel, as a relative increase (default 1.0 = self
+    /// time or network time doubled; busy services' self-time quantiles drift by +100 % to
+    /// +300 % without a fault, while an injected network delay widens gaps a hundredfold).
     pub latency_half_ratio: f64,
     /// How much a service is discounted when one of its dependencies is at least as
     /// anomalous as itself, in [0, 1] (default 0.5): faults propagate to callers.
@@ -91,11 +95,11 @@ impl Default for RcaConfig {
             dependency_metric_weight: 0.25,
             metric_weight: 1.0,
             error_weight: 2.0,
-            latency_weight: 1.0,
+            latency_weight: 2.0,
             change_weight: 1.0,
             metric_half_z: 5.0,
             error_half_per_min: 3.0,
-            latency_half_ratio: 0.5,
+            latency_half_ratio: 1.0,
             propagation_discount: 0.5,
             change_failure_prior: 0.2,
             alert_group_by: vec!["alertname".to_owned()],

@@ -36,6 +36,10 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// Change-impact likelihood from which a change is named the cause of a service's anomaly,
+/// whatever its other evidence.
+const CHANGE_CAUSE_MIN_LIKELIHOOD: f64 = 0.5;
+
 /// Support (for) and counter (against) evidence of a service being the root cause, and the
 /// cause the strongest support names.
 pub(crate) fn evidence_for(
@@ -341,10 +345,19 @@ pub(crate) fn evidence_for(
     // Stronger first; the cause is the strongest item's.
     let mut order: Vec<usize> = (0..support.len()).collect();
     order.sort_by(|&x, &y| support[y].0.total_cmp(&support[x].0).then(x.cmp(&y)));
-    let cause = order
-        .iter()
-        .find_map(|&k| support[k].2.clone().filter(|_| support[k].0 > 0.0))
-        .unwrap_or(Cause::Unknown);
+    // A likely change explains the service's other symptoms (its errors and shifts are what
+    // the change broke), so it is the cause whenever it is likely enough; otherwise the
+    // strongest item names it.
+    let likely_change = support.iter().find_map(|(w, _, c)| {
+        c.clone()
+            .filter(|c| matches!(c, Cause::Change { .. }) && *w >= 2.0 * CHANGE_CAUSE_MIN_LIKELIHOOD)
+    });
+    let cause = likely_change.unwrap_or_else(|| {
+        order
+            .iter()
+            .find_map(|&k| support[k].2.clone().filter(|_| support[k].0 > 0.0))
+            .unwrap_or(Cause::Unknown)
+    });
     let cause = match (sc.explained_by, &cause) {
         // Fully explained by a dependency that ranks above: say so.
         (Some(c), Cause::Resource { .. } | Cause::Unknown)

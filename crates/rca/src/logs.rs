@@ -4,6 +4,10 @@
 //! Code-level faults (a thrown exception, a wrong return value) rarely move resource
 //! metrics; they show as error lines and error templates in the faulty service's logs
 //! (Yu et al., "Nezha", ESEC/FSE 2023, §2).
+//!
+//! Rates are per *observed* minute ([`crate::stats::observed_minutes`]) and scored by their
+//! excess over the baseline rate ([`crate::stats::rate_excess`]): a service that always logs
+//! errors at this rate is no suspect.
 
 use std::collections::BTreeMap;
 
@@ -90,12 +94,12 @@ pub fn service_errors(
     let n = adj.services.len();
     let mut out = vec![ServiceErrors::default(); n];
     let in_window = |t| incident.window.contains(t);
-    let first = logs.iter().map(|r| r.ts).filter(|&t| in_window(t)).min();
-    let last = logs.iter().map(|r| r.ts).filter(|&t| in_window(t)).max();
     let mut shapes: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
-    if let (Some(first), Some(last)) = (first, last) {
-        let pre_min = minutes(first.min(incident.onset), incident.onset);
-        let post_min = minutes(incident.onset, last.max(incident.onset));
+    if logs.iter().any(|r| in_window(r.ts)) {
+        let (pre_min, post_min) = crate::stats::observed_minutes(
+            logs.iter().map(|r| r.ts).filter(|&t| in_window(t)),
+            incident.onset,
+        );
         for r in logs {
             if !in_window(r.ts) || !is_error_record(r) {
                 continue;
@@ -119,13 +123,7 @@ pub fn service_errors(
             e.pre_per_min = e.pre as f64 / pre_min;
             e.post_per_min = e.post as f64 / post_min;
             let (a, b) = (e.pre_per_min, e.post_per_min);
-            // Weight the post-onset rate by how much of it is new: a service that always logs
-            // errors at this rate is less suspicious than one that just started.
-            e.log_strength = if b > 0.0 {
-                b * (0.5 + 0.5 * b / (a + b))
-            } else {
-                0.0
-            };
+            e.log_strength = crate::stats::rate_excess(a, b);
             e.top_message = sh
                 .iter()
                 .max_by(|x, y| x.1.cmp(y.1).then_with(|| y.0.cmp(x.0)))

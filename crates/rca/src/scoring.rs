@@ -46,6 +46,9 @@ pub struct ServiceScore {
     pub explained_by: Option<usize>,
     /// Final root-cause score.
     pub root: f64,
+    /// Raw channel strengths before normalisation: metric robust z, error records per
+    /// minute, relative latency increase.
+    pub raw: [f64; 3],
 }
 
 /// Raw channel strengths per service, in their native units.
@@ -135,6 +138,7 @@ pub fn score(s: &Strengths, callees: &[Vec<usize>], change: &[f64], cfg: &RcaCon
                 explained,
                 explained_by,
                 root,
+                raw: [s.metric[i], s.error[i], s.latency[i]],
             }
         })
         .collect()

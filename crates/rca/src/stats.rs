@@ -8,6 +8,8 @@
 //! baseline), which is what makes the score robust to onset errors, unlike N-sigma with mean
 //! and standard deviation.
 
+use faultline_core::Timestamp;
+
 /// Linear-interpolated quantile `q ∈ [0, 1]` of sorted, finite values; `None` when empty.
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
@@ -145,6 +147,42 @@ pub fn ridge(x: &[f64], y: &[f64], p: usize, lambda: f64) -> Option<Vec<f64>> {
 pub fn saturate(v: f64, half: f64) -> f64 {
     if v.is_finite() && v > 0.0 {
         v / (v + half)
+    } else {
+        0.0
+    }
+}
+
+/// Observed minutes before and after `onset`: the number of one-minute buckets (aligned on
+/// the onset) holding at least one of `times`, each side at least 0.5. Log and trace exports
+/// often cover only some minutes of a window (a collector restart, files kept only around
+/// events); a rate over wall-clock time would count the gaps as silence and make every
+/// steady source look like it grew after the onset.
+///
+/// ```
+/// use faultline_core::Timestamp;
+/// use faultline_rca::stats::observed_minutes;
+/// let t = |s| Timestamp::from_secs(s);
+/// // Records at -550 s, -30 s and -10 s, +5 s and +70 s: two minutes observed on each side.
+/// let (pre, post) = observed_minutes([t(50), t(570), t(590), t(605), t(670)].into_iter(), t(600));
+/// assert_eq!((pre, post), (2.0, 2.0));
+/// ```
+pub fn observed_minutes(times: impl Iterator<Item = Timestamp>, onset: Timestamp) -> (f64, f64) {
+    let mut buckets: Vec<i64> = times
+        .map(|t| (t.0 - onset.0).div_euclid(60_000_000_000))
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    let pre = buckets.iter().filter(|&&b| b < 0).count() as f64;
+    let post = buckets.len() as f64 - pre;
+    (pre.max(0.5), post.max(0.5))
+}
+
+/// Strength of an error rate that is `after` per minute since the onset and was `before` per
+/// minute until then: the excess over the baseline rate, plus a quarter of the rate itself
+/// when it grew (a steady error source explains nothing about the incident; a new one does).
+pub fn rate_excess(before: f64, after: f64) -> f64 {
+    if after > before {
+        (after - before) + 0.25 * after
     } else {
         0.0
     }

@@ -157,15 +157,13 @@ pub fn service_traces(spans: &[Span], incident: &Incident, adj: &Adjacency) -> V
     if first > last {
         return out;
     }
-    let pre_min = (incident.onset.since(first).as_secs_f64() / 60.0).max(0.5);
-    let post_min = (last.since(incident.onset).as_secs_f64() / 60.0).max(0.5);
+    let (pre_min, post_min) = crate::stats::observed_minutes(
+        spans.iter().map(|s| s.start).filter(|&t| in_window(t)),
+        incident.onset,
+    );
     for (i, t) in out.iter_mut().enumerate() {
         let (a, b) = (t.origins_pre as f64 / pre_min, t.origins_post as f64 / post_min);
-        t.error_strength = if b > 0.0 {
-            b * (0.5 + 0.5 * b / (a + b))
-        } else {
-            0.0
-        };
+        t.error_strength = crate::stats::rate_excess(a, b);
         if self_pre[i].len() >= MIN_SELF_SAMPLES && self_post[i].len() >= MIN_SELF_SAMPLES {
             t.self_time_ratio = ratio_shift(&self_pre[i], &self_post[i], 0.5, SELF_FLOOR_MS)
                 + ratio_shift(&self_pre[i], &self_post[i], 0.9, SELF_FLOOR_MS);
