@@ -175,10 +175,37 @@ pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// The `k8s` template filter: turns a service name into a valid Kubernetes object name
+/// (lowercase; runs of other characters become `-`; trimmed to 63 characters), so that
+/// `Cart_Service` plans against `cart-service` instead of failing.
+pub fn k8s_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let t: String = out.trim_matches('-').chars().take(63).collect();
+    let t = t.trim_end_matches('-').to_owned();
+    if t.is_empty() {
+        "unnamed".into()
+    } else {
+        t
+    }
+}
+
+fn k8s_filter(v: String) -> String {
+    k8s_name(&v)
+}
+
 fn environments() -> (Environment<'static>, Environment<'static>) {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_filter("shquote", crate::quote::shquote_filter);
+    env.add_filter("k8s", k8s_filter);
     let mut shell = env.clone();
     // In shell templates every interpolated value is quoted unless it is already safe (the
     // output of `shquote`).
@@ -531,6 +558,23 @@ mod tests {
     use super::*;
     use crate::testing::{deploy_report, report_with};
     use faultline_core::{Labels, SeriesKey, ServiceId};
+
+    #[test]
+    fn k8s_filter_makes_valid_names() {
+        assert_eq!(k8s_name("Cart_Service"), "cart-service");
+        assert_eq!(k8s_name("--a..b--"), "a-b");
+        assert_eq!(k8s_name("日本"), "unnamed");
+        assert_eq!(k8s_name(&"x".repeat(100)).len(), 63);
+        let (report, h) = crate::testing::deploy_report("Cart_Service", 0.9);
+        let p = Catalog::default_catalog()
+            .plan(&report, &h, &PlanContext::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p.steps[0].script,
+            "kubectl rollout undo deployment/cart-service -n default"
+        );
+    }
 
     #[test]
     fn glob_matches() {
