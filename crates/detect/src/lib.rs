@@ -37,6 +37,7 @@ pub mod batch;
 pub mod error;
 mod novelty;
 pub mod online;
+pub mod seasonal;
 pub mod stats;
 pub mod stl;
 pub mod stream;

@@ -1,24 +1,27 @@
-//! Causal streaming scores for `faultline detect`: multi-resolution robust deviations
-//! post-processed into an anomaly likelihood.
+//! Causal streaming scores for `faultline detect`: three channels, each normalised by its own
+//! recent maximum, fused by their maximum, gated so that one episode raises one alarm.
 //!
-//! Pipeline per sample (all state bounded by the configured windows):
-//! 1. **Multi-resolution robust deviation.** For each resolution `s` (samples), the mean of the
-//!    last `s` values is compared with the median of the past `baseline_samples` such means, in
-//!    units of their robust spread (`1.4826 MAD`). Averaging over `s` samples makes sustained
-//!    shifts stand out while single noisy points are scored at resolution 1 only; each
-//!    resolution has its own spread, so autocorrelated series are not over-scored.
-//! 2. **Anomaly likelihood** (Ahmad, Lavin, Purdy and Agha, "Unsupervised real-time anomaly
-//!    detection for streaming data", Neurocomputing 262, 2017, §4): the raw score (largest
-//!    deviation over resolutions, log-compressed) is averaged over a short window and compared
-//!    with the mean and standard deviation of the raw score over a long window. What counts is
-//!    how unusual the raw score is *for this series*, so one configuration serves noisy and
-//!    quiet series alike.
-//! 3. **Rest period.** After the score crosses `alarm_score`, the following `rest_samples`
-//!    scores are damped, so one episode raises one alarm (NAB and on-call humans both charge
-//!    for repeats).
+//! Channels per sample (all state bounded by the configured windows):
+//! 1. **Subsequence novelty** ([`crate::novelty`]): distance from the last
+//!    `novelty_window_samples` values to their `novelty_k` nearest earlier non-overlapping
+//!    windows in the last `novelty_history_samples` (KNN-CAD, Burnaev and Ishimtsev 2016;
+//!    matrix-profile discords, Yeh et al. 2016).
+//! 2. **Multi-resolution robust deviation.** For each resolution `s`, the mean of the last `s`
+//!    values against the median and `1.4826 MAD` of the past `baseline_samples` such means.
+//! 3. **Range excess**: distance beyond the min/max of the last `range_history_samples`
+//!    values, as a fraction of that range, times `range_weight`.
+//!
+//! Channels 1 and 2 are divided by their largest value over the last `calibration_samples`
+//! (a sliding maximum), so a level of 1 means "as unusual as the most unusual thing recently"
+//! whatever the series' noise. The level is the largest channel. **Rest gate:** a level that
+//! does not exceed `rest_margin` times every level of the previous `rest_samples` samples is
+//! multiplied by `rest_damping` (threshold-independent; a sustained episode crosses once).
+//! The level maps to [0, 1] by `x / (x + squash_scale)` (monotone, no ties at 1).
 //!
 //! The score of sample `i` depends only on samples `..=i`. Non-finite values score 0 and do
-//! not change the state.
+//! not change the state. Timestamps are not used (samples are treated as equally spaced).
+
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,65 +29,37 @@ use crate::stats::{SortedWindow, MAD_TO_SIGMA};
 use crate::DetectError;
 use faultline_core::Timestamp;
 
-/// Settings of [`score_stream`].
+/// Settings of [`score_stream`]. Unknown fields (switches of earlier versions) are ignored
+/// when deserialising.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StreamConfig {
-    /// Window lengths (samples) over which the current level is averaged.
+    /// Window lengths (samples) over which the current level is averaged (deviation channel).
     pub resolutions_samples: Vec<usize>,
-    /// Past values (per resolution) forming the baseline median and spread.
+    /// Past values (per resolution) forming the baseline median and spread (at least 8).
     pub baseline_samples: usize,
     /// Samples before any non-zero score.
     pub warmup_samples: usize,
-    /// Short averaging window of the raw score (likelihood numerator).
-    pub likelihood_short_samples: usize,
-    /// Long window of the raw score's mean and standard deviation.
-    pub likelihood_long_samples: usize,
-    /// Score at which an alarm is considered raised (starts the rest period).
-    pub alarm_score: f64,
-    /// Samples after an alarm during which scores are damped.
-    pub rest_samples: usize,
-    /// Multiplier applied to scores during the rest period.
-    pub rest_damping: f64,
-    /// Post-process the raw deviation into an anomaly likelihood (otherwise the raw deviation
-    /// is mapped to [0, 1] directly).
-    pub likelihood: bool,
-    /// Deviation (robust units) that maps to 0.5 when `likelihood` is off; scale of the
-    /// likelihood's squashing otherwise.
-    pub squash_scale: f64,
-    /// Rest period relative to the recent maximum: a score is damped unless it exceeds every
-    /// undamped score of the last `rest_samples` samples (independent of any threshold).
-    pub rest_recent_max: bool,
-    /// Factor by which a level must exceed the recent maximum to escape damping.
-    pub rest_margin: f64,
-    /// Let the recent maximum decay exponentially (time constant `rest_samples`) instead of
-    /// forgetting it after `rest_samples`.
-    pub rest_decay: bool,
-    /// Normalise the deviation by its recent maximum like the novelty ratio.
-    pub deviation_normalised: bool,
-    /// How the deviation and novelty ratios combine: 0 max, 1 mean, 2 geometric mean.
-    pub combine_mode: u8,
-    /// Weight of the range-excess channel (distance beyond the historical min/max as a
-    /// fraction of the historical range); 0 disables it.
+    /// Weight of the range-excess channel; 0 disables it.
     pub range_weight: f64,
     /// Samples of history defining the range.
     pub range_history_samples: usize,
     /// Length of the subsequence compared with earlier ones (0 disables novelty).
     pub novelty_window_samples: usize,
-    /// Scales of the novelty search: each compares windows of `stride`-sample means.
-    pub novelty_strides_samples: Vec<usize>,
     /// How many earlier samples the novelty search looks back.
     pub novelty_history_samples: usize,
-    /// Nearest neighbours averaged.
+    /// Nearest neighbours averaged (at least 1).
     pub novelty_k: usize,
-    /// Recent nearest-neighbour distances that define "typical".
-    pub novelty_calibration_samples: usize,
-    /// Quantile of recent nearest-neighbour distances taken as "typical".
-    pub novelty_quantile: f64,
-    /// Caps the normaliser at this multiple of the 0.9 quantile (0 = no cap).
-    pub normaliser_cap_mult: f64,
-    /// Weight of the robust-deviation score against the novelty ratio.
-    pub deviation_weight: f64,
+    /// Samples over which the novelty and deviation channels' maxima are taken.
+    pub calibration_samples: usize,
+    /// Samples of the rest gate's memory (0 disables the gate).
+    pub rest_samples: usize,
+    /// Factor by which a level must exceed the recent levels to escape damping (at least 1).
+    pub rest_margin: f64,
+    /// Multiplier applied to damped scores, in [0, 1].
+    pub rest_damping: f64,
+    /// Level that maps to a score of 0.5 (positive).
+    pub squash_scale: f64,
 }
 
 impl Default for StreamConfig {
@@ -93,28 +68,16 @@ impl Default for StreamConfig {
             resolutions_samples: vec![4, 16],
             baseline_samples: 400,
             warmup_samples: 30,
-            likelihood_short_samples: 8,
-            likelihood_long_samples: 2000,
-            alarm_score: 0.5,
-            rest_samples: 100,
-            rest_damping: 0.05,
-            likelihood: false,
-            squash_scale: 8.0,
-            rest_recent_max: true,
-            rest_margin: 1.5,
-            rest_decay: false,
-            deviation_normalised: true,
-            combine_mode: 0,
             range_weight: 5.0,
             range_history_samples: 2000,
             novelty_window_samples: 10,
-            novelty_strides_samples: vec![1],
             novelty_history_samples: 2000,
             novelty_k: 3,
-            novelty_calibration_samples: 2000,
-            novelty_quantile: 1.0,
-            normaliser_cap_mult: 0.0,
-            deviation_weight: 1.0,
+            calibration_samples: 2000,
+            rest_samples: 100,
+            rest_margin: 1.5,
+            rest_damping: 0.05,
+            squash_scale: 8.0,
         }
     }
 }
@@ -122,26 +85,29 @@ impl Default for StreamConfig {
 impl StreamConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), DetectError> {
-        if self.resolutions_samples.contains(&0) || self.novelty_strides_samples.contains(&0) {
-            return Err(DetectError::config(
-                "resolutions_samples",
-                "must be non-empty and positive",
-            ));
+        if self.resolutions_samples.contains(&0) {
+            return Err(DetectError::config("resolutions_samples", "must be positive"));
         }
         if self.baseline_samples < 8 {
             return Err(DetectError::config("baseline_samples", "must be at least 8"));
         }
-        if self.likelihood_short_samples == 0 || self.likelihood_long_samples < 2 {
-            return Err(DetectError::config(
-                "likelihood_long_samples",
-                "windows must be positive",
-            ));
+        if self.novelty_k == 0 {
+            return Err(DetectError::config("novelty_k", "must be at least 1"));
+        }
+        if self.calibration_samples == 0 || self.range_history_samples == 0 {
+            return Err(DetectError::config("calibration_samples", "must be positive"));
+        }
+        if !(self.range_weight >= 0.0 && self.range_weight.is_finite()) {
+            return Err(DetectError::config("range_weight", "must be finite and >= 0"));
+        }
+        if !(self.rest_margin >= 1.0 && self.rest_margin.is_finite()) {
+            return Err(DetectError::config("rest_margin", "must be finite and >= 1"));
         }
         if !(0.0..=1.0).contains(&self.rest_damping) {
             return Err(DetectError::config("rest_damping", "must be in [0, 1]"));
         }
-        if !(0.0..=1.0).contains(&self.alarm_score) {
-            return Err(DetectError::config("alarm_score", "must be in [0, 1]"));
+        if !(self.squash_scale > 0.0 && self.squash_scale.is_finite()) {
+            return Err(DetectError::config("squash_scale", "must be finite and positive"));
         }
         Ok(())
     }
@@ -202,69 +168,78 @@ impl Resolution {
     }
 }
 
-/// Rolling mean and variance of the raw score over a long window.
+/// Maximum (or, with negated input, minimum) of the last `cap` values: a monotone deque,
+/// O(1) amortised per sample.
 #[derive(Debug, Clone)]
-struct RollingMoments {
-    ring: Vec<f64>,
-    head: usize,
+struct SlidingMax {
     cap: usize,
-    sum: f64,
-    sum_sq: f64,
+    seen: usize,
+    deque: VecDeque<(usize, f64)>,
 }
 
-impl RollingMoments {
+impl SlidingMax {
     fn new(cap: usize) -> Self {
         Self {
-            ring: Vec::with_capacity(cap),
-            head: 0,
-            cap,
-            sum: 0.0,
-            sum_sq: 0.0,
+            cap: cap.max(1),
+            seen: 0,
+            deque: VecDeque::new(),
         }
     }
     fn push(&mut self, v: f64) {
-        if self.ring.len() < self.cap {
-            self.ring.push(v);
-        } else {
-            let old = std::mem::replace(&mut self.ring[self.head], v);
-            self.head = (self.head + 1) % self.cap;
-            self.sum -= old;
-            self.sum_sq -= old * old;
-            if self.head == 0 {
-                self.sum = self.ring.iter().sum();
-                self.sum_sq = self.ring.iter().map(|x| x * x).sum();
-                self.sum -= v;
-                self.sum_sq -= v * v;
-            }
+        while self.deque.back().is_some_and(|&(_, b)| b <= v) {
+            self.deque.pop_back();
         }
-        self.sum += v;
-        self.sum_sq += v * v;
+        self.deque.push_back((self.seen, v));
+        self.seen += 1;
+        while self.deque.front().is_some_and(|&(i, _)| i + self.cap < self.seen) {
+            self.deque.pop_front();
+        }
     }
-    fn mean_sd(&self) -> (f64, f64) {
-        let n = self.ring.len().max(1) as f64;
-        let m = self.sum / n;
-        (m, (self.sum_sq / n - m * m).max(0.0).sqrt())
-    }
+    /// Values held (at most `cap`).
     fn len(&self) -> usize {
-        self.ring.len()
+        self.seen.min(self.cap)
+    }
+    fn max(&self) -> f64 {
+        self.deque.front().map_or(f64::NEG_INFINITY, |&(_, v)| v)
     }
 }
 
-/// The streaming detector behind [`score_stream`], one instance per series.
+/// A channel's value divided by its own maximum over the previous `calibration` samples
+/// (0 until 8 values were seen or while that maximum is 0).
+#[derive(Debug, Clone)]
+struct Normalised(SlidingMax);
+
+impl Normalised {
+    fn ratio_then_push(&mut self, x: f64) -> f64 {
+        let r = if self.0.len() >= 8 {
+            let m = self.0.max();
+            if m > 0.0 {
+                x / m
+            } else if x > 0.0 {
+                1e6
+            } else {
+                0.0
+            }
+        } else {
+            0.0
+        };
+        self.0.push(x);
+        r
+    }
+}
+
+/// The streaming detector behind [`score_stream`], one instance per series. State: about
+/// `2 novelty_history + resolutions × baseline + rest` values (≈ 50 KB with the defaults).
 #[derive(Debug, Clone)]
 pub struct StreamDetector {
     cfg: StreamConfig,
     res: Vec<Resolution>,
-    raw_long: RollingMoments,
-    raw_short: Vec<f64>,
-    short_head: usize,
+    deviation: Normalised,
+    novelty: Option<(crate::novelty::Novelty, Normalised)>,
+    range_hi: SlidingMax,
+    range_lo: SlidingMax,
+    recent: SlidingMax,
     seen: usize,
-    rest_left: usize,
-    recent: std::collections::VecDeque<f64>,
-    novelty: Vec<crate::novelty::Novelty>,
-    bar: f64,
-    past_dev: SortedWindow,
-    range: SortedWindow,
 }
 
 impl StreamDetector {
@@ -275,44 +250,33 @@ impl StreamDetector {
     }
 
     fn new_unchecked(cfg: StreamConfig) -> Self {
+        let cal = cfg.calibration_samples;
         Self {
             res: cfg
                 .resolutions_samples
                 .iter()
                 .map(|&s| Resolution::new(s, cfg.baseline_samples))
                 .collect(),
-            raw_long: RollingMoments::new(cfg.likelihood_long_samples.max(2)),
-            raw_short: Vec::with_capacity(cfg.likelihood_short_samples.max(1)),
-            short_head: 0,
+            deviation: Normalised(SlidingMax::new(cal)),
+            novelty: (cfg.novelty_window_samples > 0).then(|| {
+                (
+                    crate::novelty::Novelty::new(
+                        cfg.novelty_window_samples,
+                        cfg.novelty_history_samples,
+                        cfg.novelty_k,
+                    ),
+                    Normalised(SlidingMax::new(cal)),
+                )
+            }),
+            range_hi: SlidingMax::new(cfg.range_history_samples),
+            range_lo: SlidingMax::new(cfg.range_history_samples),
+            recent: SlidingMax::new(cfg.rest_samples),
             seen: 0,
-            rest_left: 0,
-            recent: std::collections::VecDeque::with_capacity(cfg.rest_samples + 1),
-            bar: 0.0,
-            range: SortedWindow::new(cfg.range_history_samples.max(8)),
-            past_dev: SortedWindow::new(cfg.novelty_calibration_samples.max(8)),
-            novelty: if cfg.novelty_window_samples > 0 {
-                cfg.novelty_strides_samples
-                    .iter()
-                    .map(|&stride| {
-                        crate::novelty::Novelty::new(
-                            cfg.novelty_window_samples,
-                            stride,
-                            cfg.novelty_history_samples,
-                            cfg.novelty_k,
-                            cfg.novelty_calibration_samples,
-                            cfg.novelty_quantile,
-                            cfg.normaliser_cap_mult,
-                        )
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
             cfg,
         }
     }
 
-    /// Scores one value (timestamps are not used yet: samples are assumed equally spaced).
+    /// Scores one value (samples are assumed equally spaced).
     pub fn update(&mut self, value: f64) -> f64 {
         if !value.is_finite() {
             return 0.0;
@@ -321,100 +285,42 @@ impl StreamDetector {
         for r in &mut self.res {
             z = z.max(r.update(value));
         }
-        let z = if self.cfg.deviation_normalised {
-            let r = if self.past_dev.len() >= 8 {
-                let m = self
-                    .past_dev
-                    .normaliser(self.cfg.novelty_quantile, self.cfg.normaliser_cap_mult);
-                if m > 0.0 {
-                    z / m
-                } else {
-                    0.0
-                }
-            } else {
-                0.0
-            };
-            self.past_dev.push(z);
-            r * self.cfg.deviation_weight
-        } else {
-            z * self.cfg.deviation_weight
-        };
-        let mut nz = 0.0f64;
-        for nv in &mut self.novelty {
-            nz = nz.max(nv.update(value));
+        let mut level = self.deviation.ratio_then_push(z);
+        if let Some((nv, norm)) = &mut self.novelty {
+            if let Some(d) = nv.update(value) {
+                level = level.max(norm.ratio_then_push(d));
+            }
         }
-        let mut rz = 0.0;
         if self.cfg.range_weight > 0.0 {
-            if self.range.len() >= 8 {
-                let (lo, hi) = (self.range.quantile(0.0), self.range.quantile(1.0));
+            if self.range_hi.len() >= 8 {
+                let (lo, hi) = (-self.range_lo.max(), self.range_hi.max());
                 let width = (hi - lo).max(1e-9 * hi.abs().max(lo.abs())).max(1e-300);
                 let excess = (value - hi).max(lo - value).max(0.0);
-                rz = self.cfg.range_weight * excess / width;
+                level = level.max(self.cfg.range_weight * excess / width);
             }
-            self.range.push(value);
+            self.range_hi.push(value);
+            self.range_lo.push(-value);
         }
-        let z = match self.cfg.combine_mode {
-            1 => 0.5 * (z + nz),
-            2 => (z * nz).sqrt(),
-            _ => z.max(nz),
-        }
-        .max(rz);
-        let raw = z.ln_1p();
         self.seen += 1;
-        // Short mean of the raw score, including the current one.
-        let cap = self.cfg.likelihood_short_samples.max(1);
-        if self.raw_short.len() < cap {
-            self.raw_short.push(raw);
-        } else {
-            self.raw_short[self.short_head] = raw;
-            self.short_head = (self.short_head + 1) % cap;
-        }
-        let short = self.raw_short.iter().sum::<f64>() / self.raw_short.len() as f64;
-        // `level` >= 0: how anomalous, before squashing into [0, 1].
         let level = if self.seen <= self.cfg.warmup_samples {
             0.0
-        } else if !self.cfg.likelihood {
-            z
-        } else if self.raw_long.len() >= 8 {
-            let (m, sd) = self.raw_long.mean_sd();
-            ((short - m) / sd.max(0.05)).max(0.0)
+        } else if level.is_finite() {
+            level
         } else {
-            0.0
+            1e12
         };
-        self.raw_long.push(raw);
-        let level = if level.is_finite() { level } else { 1e12 };
         let score = level / (level + self.cfg.squash_scale);
-        if self.cfg.rest_recent_max {
-            let prev = if self.cfg.rest_decay {
-                let p = self.bar;
-                let decay = (-1.0 / self.cfg.rest_samples.max(1) as f64).exp();
-                self.bar = (self.bar * decay).max(level);
-                p
-            } else {
-                self.recent.iter().copied().fold(0.0, f64::max)
-            };
-            if self.recent.len() == self.cfg.rest_samples {
-                self.recent.pop_front();
-            }
-            if self.cfg.rest_samples > 0 {
-                self.recent.push_back(level);
-            }
-            let out = if level > prev * self.cfg.rest_margin {
+        let out = if self.cfg.rest_samples == 0 {
+            score
+        } else {
+            let prev = self.recent.max().max(0.0);
+            self.recent.push(level);
+            if level > prev * self.cfg.rest_margin {
                 score
             } else {
                 score * self.cfg.rest_damping
-            };
-            return if out.is_finite() { out.clamp(0.0, 1.0) } else { 0.0 };
-        }
-        let out = if self.rest_left > 0 {
-            self.rest_left -= 1;
-            score * self.cfg.rest_damping
-        } else {
-            score
+            }
         };
-        if out >= self.cfg.alarm_score {
-            self.rest_left = self.cfg.rest_samples;
-        }
         if out.is_finite() {
             out.clamp(0.0, 1.0)
         } else {
