@@ -5,7 +5,7 @@
 //!
 //!     cargo run --release -p faultline-cluster --example mine_stdin -- [--raw] [FILE|-] < in > out
 
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 
 use faultline_cluster::{split_header, ClusterId, MinerConfig, TemplateMiner};
 
@@ -43,25 +43,48 @@ fn main() -> io::Result<()> {
         Some(f) => Box::new(std::fs::File::open(f)?),
         None => Box::new(io::stdin().lock()),
     };
-    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let mut reader = input;
     let mut miner = TemplateMiner::new(MinerConfig::default()).map_err(io::Error::other)?;
     let mut ids: Vec<u32> = Vec::new();
-    let mut buf = Vec::with_capacity(4096);
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
+    // Lines are cut from a large buffer in place (no per-line copy).
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut start, mut filled) = (0usize, 0usize);
+    let mut eof = false;
+    while !eof || start < filled {
+        if !eof {
+            if start > 0 {
+                buf.copy_within(start..filled, 0);
+                filled -= start;
+                start = 0;
+            }
+            if filled == buf.len() {
+                // A line longer than the buffer: grow it.
+                buf.resize(buf.len() * 2, 0);
+            }
+            let n = reader.read(&mut buf[filled..])?;
+            eof = n == 0;
+            filled += n;
         }
-        while matches!(buf.last(), Some(b'\n' | b'\r')) {
-            buf.pop();
+        loop {
+            let rest = &buf[start..filled];
+            let (line, next) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], start + i + 1),
+                None if eof && !rest.is_empty() => (rest, filled),
+                None => break,
+            };
+            let mut line = line;
+            while let [head @ .., b'\r'] = line {
+                line = head;
+            }
+            // Validation is much faster than the lossy decoder; fall back only on bad bytes.
+            let text = match std::str::from_utf8(line) {
+                Ok(s) => std::borrow::Cow::Borrowed(s),
+                Err(_) => String::from_utf8_lossy(line),
+            };
+            let msg = if raw { split_header(&text).message } else { &text };
+            ids.push(miner.add(msg).0);
+            start = next;
         }
-        // Validation is much faster than the lossy decoder; fall back only on bad bytes.
-        let line = match std::str::from_utf8(&buf) {
-            Ok(s) => std::borrow::Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(&buf),
-        };
-        let msg = if raw { split_header(&line).message } else { &line };
-        ids.push(miner.add(msg).0);
     }
     if std::env::var_os("MINE_STATS").is_some() {
         let _ = writeln!(io::stderr(), "ids {} live {}", miner.id_bound(), miner.len());

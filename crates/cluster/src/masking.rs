@@ -31,7 +31,7 @@ pub(crate) enum TokenKind {
 
 #[inline]
 pub(crate) fn is_piece_delim(b: u8) -> bool {
-    CLASS[b as usize] == 2
+    CLASS[b as usize] & 2 != 0
 }
 
 #[cfg(test)]
@@ -107,14 +107,18 @@ fn is_calendar_word(tok: &[u8]) -> bool {
 }
 
 /// Byte classes for the one-pass scan of a token: bit 1 = digit, bit 2 = piece delimiter,
-/// bit 4 = hex digit.
+/// bit 4 = hex digit, bit 8 = digit or number punctuation (`.` `:` `-` `/`).
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
         t[b] = if c.is_ascii_digit() {
-            1 | 4
+            1 | 4 | 8
+        } else if matches!(c, b'.' | b':' | b'-') {
+            2 | 8
+        } else if c == b'/' {
+            8
         } else if c.is_ascii_hexdigit() {
             4
         } else if matches!(
@@ -202,6 +206,15 @@ fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> Token
         out.extend_from_slice(tok);
         return TokenKind::Const;
     }
+    // Numbers, addresses, times and dates (`200`, `10.0.0.1:80`, `07:07:00`, `2016/9/27`):
+    // digits joined by number punctuation mask whole (what the general rule gives them).
+    if all & 8 != 0
+        && tok.first().is_some_and(u8::is_ascii_digit)
+        && tok.last().is_some_and(u8::is_ascii_digit)
+    {
+        out.extend_from_slice(b"<*>");
+        return TokenKind::Wild;
+    }
     if is_calendar_word(tok) {
         out.extend_from_slice(b"<*>");
         return TokenKind::Wild;
@@ -221,18 +234,37 @@ fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> Token
     }
     // `-` and `.` only end a prefix when one plain piece follows (`node-246`, `core.1234`,
     // but not `customer-187-141.example.com`).
+    let head = &tok[..first_var];
+    // One backward pass: the last `=`, the last `:`, the last opening bracket or quote.
+    let (mut eq, mut colon, mut open) = (None, None, None);
+    for (i, &b) in head.iter().enumerate().rev() {
+        match b {
+            b'=' if eq.is_none() => eq = Some(i + 1),
+            b':' if colon.is_none() => colon = Some(i + 1),
+            b'(' | b'[' | b'{' | b'<' | b'"' | b'\'' if open.is_none() => open = Some(i + 1),
+            _ => {}
+        }
+        if eq.is_some() {
+            break;
+        }
+    }
+    // `-` and `.` only end a prefix when one plain piece follows (`node-246`, `core.1234`,
+    // but not `customer-187-141.example.com`).
     let single = |i: usize| {
         !tok[i + 1..end]
             .iter()
             .enumerate()
             .any(|(k, &b)| is_piece_delim(b) && !is_sign(tok, i + 1 + k))
     };
-    let head = &tok[..first_var];
-    let after_last = |pred: &dyn Fn(usize) -> bool| (0..head.len()).rev().find(|&i| pred(i)).map(|i| i + 1);
-    let pre = after_last(&|i| head[i] == b'=')
-        .or_else(|| after_last(&|i| head[i] == b':'))
-        .or_else(|| after_last(&|i| matches!(head[i], b'-' | b'.') && !is_sign(tok, i) && single(i)))
-        .or_else(|| after_last(&|i| matches!(head[i], b'(' | b'[' | b'{' | b'<' | b'"' | b'\'')))
+    let pre = eq
+        .or(colon)
+        .or_else(|| {
+            (0..head.len())
+                .rev()
+                .find(|&i| matches!(head[i], b'-' | b'.') && !is_sign(tok, i) && single(i))
+                .map(|i| i + 1)
+        })
+        .or(open)
         .unwrap_or(0);
     // A quote or bracket opened right after the prefix and closed in the suffix decorates
     // the value: `tag="<*>"`, `name=(<*>)`.
@@ -279,23 +311,31 @@ fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> Token
 /// boolean or null literal, or a hex piece that is long or follows a variable after `-`.
 fn first_variable_offset(tok: &[u8], accounts: bool) -> Option<usize> {
     let n = tok.len();
+    // A piece ends at a delimiter that is not a sign.
+    let cuts = |i: usize| {
+        let b = tok[i];
+        CLASS[b as usize] & 2 != 0 && !(b == b'-' && is_sign(tok, i))
+    };
     let mut i = 0;
     while i < n {
-        if is_piece_delim(tok[i]) && !is_sign(tok, i) {
+        if cuts(i) {
             i += 1;
             continue;
         }
         let p0 = i;
-        let mut digit = false;
-        while i < n && (i == p0 || !is_piece_delim(tok[i]) || is_sign(tok, i)) {
-            digit |= tok[i].is_ascii_digit();
+        let (mut any, mut all) = (0u8, 0xffu8);
+        while i < n && (i == p0 || !cuts(i)) {
+            let c = CLASS[tok[i] as usize];
+            any |= c;
+            all &= c;
             i += 1;
         }
         let piece = &tok[p0..i];
+        let digit = any & 1 != 0;
         if (digit && !is_word_with_digit(piece))
-            || is_literal_variable(piece)
+            || (!digit && (3..=5).contains(&piece.len()) && is_literal_variable(piece))
             || (accounts && is_account_name(piece))
-            || (piece.len() >= 8 && piece.iter().all(u8::is_ascii_hexdigit))
+            || (piece.len() >= 8 && all & 4 != 0)
         {
             return Some(p0);
         }
@@ -435,6 +475,7 @@ mod tests {
             assert_eq!(is_piece_delim(b), is_piece_delim_slow(b), "{b}");
             assert_eq!(CLASS[b as usize] & 1 == 1, b.is_ascii_digit());
             assert_eq!(CLASS[b as usize] & 4 == 4, b.is_ascii_hexdigit());
+            assert_eq!(CLASS[b as usize] & 8 == 8, b.is_ascii_digit() || b".:-/".contains(&b));
         }
         assert_eq!(m("Monday").0, "<*>");
         assert_eq!(m("Jun").0, "<*>");

@@ -236,6 +236,9 @@ struct LineToken {
     masked: bool,
     /// The raw token is a plain integer.
     digits: bool,
+    /// Shape hash of the tokens before this one (so a layout's key is hashed from its first
+    /// variable position on).
+    before: u64,
 }
 
 /// A live cluster in its leaf, with a 64-bit signature of its constant positions (a
@@ -434,6 +437,7 @@ impl TemplateMiner {
                     hash: self.wild,
                     masked: true,
                     digits: false,
+                    before: shape,
                 });
                 shape = hash_combine(shape, self.wild);
                 break;
@@ -451,6 +455,7 @@ impl TemplateMiner {
                 hash,
                 masked: kind != TokenKind::Const,
                 digits: kind == TokenKind::Wild && tok.bytes().all(|b| b.is_ascii_digit()),
+                before: shape,
             });
             shape = hash_combine(shape, hash);
         }
@@ -478,9 +483,14 @@ impl TemplateMiner {
 
     /// Hash of the current line read through a variable layout (as a template key).
     fn masked_key(&self, mask: &[(u16, Slot)]) -> Option<u64> {
-        let mut h = SHAPE_SEED;
+        let from = mask.first().map_or(self.line.len(), |&(p, _)| p as usize);
+        let mut h = self.line.get(from).map_or(SHAPE_SEED, |t| t.before);
+        if from >= self.line.len() {
+            // No variable position: the shape hash itself.
+            h = self.line.iter().fold(SHAPE_SEED, |h, t| hash_combine(h, t.hash));
+        }
         let mut m = mask.iter().peekable();
-        for (i, t) in self.line.iter().enumerate() {
+        for (i, t) in self.line.iter().enumerate().skip(from) {
             let x = match m.peek() {
                 Some(&&(p, slot)) if p as usize == i => {
                     m.next();
@@ -570,6 +580,7 @@ impl TemplateMiner {
             .iter()
             .enumerate()
             .fold(0u64, |s, (i, t)| s | sig_bit(i, t.hash));
+        let mut diff: Vec<u16> = Vec::new();
         for e in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
             let cid = e.id;
             // Matching constants are at most the shared signature bits plus collisions.
@@ -580,7 +591,7 @@ impl TemplateMiner {
             let Some(c) = self.clusters.get(cid as usize) else {
                 continue;
             };
-            let mut diff = Vec::new();
+            diff.clear();
             let mut hard = 0;
             for i in 0..len {
                 if !self.token_matches(i, c.slots[i], c.hashes[i]) {
@@ -596,7 +607,10 @@ impl TemplateMiner {
                 }
             }
             if !diff.is_empty() && hard <= max_diff {
-                out.push(Near { id: cid, diff });
+                out.push(Near {
+                    id: cid,
+                    diff: diff.clone(),
+                });
             }
         }
         out
