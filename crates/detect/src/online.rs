@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{median_in_place, score_from_z, MAD_TO_SIGMA};
+use crate::stats::{score_from_z, SortedWindow, MAD_TO_SIGMA};
 use crate::DetectError;
 
 /// A detector that scores a stream one value at a time with bounded state.
@@ -121,7 +121,10 @@ impl OnlineDetector for RollingZ {
             self.ring.push(v);
         } else {
             let old = std::mem::replace(&mut self.ring[self.head], v);
-            self.head = (self.head + 1) % self.cfg.window_samples;
+            self.head += 1;
+            if self.head == self.cfg.window_samples {
+                self.head = 0;
+            }
             self.sum -= old;
             self.sum_sq -= old * old;
         }
@@ -160,8 +163,8 @@ pub struct RobustZConfig {
     pub cold_start_samples: usize,
     /// Smallest scale, relative to `|median|`, so that flat windows do not divide by zero.
     pub min_relative_scale: f64,
-    /// The median and MAD are recomputed every this many samples (1 = every sample); in
-    /// between, the last baseline is used. Amortises the O(window) selection.
+    /// The MAD (scale) is recomputed every this many samples (1 = every sample); in between,
+    /// the last scale is used. The median is exact at every sample.
     pub refresh_samples: usize,
 }
 
@@ -197,14 +200,15 @@ impl RobustZConfig {
 }
 
 /// Robust z-score: distance from the rolling median in units of `1.4826 MAD` of the last
-/// `window_samples` values (current value excluded), the baseline refreshed at every sample
-/// while the window fills and every `refresh_samples` after. State: the window and a scratch copy, 16 bytes per sample.
+/// `window_samples` values (current value excluded). The window is kept sorted
+/// ([`SortedWindow`]: one `memmove` per sample), so the median is exact at every sample and the
+/// MAD costs O(log window) (a selection over the two sorted halves); the MAD is recomputed every
+/// `refresh_samples` (every sample while the window fills). State: the window in arrival and in
+/// sorted order, 16 bytes per sample.
 #[derive(Debug, Clone)]
 pub struct RobustZ {
     cfg: RobustZConfig,
-    ring: Vec<f64>,
-    head: usize,
-    scratch: Vec<f64>,
+    window: SortedWindow,
     median: f64,
     scale: f64,
     since_refresh: usize,
@@ -216,28 +220,13 @@ impl RobustZ {
     pub fn try_new(cfg: RobustZConfig) -> Result<Self, DetectError> {
         cfg.validate()?;
         Ok(Self {
-            ring: Vec::with_capacity(cfg.window_samples),
-            scratch: Vec::with_capacity(cfg.window_samples),
-            head: 0,
+            window: SortedWindow::new(cfg.window_samples),
             median: f64::NAN,
             scale: f64::NAN,
             since_refresh: 0,
             seen: 0,
             cfg,
         })
-    }
-
-    fn refresh(&mut self) {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&self.ring);
-        let med = median_in_place(&mut self.scratch).unwrap_or(f64::NAN);
-        for x in &mut self.scratch {
-            *x = (*x - med).abs();
-        }
-        let mad = median_in_place(&mut self.scratch).unwrap_or(f64::NAN);
-        self.median = med;
-        self.scale = (MAD_TO_SIGMA * mad).max(self.cfg.min_relative_scale * med.abs());
-        self.since_refresh = 0;
     }
 
     /// Signed robust z of `value` against the current baseline, with the baseline median
@@ -262,28 +251,27 @@ impl OnlineDetector for RobustZ {
         if !value.is_finite() {
             return 0.0;
         }
-        let filling = self.ring.len() < self.cfg.window_samples;
-        if !self.ring.is_empty() && (filling || self.since_refresh >= self.cfg.refresh_samples) {
-            self.refresh();
+        if !self.window.is_empty() {
+            self.median = self.window.median();
+            let filling = self.window.len() < self.cfg.window_samples;
+            if filling || self.since_refresh >= self.cfg.refresh_samples {
+                let mad = self.window.mad(self.median);
+                self.scale = (MAD_TO_SIGMA * mad).max(self.cfg.min_relative_scale * self.median.abs());
+                self.since_refresh = 0;
+            }
         }
         let score = if self.seen >= self.cfg.cold_start_samples {
             score_from_z(self.z(value).0, self.cfg.threshold_sigma)
         } else {
             0.0
         };
-        if self.ring.len() < self.cfg.window_samples {
-            self.ring.push(value);
-        } else {
-            self.ring[self.head] = value;
-            self.head = (self.head + 1) % self.cfg.window_samples;
-        }
+        self.window.push(value);
         self.since_refresh += 1;
         self.seen += 1;
         score
     }
     fn reset(&mut self) {
-        self.ring.clear();
-        self.head = 0;
+        self.window.clear();
         self.median = f64::NAN;
         self.scale = f64::NAN;
         self.since_refresh = 0;
@@ -349,6 +337,34 @@ mod tests {
         assert_eq!(med, 11.0);
         assert_eq!(z, 0.0);
         assert!(d.update(30.0) > 0.99);
+    }
+
+    #[test]
+    fn robust_z_baseline_is_the_exact_window_median_and_mad() {
+        let w = 33;
+        let mut d = RobustZ::try_new(RobustZConfig {
+            window_samples: w,
+            refresh_samples: 1,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut s = 5u64;
+        let mut all = Vec::new();
+        for _ in 0..500 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = ((s >> 33) % 1000) as f64 / 3.0;
+            d.update(v);
+            all.push(v);
+            let tail = &all[all.len().saturating_sub(w)..];
+            let (m, mad) = crate::stats::median_mad(tail).unwrap();
+            // The baseline is computed when the next value arrives.
+            let mut p2 = d.clone();
+            p2.update(0.0);
+            assert_eq!(p2.median, m);
+            assert!((p2.scale - (MAD_TO_SIGMA * mad).max(1e-3 * m.abs())).abs() < 1e-9);
+        }
     }
 
     #[test]

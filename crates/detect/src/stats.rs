@@ -35,7 +35,12 @@ pub fn median_mad(values: &[f64]) -> Option<(f64, f64)> {
 #[inline]
 pub fn score_from_z(z: f64, z_half: f64) -> f64 {
     let u = z.abs() / z_half;
-    let s = 1.0 - (-std::f64::consts::LN_2 * u * u).exp();
+    let u2 = u * u;
+    if u2 > 64.0 {
+        // 1 - 2^-64 rounds to 1 in f64: skip the exp.
+        return 1.0;
+    }
+    let s = 1.0 - (-std::f64::consts::LN_2 * u2).exp();
     if s.is_nan() {
         0.0
     } else {
@@ -78,21 +83,33 @@ impl SortedWindow {
         self.sorted.clear();
         self.head = 0;
     }
-    /// Adds a finite value, evicting the oldest when full.
+    /// Adds a finite value, evicting the oldest when full: two binary searches and one
+    /// `memmove` of the values between the old and the new value's positions.
     pub fn push(&mut self, v: f64) {
         if self.ring.len() < self.capacity {
             self.ring.push(v);
-        } else {
-            let old = std::mem::replace(&mut self.ring[self.head], v);
-            self.head = (self.head + 1) % self.capacity;
-            let at = self.sorted.partition_point(|&x| x < old);
-            // `old` is present: it was inserted and never removed.
-            if at < self.sorted.len() {
-                self.sorted.remove(at);
-            }
+            let at = self.sorted.partition_point(|&x| x < v);
+            self.sorted.insert(at, v);
+            return;
         }
-        let at = self.sorted.partition_point(|&x| x < v);
-        self.sorted.insert(at, v);
+        let old = std::mem::replace(&mut self.ring[self.head], v);
+        self.head += 1;
+        if self.head == self.capacity {
+            self.head = 0;
+        }
+        // `old` is present at `i` (it was inserted and never removed).
+        let i = self
+            .sorted
+            .partition_point(|&x| x < old)
+            .min(self.sorted.len() - 1);
+        let j = self.sorted.partition_point(|&x| x < v);
+        if j > i {
+            self.sorted.copy_within(i + 1..j, i);
+            self.sorted[j - 1] = v;
+        } else {
+            self.sorted.copy_within(j..i, j + 1);
+            self.sorted[j] = v;
+        }
     }
     /// Median of the held values (NaN when empty).
     pub fn median(&self) -> f64 {

@@ -1,0 +1,83 @@
+//! Points per CPU-second of the online detectors and `StreamDetector`, measured with the
+//! process's own CPU time (`/proc/self/stat`, Linux), so that a loaded machine does not
+//! deflate the numbers the way wall-clock benches do. Use `cargo bench` for wall time.
+//!
+//! `cargo run --release -p faultline-detect --example throughput`
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::hint::black_box;
+
+use faultline_detect::{
+    OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, StreamConfig, StreamDetector,
+};
+
+/// User + system CPU seconds of this process (0 when /proc is unavailable).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the full line: 11 and 12 after ')'.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn series(n: usize) -> Vec<f64> {
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let t = i as f64;
+            100.0
+                + 20.0 * (t * std::f64::consts::TAU / 288.0).sin()
+                + 5.0 * e
+                + if i % 997 == 0 { 80.0 } else { 0.0 }
+        })
+        .collect()
+}
+
+fn measure(name: &str, data: &[f64], min_cpu_s: f64, mut run: impl FnMut(&[f64]) -> f64) {
+    let start = cpu_seconds();
+    let mut points = 0usize;
+    let mut acc = 0.0;
+    while cpu_seconds() - start < min_cpu_s {
+        acc += run(data);
+        points += data.len();
+    }
+    let cpu = cpu_seconds() - start;
+    black_box(acc);
+    println!(
+        "{name:<28} {:>10.2} M points per CPU-second ({points} points, {cpu:.2} s CPU)",
+        points as f64 / cpu / 1e6
+    );
+}
+
+fn main() {
+    let data = series(1_000_000);
+    let secs: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0);
+    measure("rolling_z (window 1000)", &data, secs, |d| {
+        let mut z = RollingZ::try_new(RollingZConfig::default()).expect("valid default");
+        d.iter().map(|&v| z.update(v)).sum()
+    });
+    for w in [32usize, 64] {
+        measure(&format!("robust_z (window {w})"), &data, secs, |d| {
+            let cfg = RobustZConfig {
+                window_samples: w,
+                ..Default::default()
+            };
+            let mut z = RobustZ::try_new(cfg).expect("valid config");
+            d.iter().map(|&v| z.update(v)).sum()
+        });
+    }
+    let short = &data[..50_000];
+    measure("StreamDetector (default)", short, secs, |d| {
+        let mut z = StreamDetector::try_new(StreamConfig::default()).expect("valid default");
+        d.iter().map(|&v| z.update(v)).sum()
+    });
+}
