@@ -1,4 +1,5 @@
 //! The `faultline` binary: protocols, help and exit codes.
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 use std::io::Write;
 use std::path::PathBuf;

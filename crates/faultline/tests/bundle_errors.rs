@@ -1,5 +1,6 @@
 //! Every way a bundle can be malformed yields a typed error naming file, line, field and value;
 //! every accepted variation reads the same data.
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 use std::io::Write;
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! Property test: whatever bytes a bundle's files hold, reading it returns a value or a typed
 //! error — never a panic.
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 use proptest::prelude::*;
 

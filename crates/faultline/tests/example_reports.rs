@@ -1,5 +1,6 @@
 //! The bundled example incidents: the injected cause ranks first with supporting evidence, and
 //! the reports are snapshot-tested (ids, times and timings redacted).
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 use std::path::PathBuf;
 

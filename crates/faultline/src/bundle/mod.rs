@@ -225,13 +225,16 @@ fn csv_error(file: &str, e: &csv::Error) -> BundleError {
     }
 }
 
+/// Positions of required columns, and the remaining (position, name) pairs (labels).
+type Columns<const N: usize> = ([usize; N], Vec<(usize, String)>);
+
 /// Positions of required columns by name, and the remaining ones (labels).
 fn header_columns<const N: usize>(
     file: &str,
     header: &csv::StringRecord,
     required: [&str; N],
     optional: &[&str],
-) -> Result<([usize; N], Vec<(usize, String)>), BundleError> {
+) -> Result<Columns<N>, BundleError> {
     let mut pos = [usize::MAX; N];
     let mut extra = Vec::new();
     for (i, name) in header.iter().enumerate() {
