@@ -311,36 +311,31 @@ fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> Token
 /// boolean or null literal, or a hex piece that is long or follows a variable after `-`.
 fn first_variable_offset(tok: &[u8], accounts: bool) -> Option<usize> {
     let n = tok.len();
-    // A piece ends at a delimiter that is not a sign.
-    let cuts = |i: usize| {
-        let b = tok[i];
-        CLASS[b as usize] & 2 != 0 && !(b == b'-' && is_sign(tok, i))
-    };
-    let mut i = 0;
-    while i < n {
-        if cuts(i) {
-            i += 1;
-            continue;
-        }
-        let p0 = i;
-        let (mut any, mut all) = (0u8, 0xffu8);
-        while i < n && (i == p0 || !cuts(i)) {
-            let c = CLASS[tok[i] as usize];
-            any |= c;
-            all &= c;
-            i += 1;
-        }
+    let variable = |p0: usize, i: usize, any: u8, all: u8| {
         let piece = &tok[p0..i];
         let digit = any & 1 != 0;
-        if (digit && !is_word_with_digit(piece))
+        (digit && !is_word_with_digit(piece))
             || (!digit && (3..=5).contains(&piece.len()) && is_literal_variable(piece))
             || (accounts && is_account_name(piece))
             || (piece.len() >= 8 && all & 4 != 0)
-        {
-            return Some(p0);
+    };
+    // One pass: a piece ends at a delimiter that is not a sign (`-` before a digit after a
+    // non-alphanumeric byte).
+    let (mut p0, mut any, mut all) = (0usize, 0u8, 0xffu8);
+    for i in 0..n {
+        let b = tok[i];
+        let c = CLASS[b as usize];
+        if c & 2 != 0 && !(b == b'-' && is_sign(tok, i)) {
+            if i > p0 && variable(p0, i, any, all) {
+                return Some(p0);
+            }
+            (p0, any, all) = (i + 1, 0, 0xff);
+        } else {
+            any |= c;
+            all &= c;
         }
     }
-    None
+    (n > p0 && variable(p0, n, any, all)).then_some(p0)
 }
 
 /// Names that end in one digit (`ssh2`, `eth0`, `utf8`): kept as words.

@@ -139,6 +139,8 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PreHashed>>;
 const LEARNED: u64 = u64::MAX - 0x5eed;
 /// Seed of the marker of a keyed variable (`interactive=<*>`: any value after that key).
 const KEYED: u64 = 0x6b65_7965_645f_7661;
+/// Near clusters considered per new cluster (the closest ones).
+const MAX_NEAR: usize = 64;
 /// Seed of shape and template hashes.
 const SHAPE_SEED: u64 = 0x51_7cc1_b727_220a;
 
@@ -580,8 +582,10 @@ impl TemplateMiner {
             .iter()
             .enumerate()
             .fold(0u64, |s, (i, t)| s | sig_bit(i, t.hash));
-        let mut diff: Vec<u16> = Vec::new();
-        for e in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates) {
+        // (hard differences, rank by recency, range in `pool`) of every near cluster.
+        let mut found: Vec<(usize, usize, u32, usize, usize)> = Vec::new();
+        let mut pool: Vec<u16> = Vec::new();
+        for (rank, e) in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates).enumerate() {
             let cid = e.id;
             // Matching constants are at most the shared signature bits plus collisions.
             let most = (line_sig & e.sig).count_ones() as usize + e.deficit as usize;
@@ -591,11 +595,11 @@ impl TemplateMiner {
             let Some(c) = self.clusters.get(cid as usize) else {
                 continue;
             };
-            diff.clear();
+            let start = pool.len();
             let mut hard = 0;
             for i in 0..len {
                 if !self.token_matches(i, c.slots[i], c.hashes[i]) {
-                    diff.push(i as u16);
+                    pool.push(i as u16);
                     // Two masked tokens (`a.b:<*>` / `c.d:<*>`) differ softly: both already
                     // carry a variable.
                     if !(self.line[i].masked && c.texts[i].contains(WILDCARD)) {
@@ -606,13 +610,22 @@ impl TemplateMiner {
                     }
                 }
             }
-            if !diff.is_empty() && hard <= max_diff {
-                out.push(Near {
-                    id: cid,
-                    diff: diff.clone(),
-                });
+            if pool.len() > start && hard <= max_diff {
+                found.push((hard, rank, cid, start, pool.len()));
+            } else {
+                pool.truncate(start);
             }
         }
+        // The closest (then most recent) ones are evidence enough; the cap bounds the merge.
+        if found.len() > MAX_NEAR {
+            found.select_nth_unstable(MAX_NEAR);
+            found.truncate(MAX_NEAR);
+            found.sort_unstable_by_key(|f| f.1);
+        }
+        out.extend(found.into_iter().map(|(_, _, id, a, b)| Near {
+            id,
+            diff: pool[a..b].to_vec(),
+        }));
         out
     }
 
