@@ -107,8 +107,9 @@ fn is_calendar_word(tok: &[u8]) -> bool {
 }
 
 /// Byte classes for the one-pass scan of a token: bit 1 = digit, bit 2 = piece delimiter,
-/// bit 4 = hex digit, bit 8 = digit or number punctuation (`.` `:` `-` `/`).
-static CLASS: [u8; 256] = {
+/// bit 4 = hex digit, bit 8 = digit or number punctuation (`.` `:` `-` `/`), bit 16 = ASCII
+/// whitespace (the token separators of `split_ascii_whitespace`).
+pub(crate) static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
@@ -119,6 +120,8 @@ static CLASS: [u8; 256] = {
             2 | 8
         } else if c == b'/' {
             8
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\x0C' | b'\r') {
+            16
         } else if c.is_ascii_hexdigit() {
             4
         } else if matches!(
@@ -167,7 +170,24 @@ static CLASS: [u8; 256] = {
 /// first variable decides).
 #[inline]
 pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
-    mask_token_impl::<false>(tok, out)
+    let (any, all) = classify(tok);
+    let kind = mask_classified::<false>(tok, any, all, out);
+    if kind == TokenKind::Const {
+        out.extend_from_slice(tok);
+    }
+    kind
+}
+
+/// OR and AND of the byte classes of a token.
+#[inline]
+pub(crate) fn classify(tok: &[u8]) -> (u8, u8) {
+    let (mut any, mut all) = (0u8, 0xffu8);
+    for &b in tok {
+        let c = CLASS[b as usize];
+        any |= c;
+        all &= c;
+    }
+    (any, all)
 }
 
 /// The text a template prints for a constant token: account names become variables
@@ -180,21 +200,22 @@ pub(crate) fn display_token(tok: &str) -> Option<String> {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
-    mask_token_impl::<true>(b, &mut out);
+    let (any, all) = classify(b);
+    if mask_classified::<true>(b, any, all, &mut out) == TokenKind::Const {
+        return None;
+    }
     match String::from_utf8(out) {
         Ok(s) if s != tok => Some(s),
         _ => None,
     }
 }
 
-fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> TokenKind {
+/// Masks a token whose byte classes were OR-ed into `any` and AND-ed into `all`; appends the
+/// masked text to `out` unless the token stays as it is ([`TokenKind::Const`]: nothing is
+/// appended).
+#[inline]
+pub(crate) fn mask_classified<const ACCOUNTS: bool>(tok: &[u8], any: u8, all: u8, out: &mut Vec<u8>) -> TokenKind {
     // Fast path: a word without digits or delimiters (most tokens).
-    let (mut any, mut all) = (0u8, 0xffu8);
-    for &b in tok {
-        let c = CLASS[b as usize];
-        any |= c;
-        all &= c;
-    }
     if any & 3 == 0 && !(all & 4 != 0 && tok.len() >= 8) {
         if is_literal_variable(tok)
             || (ACCOUNTS && is_account_name(tok))
@@ -203,9 +224,12 @@ fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> Token
             out.extend_from_slice(b"<*>");
             return TokenKind::Wild;
         }
-        out.extend_from_slice(tok);
         return TokenKind::Const;
     }
+    mask_slow::<ACCOUNTS>(tok, all, out)
+}
+
+fn mask_slow<const ACCOUNTS: bool>(tok: &[u8], all: u8, out: &mut Vec<u8>) -> TokenKind {
     // Numbers, addresses, times and dates (`200`, `10.0.0.1:80`, `07:07:00`, `2016/9/27`):
     // digits joined by number punctuation mask whole (what the general rule gives them).
     if all & 8 != 0
@@ -220,7 +244,6 @@ fn mask_token_impl<const ACCOUNTS: bool>(tok: &[u8], out: &mut Vec<u8>) -> Token
         return TokenKind::Wild;
     }
     let Some(first_var) = first_variable_offset(tok, ACCOUNTS) else {
-        out.extend_from_slice(tok);
         return TokenKind::Const;
     };
     let mut end = tok.len();

@@ -19,7 +19,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-use crate::masking::{hash_bytes, hash_combine, mask_token, TokenKind, WILDCARD};
+use crate::masking::{hash_bytes, hash_combine, mask_classified, TokenKind, CLASS, WILDCARD};
 use crate::ClusterError;
 
 /// Identifies a cluster of one [`TemplateMiner`]; dense (0, 1, 2, …) and stable for the
@@ -139,6 +139,8 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PreHashed>>;
 const LEARNED: u64 = u64::MAX - 0x5eed;
 /// Seed of the marker of a keyed variable (`interactive=<*>`: any value after that key).
 const KEYED: u64 = 0x6b65_7965_645f_7661;
+/// Longest message read (bytes); the rest is ignored.
+const MAX_MESSAGE_BYTES: usize = 1 << 30;
 /// Near clusters considered per new cluster (the closest ones).
 const MAX_NEAR: usize = 64;
 /// Seed of shape and template hashes.
@@ -424,11 +426,28 @@ impl TemplateMiner {
 
     /// Tokenises and masks `message` into `self.line` / `self.scratch`; returns the shape hash.
     fn tokenize(&mut self, message: &str) -> u64 {
-        self.scratch.clear();
+        // Token ranges are u32: longer messages are cut (at a character boundary).
+        let mut cut = message.len().min(MAX_MESSAGE_BYTES);
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let bytes = &message.as_bytes()[..cut];
         self.line.clear();
+        // The message is copied once; constant tokens are ranges of that copy and masked
+        // tokens are appended after it.
+        self.scratch.clear();
+        self.scratch.extend_from_slice(bytes);
         let mut shape = SHAPE_SEED;
         let max = self.cfg.max_tokens;
-        for tok in message.split_ascii_whitespace() {
+        let n = bytes.len();
+        let mut i = 0;
+        loop {
+            while i < n && CLASS[bytes[i] as usize] & 16 != 0 {
+                i += 1;
+            }
+            if i == n {
+                break;
+            }
             if self.line.len() + 1 == max {
                 // Fold this and any further tokens into one variable.
                 let start = self.scratch.len() as u32;
@@ -444,19 +463,32 @@ impl TemplateMiner {
                 shape = hash_combine(shape, self.wild);
                 break;
             }
-            let start = self.scratch.len();
-            let kind = mask_token(tok.as_bytes(), &mut self.scratch);
-            let hash = if kind == TokenKind::Wild {
-                self.wild
-            } else {
-                hash_bytes(&self.scratch[start..])
+            // One pass finds the token's end and its byte classes.
+            let s = i;
+            let (mut any, mut all) = (0u8, 0xffu8);
+            while i < n {
+                let c = CLASS[bytes[i] as usize];
+                if c & 16 != 0 {
+                    break;
+                }
+                any |= c;
+                all &= c;
+                i += 1;
+            }
+            let tok = &bytes[s..i];
+            let at = self.scratch.len();
+            let kind = mask_classified::<false>(tok, any, all, &mut self.scratch);
+            let (start, end, hash) = match kind {
+                TokenKind::Const => (s, i, hash_bytes(tok)),
+                TokenKind::Wild => (at, self.scratch.len(), self.wild),
+                TokenKind::Mixed => (at, self.scratch.len(), hash_bytes(&self.scratch[at..])),
             };
             self.line.push(LineToken {
                 start: start as u32,
-                end: self.scratch.len() as u32,
+                end: end as u32,
                 hash,
                 masked: kind != TokenKind::Const,
-                digits: kind == TokenKind::Wild && tok.bytes().all(|b| b.is_ascii_digit()),
+                digits: kind == TokenKind::Wild && all & 1 != 0,
                 before: shape,
             });
             shape = hash_combine(shape, hash);
