@@ -17,7 +17,11 @@ use std::path::PathBuf;
 use faultline::synth::{generate, Bundle, Scenario, SynthConfig, EXAMPLES};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "examples/incidents".into()));
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "examples/incidents".into()),
+    );
     std::fs::create_dir_all(&out)?;
     let cfg = SynthConfig::default();
     let mut readme = String::from(README_HEAD);

@@ -33,7 +33,10 @@ fn committed_example_bundles_match_the_generator() {
         let mut on_disk = BTreeSet::new();
         files_under(&root, &root, &mut on_disk);
         let expected: BTreeSet<String> = bundle.files.keys().cloned().collect();
-        assert_eq!(on_disk, expected, "{dir}: file set differs; regenerate the examples");
+        assert_eq!(
+            on_disk, expected,
+            "{dir}: file set differs; regenerate the examples"
+        );
         for (name, contents) in &bundle.files {
             let committed = std::fs::read_to_string(root.join(name)).expect("committed file is UTF-8");
             assert!(

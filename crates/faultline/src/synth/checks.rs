@@ -52,50 +52,84 @@ pub(crate) fn check_bundle(b: &Bundle) {
     for (n, line) in lines.enumerate() {
         let f: Vec<&str> = line.split(',').collect();
         assert_eq!(f.len(), 4, "metrics.csv:{}: {line}", n + 2);
-        let secs: i64 = f[0].parse().unwrap_or_else(|_| panic!("metrics.csv:{}: epoch seconds", n + 2));
+        let secs: i64 = f[0]
+            .parse()
+            .unwrap_or_else(|_| panic!("metrics.csv:{}: epoch seconds", n + 2));
         inside(Timestamp::from_secs(secs), "metrics.csv");
         assert!(!f[1].is_empty() && !f[2].is_empty());
-        let v: f64 = f[3].parse().unwrap_or_else(|_| panic!("metrics.csv:{}: value {}", n + 2, f[3]));
+        let v: f64 = f[3]
+            .parse()
+            .unwrap_or_else(|_| panic!("metrics.csv:{}: value {}", n + 2, f[3]));
         assert!(v.is_finite() && v >= 0.0, "metrics.csv:{}: {v}", n + 2);
         rows += 1;
     }
     assert!(rows > 0);
 
     let mut last = Timestamp::MIN;
-    for v in jsonl(&b.files["logs.jsonl"], "logs.jsonl", &["timestamp", "service", "level", "message"]) {
+    for v in jsonl(
+        &b.files["logs.jsonl"],
+        "logs.jsonl",
+        &["timestamp", "service", "level", "message"],
+    ) {
         let t = json_ts(&v, "timestamp", "logs.jsonl");
         inside(t, "logs.jsonl");
         assert!(t >= last, "logs.jsonl out of order at {t}");
         last = t;
     }
-    let raw_name = b.files.keys().find(|k| k.starts_with("logs/")).expect("a raw log file");
+    let raw_name = b
+        .files
+        .keys()
+        .find(|k| k.starts_with("logs/"))
+        .expect("a raw log file");
     let mut last = Timestamp::MIN;
     for (n, line) in b.files[raw_name].lines().enumerate() {
         if line.starts_with('\t') || line.starts_with("java.") {
             continue; // stack-trace continuation
         }
-        let (head, rest) = line.split_once(' ').unwrap_or_else(|| panic!("{raw_name}:{}: {line}", n + 1));
+        let (head, rest) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("{raw_name}:{}: {line}", n + 1));
         let t = ts(head, raw_name);
         inside(t, raw_name);
         assert!(t >= last, "{raw_name} out of order at line {}", n + 1);
         last = t;
         let level = rest.split_whitespace().next().unwrap_or_default();
-        assert!(["INFO", "WARN", "ERROR"].contains(&level), "{raw_name}:{}: level {level}", n + 1);
+        assert!(
+            ["INFO", "WARN", "ERROR"].contains(&level),
+            "{raw_name}:{}: level {level}",
+            n + 1
+        );
         assert!(rest.contains(" - "), "{raw_name}:{}: no message separator", n + 1);
     }
 
-    for v in jsonl(&b.files["events.jsonl"], "events.jsonl", &["timestamp", "service", "kind", "description"]) {
+    for v in jsonl(
+        &b.files["events.jsonl"],
+        "events.jsonl",
+        &["timestamp", "service", "kind", "description"],
+    ) {
         inside(json_ts(&v, "timestamp", "events.jsonl"), "events.jsonl");
     }
-    let span_keys =
-        ["trace_id", "span_id", "parent_span_id", "service", "operation", "start", "duration_ms", "status"];
+    let span_keys = [
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "service",
+        "operation",
+        "start",
+        "duration_ms",
+        "status",
+    ];
     for v in jsonl(&b.files["traces.jsonl"], "traces.jsonl", &span_keys) {
         json_ts(&v, "start", "traces.jsonl");
         assert!(v["duration_ms"].as_f64().is_some_and(|d| d >= 0.0));
         assert!(matches!(v["status"].as_str(), Some("ok" | "error")));
         assert!(v["parent_span_id"].is_null() || v["parent_span_id"].is_string());
     }
-    for v in jsonl(&b.files["alerts.jsonl"], "alerts.jsonl", &["starts_at", "status", "labels", "annotations"]) {
+    for v in jsonl(
+        &b.files["alerts.jsonl"],
+        "alerts.jsonl",
+        &["starts_at", "status", "labels", "annotations"],
+    ) {
         json_ts(&v, "starts_at", "alerts.jsonl");
         assert!(v["labels"]["alertname"].is_string() && v["labels"]["service"].is_string());
         let status = v["status"].as_str();
@@ -172,22 +206,41 @@ mod tests {
         // frontend only gains "upstream checkout returned 500"; payments has no new errors.
         let logs = jsonl(&b.files["logs.jsonl"], "logs", &[]);
         let upstream = logs.iter().filter(|l| {
-            l["service"] == "frontend" && l["message"].as_str().is_some_and(|m| m.starts_with("upstream checkout returned 500"))
+            l["service"] == "frontend"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("upstream checkout returned 500"))
         });
         assert!(upstream.clone().count() > 10);
         assert!(upstream.clone().all(|l| json_ts(l, "timestamp", "l") >= onset));
-        assert!(!logs.iter().any(|l| l["service"] == "payments" && l["message"].as_str().is_some_and(|m| m.contains("checkout"))));
+        assert!(!logs
+            .iter()
+            .any(|l| l["service"] == "payments"
+                && l["message"].as_str().is_some_and(|m| m.contains("checkout"))));
 
         // Error spans concentrate in checkout after onset.
         let spans = jsonl(&b.files["traces.jsonl"], "traces", &[]);
-        let npe_spans = spans.iter().filter(|s| s["attributes"]["error.type"] == "java.lang.NullPointerException");
+        let npe_spans = spans
+            .iter()
+            .filter(|s| s["attributes"]["error.type"] == "java.lang.NullPointerException");
         assert!(npe_spans.clone().count() > 3);
-        assert!(npe_spans.clone().all(|s| s["service"] == "checkout" && json_ts(s, "start", "s") >= deploy_at));
+        assert!(npe_spans
+            .clone()
+            .all(|s| s["service"] == "checkout" && json_ts(s, "start", "s") >= deploy_at));
 
         let fired = fired(&b);
-        assert!(fired.contains(&("frontend".into(), "HighErrorRate".into())), "{fired:?}");
-        assert!(fired.contains(&("checkout".into(), "HighErrorRate".into())), "{fired:?}");
-        assert!(fired.iter().all(|(s, _)| s == "frontend" || s == "checkout"), "{fired:?}");
+        assert!(
+            fired.contains(&("frontend".into(), "HighErrorRate".into())),
+            "{fired:?}"
+        );
+        assert!(
+            fired.contains(&("checkout".into(), "HighErrorRate".into())),
+            "{fired:?}"
+        );
+        assert!(
+            fired.iter().all(|(s, _)| s == "frontend" || s == "checkout"),
+            "{fired:?}"
+        );
     }
 
     #[test]
@@ -195,7 +248,9 @@ mod tests {
         let b = generate(Scenario::MemoryLeak, &SynthConfig::default());
         let onset = onset(&b);
         let events = jsonl(&b.files["events.jsonl"], "events", &[]);
-        assert!(!events.iter().any(|e| e["service"] == "session-cache" && e["kind"] == "deploy"));
+        assert!(!events
+            .iter()
+            .any(|e| e["service"] == "session-cache" && e["kind"] == "deploy"));
         let restart = events
             .iter()
             .find(|e| e["service"] == "session-cache" && e["kind"] == "restart")
@@ -212,21 +267,36 @@ mod tests {
                 Some((f[0].parse().ok()?, f[3].parse().ok()?))
             })
             .collect();
-        let at = |secs: i64| mem.iter().rev().find(|(t, _)| *t <= secs).map(|m| m.1).unwrap_or_default();
+        let at = |secs: i64| {
+            mem.iter()
+                .rev()
+                .find(|(t, _)| *t <= secs)
+                .map(|m| m.1)
+                .unwrap_or_default()
+        };
         let (first, onset_s, restart_s) = (mem[0].0, onset.as_secs(), restart_at.as_secs());
         assert!(at(first + 300) < 800.0);
-        assert!(at(onset_s - 600) > at(first + 300) + 400.0, "leak starts well before onset");
+        assert!(
+            at(onset_s - 600) > at(first + 300) + 400.0,
+            "leak starts well before onset"
+        );
         assert!(at(restart_s - 15) > 1800.0);
         assert!(at(restart_s + 120) < 800.0);
 
         let logs = jsonl(&b.files["logs.jsonl"], "logs", &[]);
         let gc = logs.iter().filter(|l| {
-            l["service"] == "session-cache" && l["message"].as_str().is_some_and(|m| m.starts_with("GC pause"))
+            l["service"] == "session-cache"
+                && l["message"].as_str().is_some_and(|m| m.starts_with("GC pause"))
         });
         assert!(gc.clone().count() > 10);
-        assert!(logs.iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains("OOMKilled"))));
+        assert!(logs
+            .iter()
+            .any(|l| l["message"].as_str().is_some_and(|m| m.contains("OOMKilled"))));
         let timeouts = logs.iter().filter(|l| {
-            l["service"] == "frontend" && l["message"].as_str().is_some_and(|m| m.starts_with("timeout after"))
+            l["service"] == "frontend"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("timeout after"))
         });
         assert!(timeouts.clone().count() > 5);
         assert!(timeouts.clone().all(|l| json_ts(l, "timestamp", "l") >= onset));
@@ -237,7 +307,13 @@ mod tests {
         assert!(raw_timeouts > 3);
 
         let fired = fired(&b);
-        assert!(fired.contains(&("frontend".into(), "HighErrorRate".into())), "{fired:?}");
-        assert!(fired.contains(&("session-cache".into(), "ContainerMemoryHigh".into())), "{fired:?}");
+        assert!(
+            fired.contains(&("frontend".into(), "HighErrorRate".into())),
+            "{fired:?}"
+        );
+        assert!(
+            fired.contains(&("session-cache".into(), "ContainerMemoryHigh".into())),
+            "{fired:?}"
+        );
     }
 }

@@ -72,9 +72,24 @@ struct Rule {
 }
 
 const RULES: [Rule; 3] = [
-    Rule { name: "HighErrorRate", severity: "critical", for_secs: 120, summary: "error rate above 5%" },
-    Rule { name: "HighLatencyP95", severity: "warning", for_secs: 120, summary: "p95 latency above SLO" },
-    Rule { name: "ContainerMemoryHigh", severity: "warning", for_secs: 60, summary: "memory above 90% of limit" },
+    Rule {
+        name: "HighErrorRate",
+        severity: "critical",
+        for_secs: 120,
+        summary: "error rate above 5%",
+    },
+    Rule {
+        name: "HighLatencyP95",
+        severity: "warning",
+        for_secs: 120,
+        summary: "p95 latency above SLO",
+    },
+    Rule {
+        name: "ContainerMemoryHigh",
+        severity: "warning",
+        for_secs: 60,
+        summary: "memory above 90% of limit",
+    },
 ];
 
 fn holds(world: &World, rule: usize, s: usize, i: usize) -> bool {
@@ -150,7 +165,10 @@ pub(crate) fn render_alerts(world: &World, duration_secs: i64) -> String {
             status: if ends_at.is_some() { "resolved" } else { "firing" },
             ends_at,
             labels: &a.labels,
-            annotations: BTreeMap::from([("summary", a.summary.clone()), ("description", a.description.clone())]),
+            annotations: BTreeMap::from([
+                ("summary", a.summary.clone()),
+                ("description", a.description.clone()),
+            ]),
             fingerprint: fingerprint(&a.labels),
         };
         if let Ok(text) = serde_json::to_string(&line) {

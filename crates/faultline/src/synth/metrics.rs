@@ -10,7 +10,13 @@ use super::world::World;
 /// The metrics every service has, in order; more come from [`EXTRA_METRICS`], then
 /// `custom_metric_<k>`.
 pub(crate) const REQUIRED_METRICS: [&str; 5] = ["latency_p95_ms", "error_rate", "rps", "cpu", "memory_mb"];
-const EXTRA_METRICS: [&str; 5] = ["latency_p50_ms", "gc_pause_ms", "threads", "open_connections", "disk_used_pct"];
+const EXTRA_METRICS: [&str; 5] = [
+    "latency_p50_ms",
+    "gc_pause_ms",
+    "threads",
+    "open_connections",
+    "disk_used_pct",
+];
 
 /// Names of the `count` metrics per service (at least the required five).
 pub(crate) fn metric_names(count: usize) -> Vec<String> {
@@ -18,7 +24,10 @@ pub(crate) fn metric_names(count: usize) -> Vec<String> {
     for k in REQUIRED_METRICS.len()..count.max(REQUIRED_METRICS.len()) {
         match EXTRA_METRICS.get(k - REQUIRED_METRICS.len()) {
             Some(name) => names.push((*name).to_string()),
-            None => names.push(format!("custom_metric_{}", k - REQUIRED_METRICS.len() - EXTRA_METRICS.len() + 1)),
+            None => names.push(format!(
+                "custom_metric_{}",
+                k - REQUIRED_METRICS.len() - EXTRA_METRICS.len() + 1
+            )),
         }
     }
     names
@@ -34,7 +43,11 @@ struct Ar1 {
 impl Ar1 {
     fn new(phi: f64, sigma: f64, rng: &mut Rng) -> Self {
         let sd = sigma / (1.0 - phi * phi).sqrt();
-        Self { x: sd * rng.normal(), phi, sigma }
+        Self {
+            x: sd * rng.normal(),
+            phi,
+            sigma,
+        }
     }
     fn next(&mut self, rng: &mut Rng) -> f64 {
         self.x = self.phi * self.x + self.sigma * rng.normal();
@@ -63,7 +76,11 @@ pub(crate) fn render(world: &World, metrics_per_service: usize, rng: &mut Rng) -
                 3 => 3,
                 _ => 1,
             };
-            let _ = writeln!(out, "{ts},{},{},{:.*}", world.services[*s].name, names[*m], decimals, values[i]);
+            let _ = writeln!(
+                out,
+                "{ts},{},{},{:.*}",
+                world.services[*s].name, names[*m], decimals, values[i]
+            );
         }
     }
     out
@@ -85,15 +102,24 @@ fn service_series(world: &World, s: usize, count: usize, rng: &mut Rng) -> Vec<V
     let custom_base: Vec<f64> = (5..count).map(|_| rng.uniform(10.0, 1000.0)).collect();
     for i in 0..n {
         let rps = (world.rps(s, i) * (1.0 + rps_ar.next(rng) + 0.02 * rng.normal())).max(0.0);
-        let spike = if rng.chance(0.004) { rng.uniform(1.8, 3.0) } else { 1.0 };
+        let spike = if rng.chance(0.004) {
+            rng.uniform(1.8, 3.0)
+        } else {
+            1.0
+        };
         let lat_clean = world.latency_ms(s, i) * (1.0 + lat_ar.next(rng) + 0.06 * rng.normal());
         let latency = (lat_clean * spike).max(0.1 * svc.base_latency_ms);
         let p = world.error_rate(s, i);
         let requests = (rps * world.step_secs as f64).max(1.0);
         let err = (p + rng.normal() * (p * (1.0 - p) / requests).sqrt()).clamp(0.0, 1.0);
-        let load = if svc.base_rps > 0.0 { rps / svc.base_rps } else { 1.0 };
-        let cpu = (svc.base_cpu * (0.7 + 0.3 * load) + fx.cpu_add[i] + cpu_ar.next(rng) + 0.01 * rng.normal())
-            .clamp(0.005, 1.0);
+        let load = if svc.base_rps > 0.0 {
+            rps / svc.base_rps
+        } else {
+            1.0
+        };
+        let cpu =
+            (svc.base_cpu * (0.7 + 0.3 * load) + fx.cpu_add[i] + cpu_ar.next(rng) + 0.01 * rng.normal())
+                .clamp(0.005, 1.0);
         let memory = (svc.base_memory_mb + fx.memory_add_mb[i] + mem_ar.next(rng)).max(16.0);
         out[0].push(latency);
         out[1].push(err);

@@ -95,8 +95,10 @@ impl Scenario {
 
 /// The bundled examples: directory name under `examples/incidents/` → scenario, generated
 /// with [`SynthConfig::default`].
-pub const EXAMPLES: [(&str, Scenario); 2] =
-    [("checkout-deploy", Scenario::DeployRegression), ("cache-memory-leak", Scenario::MemoryLeak)];
+pub const EXAMPLES: [(&str, Scenario); 2] = [
+    ("checkout-deploy", Scenario::DeployRegression),
+    ("cache-memory-leak", Scenario::MemoryLeak),
+];
 
 /// Generator settings. Out-of-range values are clamped rather than rejected (see each field).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,7 +195,10 @@ pub fn generate(scenario: Scenario, cfg: &SynthConfig) -> Bundle {
     let mut files = BTreeMap::new();
     files.insert("incident.json".to_string(), incident_json(&cfg, scenario, &story));
     files.insert("topology.csv".to_string(), topology_csv(&w));
-    files.insert("metrics.csv".to_string(), metrics::render(&w, cfg.metrics_per_service, &mut stream(3)));
+    files.insert(
+        "metrics.csv".to_string(),
+        metrics::render(&w, cfg.metrics_per_service, &mut stream(3)),
+    );
     let logs = logs::render(&w, &story, cfg.log_lines, &mut stream(4));
     files.insert("logs.jsonl".to_string(), logs.jsonl);
     files.insert(logs.raw_path, logs.raw);
@@ -207,8 +212,14 @@ pub fn generate(scenario: Scenario, cfg: &SynthConfig) -> Bundle {
         traces::render(&w, story.fault, fault_error, n_traces, &mut stream(5)),
     );
     files.insert("events.jsonl".to_string(), events::render_events(&w, &story));
-    files.insert("alerts.jsonl".to_string(), events::render_alerts(&w, cfg.duration_secs));
-    Bundle { files, truth: story.truth }
+    files.insert(
+        "alerts.jsonl".to_string(),
+        events::render_alerts(&w, cfg.duration_secs),
+    );
+    Bundle {
+        files,
+        truth: story.truth,
+    }
 }
 
 #[derive(Serialize)]
@@ -235,7 +246,10 @@ fn incident_json(cfg: &SynthConfig, scenario: Scenario, story: &scenario::Story)
         id,
         title: &story.title,
         onset: ts(start + story.onset_secs),
-        window: WindowJson { start: ts(start), end: ts(start + cfg.duration_secs) },
+        window: WindowJson {
+            start: ts(start),
+            end: ts(start + cfg.duration_secs),
+        },
         environment: "production",
     };
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -246,24 +260,72 @@ fn incident_json(cfg: &SynthConfig, scenario: Scenario, story: &scenario::Story)
 fn topology_csv(w: &world::World) -> String {
     let mut out = String::from("source,target,kind\n");
     for e in &w.edges {
-        let _ = writeln!(out, "{},{},{}", w.services[e.caller].name, w.services[e.callee].name, e.kind);
+        let _ = writeln!(
+            out,
+            "{},{},{}",
+            w.services[e.caller].name, w.services[e.callee].name, e.kind
+        );
     }
     out
 }
 
 /// Appends `ns` (nanoseconds since the epoch) as RFC 3339 UTC with exactly `digits` (0–9)
-/// fractional digits.
+/// fractional digits. Hot (once per log line and span), hence the hand-rolled digits.
 pub(crate) fn fmt_ts(out: &mut String, ns: i64, digits: usize) {
     let secs = ns.div_euclid(1_000_000_000);
     let frac = ns.rem_euclid(1_000_000_000);
-    let whole = Timestamp::from_secs(secs).to_string();
-    out.push_str(whole.trim_end_matches('Z'));
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    if !(0..=9999).contains(&y) {
+        let whole = Timestamp::from_secs(secs).to_string();
+        out.push_str(whole.trim_end_matches('Z'));
+    } else {
+        push_padded(out, y as u64, 4);
+        out.push('-');
+        push_padded(out, m as u64, 2);
+        out.push('-');
+        push_padded(out, d as u64, 2);
+        out.push('T');
+        push_padded(out, (sod / 3600) as u64, 2);
+        out.push(':');
+        push_padded(out, (sod / 60 % 60) as u64, 2);
+        out.push(':');
+        push_padded(out, (sod % 60) as u64, 2);
+    }
     if digits > 0 {
         let digits = digits.min(9);
-        let scaled = frac / 10i64.pow(9 - digits as u32);
-        let _ = write!(out, ".{scaled:0digits$}");
+        out.push('.');
+        push_padded(out, (frac / 10i64.pow(9 - digits as u32)) as u64, digits);
     }
     out.push('Z');
+}
+
+fn push_padded(out: &mut String, v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    let mut v = v;
+    while v > 0 && i > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let start = (buf.len() - width.min(buf.len())).min(i);
+    for &b in &buf[start..] {
+        out.push(b as char);
+    }
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]
@@ -271,7 +333,10 @@ mod tests {
     use super::*;
 
     fn small() -> SynthConfig {
-        SynthConfig { log_lines: 800, ..SynthConfig::default() }
+        SynthConfig {
+            log_lines: 800,
+            ..SynthConfig::default()
+        }
     }
 
     #[test]
@@ -281,7 +346,10 @@ mod tests {
             let b = generate(scenario, &small());
             assert_eq!(a, b);
             let c = generate(scenario, &SynthConfig { seed: 8, ..small() });
-            assert_eq!(a.files.keys().collect::<Vec<_>>(), c.files.keys().collect::<Vec<_>>());
+            assert_eq!(
+                a.files.keys().collect::<Vec<_>>(),
+                c.files.keys().collect::<Vec<_>>()
+            );
             for name in ["metrics.csv", "logs.jsonl", "traces.jsonl"] {
                 assert_ne!(a.files[name], c.files[name], "{scenario:?} {name}");
             }
@@ -312,8 +380,16 @@ mod tests {
     fn default_bundles_stay_well_under_one_megabyte() {
         for scenario in Scenario::ALL {
             let b = generate(scenario, &SynthConfig::default());
-            assert!(b.total_bytes() < 800_000, "{scenario:?}: {} bytes", b.total_bytes());
-            assert!(b.total_bytes() > 200_000, "{scenario:?}: {} bytes", b.total_bytes());
+            assert!(
+                b.total_bytes() < 800_000,
+                "{scenario:?}: {} bytes",
+                b.total_bytes()
+            );
+            assert!(
+                b.total_bytes() > 200_000,
+                "{scenario:?}: {} bytes",
+                b.total_bytes()
+            );
         }
     }
 
@@ -328,6 +404,19 @@ mod tests {
         s.clear();
         fmt_ts(&mut s, 1_715_680_800_012_345_678, 6);
         assert_eq!(s, "2024-05-14T10:00:00.012345Z");
+        // Agrees with the core formatter across leap days and centuries.
+        for secs in [
+            0i64,
+            951_782_400,
+            951_868_799,
+            4_107_542_400,
+            1_709_251_199,
+            9_000_000_000,
+        ] {
+            s.clear();
+            fmt_ts(&mut s, secs * 1_000_000_000, 0);
+            assert_eq!(s, Timestamp::from_secs(secs).to_string());
+        }
     }
 
     #[test]
@@ -377,9 +466,16 @@ mod tests {
             .skip(1)
             .flat_map(|l| l.split(',').take(2))
             .collect();
-        assert!(topo_services.len() > 900, "{} services in topology", topo_services.len());
+        assert!(
+            topo_services.len() > 900,
+            "{} services in topology",
+            topo_services.len()
+        );
         let records = b.files["logs.jsonl"].lines().count()
-            + b.files["logs/checkout.log"].lines().filter(|l| l.starts_with("20")).count();
+            + b.files["logs/checkout.log"]
+                .lines()
+                .filter(|l| l.starts_with("20"))
+                .count();
         assert!(records >= 100_000);
         checks::check_bundle(&b);
     }

@@ -28,8 +28,16 @@ impl Rng {
     /// generator drawing more numbers never shifts the metrics).
     pub(crate) fn new(seed: u64, stream: u64) -> Self {
         let mut sm = seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
-        let s = [splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm)];
-        Self { s, spare_normal: None }
+        let s = [
+            splitmix64(&mut sm),
+            splitmix64(&mut sm),
+            splitmix64(&mut sm),
+            splitmix64(&mut sm),
+        ];
+        Self {
+            s,
+            spare_normal: None,
+        }
     }
 
     /// The next 64 random bits.
@@ -173,9 +181,14 @@ mod tests {
 
     #[test]
     fn portable_ln_matches_std_closely() {
-        for &x in &[1e-300, 1e-10, 0.001, 0.3, 0.5, 0.999_999, 1.0, 1.5, 2.0, 7.25, 1e10, 1e300] {
+        for &x in &[
+            1e-300, 1e-10, 0.001, 0.3, 0.5, 0.999_999, 1.0, 1.5, 2.0, 7.25, 1e10, 1e300,
+        ] {
             let (a, b): (f64, f64) = (ln(x), x.ln());
-            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "ln({x}) = {a}, std {b}");
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "ln({x}) = {a}, std {b}"
+            );
         }
     }
 
@@ -207,18 +220,24 @@ mod tests {
 
     #[test]
     fn streams_are_independent_and_reproducible() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7, 1);
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7, 1);
-            move |_| r.next_u64()
-        }).collect();
-        let c: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7, 2);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, 2);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         let mut r = Rng::new(1, 0);

@@ -152,7 +152,11 @@ fn memory_leak(
             ((t - (oom + restart) as f64) / span, false)
         };
         let fx = &mut world.effects[SESSION_CACHE];
-        fx.memory_add_mb[i] = if down { -0.6 * base_mem } else { (0.975 * limit - base_mem) * level };
+        fx.memory_add_mb[i] = if down {
+            -0.6 * base_mem
+        } else {
+            (0.975 * limit - base_mem) * level
+        };
         fx.gc_level[i] = ((level - 0.4) / 0.6).clamp(0.0, 1.0);
         fx.cpu_add[i] = 0.55 * fx.gc_level[i] * fx.gc_level[i];
         let late = (level - 0.7).max(0.0);

@@ -5,8 +5,6 @@
 //! service's dependencies see fewer calls, as in the metrics. A tail sampler keeps every trace
 //! with an error and a quarter of the others.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 use super::fmt_ts;
@@ -61,17 +59,32 @@ const KEEP_OK: f64 = 0.25;
 
 /// Generates `count` candidate traces spread uniformly over the range and keeps those the
 /// tail sampler keeps.
-pub(crate) fn render(world: &World, fault: usize, fault_error: &'static str, count: usize, rng: &mut Rng) -> String {
-    let entries: Vec<usize> = (0..world.services.len()).filter(|&s| world.in_edges[s].is_empty()).collect();
+pub(crate) fn render(
+    world: &World,
+    fault: usize,
+    fault_error: &'static str,
+    count: usize,
+    rng: &mut Rng,
+) -> String {
+    let entries: Vec<usize> = (0..world.services.len())
+        .filter(|&s| world.in_edges[s].is_empty())
+        .collect();
     let weights: Vec<f64> = entries.iter().map(|&s| world.services[s].base_rps).collect();
     let total_weight: f64 = weights.iter().sum();
     let range_ns = world.steps as i64 * world.step_secs * 1_000_000_000;
     let start_ns = world.start_secs * 1_000_000_000;
-    let mut starts: Vec<i64> = (0..count).map(|_| start_ns + (rng.f64() * range_ns as f64) as i64).collect();
+    let mut starts: Vec<i64> = (0..count)
+        .map(|_| start_ns + (rng.f64() * range_ns as f64) as i64)
+        .collect();
     starts.sort_unstable();
 
-    let mut out = String::with_capacity(count * 4 * 230);
-    let mut walk = Walk { world, fault, fault_error, spans: Vec::with_capacity(MAX_SPANS) };
+    let mut out: Vec<u8> = Vec::with_capacity(count * 2 * 230);
+    let mut walk = Walk {
+        world,
+        fault,
+        fault_error,
+        spans: Vec::with_capacity(MAX_SPANS),
+    };
     let mut ts = String::with_capacity(40);
     for t0 in starts {
         let mut u = rng.f64() * total_weight;
@@ -104,17 +117,24 @@ pub(crate) fn render(world: &World, fault: usize, fault_error: &'static str, cou
                 status: if sp.error.is_some() { "error" } else { "ok" },
                 attributes: sp.error.map(|error_type| Attrs { error_type }),
             };
-            if let Ok(text) = serde_json::to_string(&line) {
-                let _ = writeln!(out, "{text}");
+            if serde_json::to_writer(&mut out, &line).is_ok() {
+                out.push(b'\n');
             }
         }
     }
-    out
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 impl Walk<'_> {
     /// Emits the span of `s` starting at `start_ns` and its subtree; returns (end, failed).
-    fn span(&mut self, s: usize, parent: Option<usize>, start_ns: i64, depth: usize, rng: &mut Rng) -> (i64, bool) {
+    fn span(
+        &mut self,
+        s: usize,
+        parent: Option<usize>,
+        start_ns: i64,
+        depth: usize,
+        rng: &mut Rng,
+    ) -> (i64, bool) {
         let world = self.world;
         let i = world.step_at((start_ns / 1_000_000_000 - world.start_secs) as f64);
         let idx = self.spans.len();
@@ -130,7 +150,8 @@ impl Walk<'_> {
         let fx = &world.effects[s];
         let base_err = world.services[s].base_error;
         let own_fault = rng.chance(base_err + fx.error_own[i]);
-        let injected = own_fault && s == self.fault && rng.f64() * (base_err + fx.error_own[i]) < fx.error_own[i];
+        let injected =
+            own_fault && s == self.fault && rng.f64() * (base_err + fx.error_own[i]) < fx.error_own[i];
         let mut cursor = start_ns + ms_to_ns(rng.uniform(0.05, 0.8));
         let mut error: Option<&'static str> = None;
         let mut called_checkout = false;

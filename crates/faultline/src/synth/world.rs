@@ -131,14 +131,94 @@ struct CoreSpec {
 }
 
 const CORE_SPECS: [CoreSpec; CORE] = [
-    CoreSpec { name: "frontend", role: Role::Frontend, rps: 220.0, latency_ms: 120.0, error: 0.002, cpu: 0.35, memory_mb: 420.0, limit_mb: 1024.0, version: "5.2.0" },
-    CoreSpec { name: "checkout", role: Role::Checkout, rps: 45.0, latency_ms: 180.0, error: 0.003, cpu: 0.30, memory_mb: 760.0, limit_mb: 2048.0, version: "2.4.0" },
-    CoreSpec { name: "payments", role: Role::Payments, rps: 27.0, latency_ms: 240.0, error: 0.002, cpu: 0.20, memory_mb: 380.0, limit_mb: 1024.0, version: "3.1.7" },
-    CoreSpec { name: "inventory", role: Role::Inventory, rps: 41.0, latency_ms: 45.0, error: 0.001, cpu: 0.25, memory_mb: 300.0, limit_mb: 512.0, version: "1.14.2" },
-    CoreSpec { name: "catalog", role: Role::Catalog, rps: 190.0, latency_ms: 60.0, error: 0.001, cpu: 0.40, memory_mb: 520.0, limit_mb: 1024.0, version: "3.11.4" },
-    CoreSpec { name: "recommendations", role: Role::Recommendations, rps: 130.0, latency_ms: 90.0, error: 0.002, cpu: 0.45, memory_mb: 900.0, limit_mb: 2048.0, version: "1.7.9" },
-    CoreSpec { name: "db", role: Role::Db, rps: 620.0, latency_ms: 8.0, error: 0.0005, cpu: 0.50, memory_mb: 3800.0, limit_mb: 8192.0, version: "15.4" },
-    CoreSpec { name: "session-cache", role: Role::SessionCache, rps: 520.0, latency_ms: 3.0, error: 0.0002, cpu: 0.15, memory_mb: 610.0, limit_mb: 2048.0, version: "1.9.3" },
+    CoreSpec {
+        name: "frontend",
+        role: Role::Frontend,
+        rps: 220.0,
+        latency_ms: 120.0,
+        error: 0.002,
+        cpu: 0.35,
+        memory_mb: 420.0,
+        limit_mb: 1024.0,
+        version: "5.2.0",
+    },
+    CoreSpec {
+        name: "checkout",
+        role: Role::Checkout,
+        rps: 45.0,
+        latency_ms: 180.0,
+        error: 0.003,
+        cpu: 0.30,
+        memory_mb: 760.0,
+        limit_mb: 2048.0,
+        version: "2.4.0",
+    },
+    CoreSpec {
+        name: "payments",
+        role: Role::Payments,
+        rps: 27.0,
+        latency_ms: 240.0,
+        error: 0.002,
+        cpu: 0.20,
+        memory_mb: 380.0,
+        limit_mb: 1024.0,
+        version: "3.1.7",
+    },
+    CoreSpec {
+        name: "inventory",
+        role: Role::Inventory,
+        rps: 41.0,
+        latency_ms: 45.0,
+        error: 0.001,
+        cpu: 0.25,
+        memory_mb: 300.0,
+        limit_mb: 512.0,
+        version: "1.14.2",
+    },
+    CoreSpec {
+        name: "catalog",
+        role: Role::Catalog,
+        rps: 190.0,
+        latency_ms: 60.0,
+        error: 0.001,
+        cpu: 0.40,
+        memory_mb: 520.0,
+        limit_mb: 1024.0,
+        version: "3.11.4",
+    },
+    CoreSpec {
+        name: "recommendations",
+        role: Role::Recommendations,
+        rps: 130.0,
+        latency_ms: 90.0,
+        error: 0.002,
+        cpu: 0.45,
+        memory_mb: 900.0,
+        limit_mb: 2048.0,
+        version: "1.7.9",
+    },
+    CoreSpec {
+        name: "db",
+        role: Role::Db,
+        rps: 620.0,
+        latency_ms: 8.0,
+        error: 0.0005,
+        cpu: 0.50,
+        memory_mb: 3800.0,
+        limit_mb: 8192.0,
+        version: "15.4",
+    },
+    CoreSpec {
+        name: "session-cache",
+        role: Role::SessionCache,
+        rps: 520.0,
+        latency_ms: 3.0,
+        error: 0.0002,
+        cpu: 0.15,
+        memory_mb: 610.0,
+        limit_mb: 2048.0,
+        version: "1.9.3",
+    },
 ];
 
 /// (caller, callee, kind, weight): the shop's call graph.
@@ -161,7 +241,9 @@ const PREFIXES: [&str; 24] = [
     "label", "media", "geo", "quote", "audit", "report", "export", "loyalty", "wishlist", "pricing",
     "ledger", "courier", "returns",
 ];
-const SUFFIXES: [&str; 8] = ["api", "svc", "worker", "gateway", "store", "indexer", "sync", "proxy"];
+const SUFFIXES: [&str; 8] = [
+    "api", "svc", "worker", "gateway", "store", "indexer", "sync", "proxy",
+];
 
 /// A unique, plausible name for the `i`-th extra service.
 fn extra_name(i: usize) -> String {
@@ -207,11 +289,20 @@ impl World {
         }
         let mut edges: Vec<Edge> = CORE_EDGES
             .iter()
-            .map(|&(caller, callee, kind, weight)| Edge { caller, callee, kind, weight })
+            .map(|&(caller, callee, kind, weight)| Edge {
+                caller,
+                callee,
+                kind,
+                weight,
+            })
             .collect();
 
         let extras = total - CORE;
-        let layers = if extras == 0 { 0 } else { (usize::BITS - extras.leading_zeros()).clamp(1, 6) as usize };
+        let layers = if extras == 0 {
+            0
+        } else {
+            (usize::BITS - extras.leading_zeros()).clamp(1, 6) as usize
+        };
         let layer_of = |k: usize| k * layers / extras.max(1);
         let mut layer_members: Vec<Vec<usize>> = vec![Vec::new(); layers];
         for k in 0..extras {
@@ -232,8 +323,12 @@ impl World {
             });
             layer_members[layer_of(k)].push(CORE + k);
         }
-        const BACKENDS: [(usize, &str); 4] =
-            [(DB, "sql"), (SESSION_CACHE, "redis"), (CATALOG, "grpc"), (INVENTORY, "grpc")];
+        const BACKENDS: [(usize, &str); 4] = [
+            (DB, "sql"),
+            (SESSION_CACHE, "redis"),
+            (CATALOG, "grpc"),
+            (INVENTORY, "grpc"),
+        ];
         for layer in 0..layers {
             for &s in &layer_members[layer] {
                 if layer + 1 < layers && !layer_members[layer + 1].is_empty() {
@@ -248,13 +343,23 @@ impl World {
                     }
                     for c in chosen {
                         let kind = if rng.chance(0.5) { "grpc" } else { "http" };
-                        edges.push(Edge { caller: s, callee: c, kind, weight: rng.uniform(0.2, 0.9) });
+                        edges.push(Edge {
+                            caller: s,
+                            callee: c,
+                            kind,
+                            weight: rng.uniform(0.2, 0.9),
+                        });
                     }
                 }
                 let p_backend = if layer + 1 == layers { 0.7 } else { 0.1 };
                 if rng.chance(p_backend) {
                     let &(c, kind) = rng.pick(&BACKENDS);
-                    edges.push(Edge { caller: s, callee: c, kind, weight: rng.uniform(0.2, 0.9) });
+                    edges.push(Edge {
+                        caller: s,
+                        callee: c,
+                        kind,
+                        weight: rng.uniform(0.2, 0.9),
+                    });
                 }
             }
         }
@@ -266,12 +371,31 @@ impl World {
             in_edges[e.callee].push(i);
         }
         // Callees first: core backends up to the frontend, then extras from the deepest layer.
-        let mut order = vec![DB, SESSION_CACHE, PAYMENTS, INVENTORY, CATALOG, RECOMMENDATIONS, CHECKOUT, FRONTEND];
+        let mut order = vec![
+            DB,
+            SESSION_CACHE,
+            PAYMENTS,
+            INVENTORY,
+            CATALOG,
+            RECOMMENDATIONS,
+            CHECKOUT,
+            FRONTEND,
+        ];
         for members in layer_members.iter().rev() {
             order.extend(members.iter().copied());
         }
         let effects = (0..total).map(|_| Effects::neutral(steps)).collect();
-        Self { services, edges, out_edges, in_edges, order, effects, start_secs, step_secs, steps }
+        Self {
+            services,
+            edges,
+            out_edges,
+            in_edges,
+            order,
+            effects,
+            start_secs,
+            step_secs,
+            steps,
+        }
     }
 
     /// Seconds since the start of step `i`.
