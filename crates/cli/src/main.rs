@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use faultline::{render, Error, Pipeline, PipelineConfig};
 
+mod fix;
+
 #[derive(Parser)]
 #[command(
     name = "faultline",
@@ -97,6 +99,8 @@ enum Command {
         #[arg(long)]
         robust: bool,
     },
+    #[command(flatten)]
+    Fix(fix::FixCommand),
 }
 
 fn open_input(file: &str) -> Result<Box<dyn BufRead>, Error> {
@@ -155,6 +159,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             faultline::protocol::decompose_csv(open_input(&file)?, stdout.lock(), input_name(&file), &p)?;
         }
+        Command::Fix(c) => fix::run(c)?,
     }
     Ok(())
 }

@@ -367,6 +367,14 @@ impl Plan<Approved> {
         })
     }
 
+    /// The executed plan, from executions an earlier [`execute`](Plan::execute) of this same
+    /// approved plan recorded (for processes that execute and verify separately). It needs
+    /// the approval, so it adds no way to run an unapproved plan's steps or rollbacks.
+    pub fn resume_executed(self, executions: Vec<Execution>) -> Plan<Executed> {
+        let approval = self.state.approval.clone();
+        self.to(Executed { approval, executions }, PlanState::Executing)
+    }
+
     /// Runs every step in order through `runner`. On the first failure the completed steps
     /// are rolled back in reverse order and the plan is `Failed`.
     #[allow(clippy::result_large_err)] // the plan is handed back by value on failure

@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, Verifier};
 use faultline_core::ports::{next_record, verify_chain, AuditSink, Clock};
 use faultline_core::{AuditRecord, CoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::RemediateError;
+
+/// The ed25519 key types (from `ed25519-dalek` 2), re-exported so hosts need not depend on it.
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -150,10 +150,7 @@ impl Default for Preflight {
     fn default() -> Self {
         Self {
             config: PreflightConfig::default(),
-            policies: vec![Box::new(faultline_core::ports::BuiltinPolicy {
-                allowed_tools: DEFAULT_TOOLS.iter().map(|s| (*s).to_owned()).collect(),
-                ..Default::default()
-            })],
+            policies: Self::default_policies(),
             budget: None,
             drift: vec![],
         }
@@ -174,6 +171,13 @@ pub const DEFAULT_TOOLS: &[&str] = &[
 ];
 
 impl Preflight {
+    /// The policies of [`Preflight::default`]: the built-in rules allowing [`DEFAULT_TOOLS`].
+    pub fn default_policies() -> Vec<Box<dyn PolicyEngine>> {
+        vec![Box::new(faultline_core::ports::BuiltinPolicy {
+            allowed_tools: DEFAULT_TOOLS.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        })]
+    }
     /// Preflight with `config`, no policies, no budget, no drift checks.
     pub fn try_new(config: PreflightConfig) -> Result<Self, RemediateError> {
         config.validate()?;
