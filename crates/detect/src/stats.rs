@@ -111,6 +111,10 @@ impl SortedWindow {
             self.sorted[j] = v;
         }
     }
+    /// Number of held values strictly below `v`.
+    pub fn count_below(&self, v: f64) -> usize {
+        self.sorted.partition_point(|&x| x < v)
+    }
     /// Median of the held values (NaN when empty).
     pub fn median(&self) -> f64 {
         let n = self.sorted.len();

@@ -50,8 +50,13 @@ pub struct StreamConfig {
     pub novelty_history_samples: usize,
     /// Nearest neighbours averaged (at least 1).
     pub novelty_k: usize,
-    /// Samples over which the novelty and deviation channels' maxima are taken.
+    /// Samples of each channel's own history against which it is calibrated (novelty and
+    /// deviation channels).
     pub calibration_samples: usize,
+    /// Block size `b` of the calibration: a channel value below its recent maximum scores
+    /// `F(x)^b` (the probability of exceeding `b` draws from the recent distribution), one
+    /// above it `x / max`. 0 = `x / max` everywhere (the first version).
+    pub rank_block_samples: usize,
     /// Samples of the rest gate's memory (0 disables the gate).
     pub rest_samples: usize,
     /// Factor by which a level must exceed the recent levels to escape damping (at least 1).
@@ -74,6 +79,7 @@ impl Default for StreamConfig {
             novelty_history_samples: 2000,
             novelty_k: 3,
             calibration_samples: 2000,
+            rank_block_samples: 500,
             rest_samples: 100,
             rest_margin: 1.5,
             rest_damping: 0.05,
@@ -204,26 +210,45 @@ impl SlidingMax {
     }
 }
 
-/// A channel's value divided by its own maximum over the previous `calibration` samples
-/// (0 until 8 values were seen or while that maximum is 0).
+/// A channel's value calibrated against its own last `calibration` values (0 until 8 were
+/// seen): above their maximum `M`, `x / M` (≥ 1); at or below it, `F(x)^b`, where `F` is the
+/// empirical fraction of those values strictly below `x` and `b` = `rank_block_samples`: the
+/// probability that `x` exceeds every one of `b` draws from the recent distribution (the
+/// conformal p-value of KNN-CAD turned into a block-maximum probability). With `b = 0`, `x / M`
+/// everywhere.
 #[derive(Debug, Clone)]
-struct Normalised(SlidingMax);
+struct Normalised {
+    window: SortedWindow,
+    block: f64,
+}
 
 impl Normalised {
+    fn new(calibration: usize, block: usize) -> Self {
+        Self {
+            window: SortedWindow::new(calibration),
+            block: block as f64,
+        }
+    }
+
     fn ratio_then_push(&mut self, x: f64) -> f64 {
-        let r = if self.0.len() >= 8 {
-            let m = self.0.max();
-            if m > 0.0 {
-                x / m
-            } else if x > 0.0 {
-                1e6
+        let n = self.window.len();
+        let r = if n >= 8 {
+            let m = self.window.quantile(1.0);
+            if x > m || self.block == 0.0 {
+                if m > 0.0 {
+                    x / m
+                } else if x > 0.0 {
+                    1e6
+                } else {
+                    0.0
+                }
             } else {
-                0.0
+                (self.window.count_below(x) as f64 / n as f64).powf(self.block)
             }
         } else {
             0.0
         };
-        self.0.push(x);
+        self.window.push(x);
         r
     }
 }
@@ -257,7 +282,7 @@ impl StreamDetector {
                 .iter()
                 .map(|&s| Resolution::new(s, cfg.baseline_samples))
                 .collect(),
-            deviation: Normalised(SlidingMax::new(cal)),
+            deviation: Normalised::new(cal, cfg.rank_block_samples),
             novelty: (cfg.novelty_window_samples > 0).then(|| {
                 (
                     crate::novelty::Novelty::new(
@@ -265,7 +290,7 @@ impl StreamDetector {
                         cfg.novelty_history_samples,
                         cfg.novelty_k,
                     ),
-                    Normalised(SlidingMax::new(cal)),
+                    Normalised::new(cal, cfg.rank_block_samples),
                 )
             }),
             range_hi: SlidingMax::new(cfg.range_history_samples),
