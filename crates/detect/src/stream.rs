@@ -401,6 +401,26 @@ mod tests {
     }
 
     #[test]
+    fn calibration_is_a_block_maximum_probability_below_the_max_and_a_ratio_above() {
+        let mut n = Normalised::new(100, 50);
+        for i in 0..100 {
+            assert_eq!(
+                n.ratio_then_push(f64::from(i)),
+                if i < 8 { 0.0 } else { 1.0 + 1.0 / f64::from(i - 1) }
+            );
+        }
+        // Window holds 0..=99: 99 is the max, 98 has 98 values below it.
+        let r = n.ratio_then_push(98.5);
+        assert!((r - 0.99f64.powi(50)).abs() < 1e-12, "{r}");
+        assert!((n.ratio_then_push(200.0) - 200.0 / 99.0).abs() < 1e-12);
+        let mut plain = Normalised::new(100, 0);
+        for i in 0..20 {
+            plain.ratio_then_push(f64::from(i));
+        }
+        assert!((plain.ratio_then_push(9.5) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
     fn nan_and_constant_inputs_never_give_nan() {
         let mut values = vec![5.0; 500];
         values[100] = f64::NAN;
