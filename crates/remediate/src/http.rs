@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::actions::{ActionKind, RenderedAction};
-use crate::quote::{join, Arg};
+use crate::quote::{join, split, Arg};
 use crate::RemediateError;
 
 /// How a request authenticates; each names an environment variable.
@@ -85,6 +85,68 @@ impl HttpRequest {
             v.push(Arg::Lit(b.to_string()));
         }
         join(&v)
+    }
+}
+
+impl HttpRequest {
+    /// Parses a command line made by [`to_curl`](Self::to_curl) back into the request (what
+    /// an HTTP runner executes). Anything `to_curl` does not produce is refused.
+    ///
+    /// ```
+    /// use faultline_remediate::http::{HttpAuth, HttpRequest};
+    /// let r = HttpRequest { method: "POST".into(), url: "http://127.0.0.1:8080/hook".into(),
+    ///     content_type: "application/json".into(), auth: HttpAuth::Basic("CREDS".into()),
+    ///     body: Some(serde_json::json!({"text": "it's done"})) };
+    /// assert_eq!(HttpRequest::from_curl(&r.to_curl()).unwrap(), r);
+    /// assert!(HttpRequest::from_curl("curl -X POST http://x.test -o /etc/passwd").is_err());
+    /// ```
+    pub fn from_curl(script: &str) -> Result<Self, RemediateError> {
+        let refuse = |m: String| RemediateError::NotAllowed(format!("not a faultline HTTP step: {m}"));
+        let mut words = split(script)?.into_iter();
+        if words.next() != Some(Arg::Lit("curl".into())) {
+            return Err(refuse(format!("{script:?} does not start with curl")));
+        }
+        let lit = |w: Option<Arg>, flag: &str| match w {
+            Some(Arg::Lit(s)) => Ok(s),
+            _ => Err(refuse(format!("{flag} needs a literal value"))),
+        };
+        let (mut method, mut url, mut content_type) = (None, None, "application/json".to_owned());
+        let (mut auth, mut body) = (HttpAuth::None, None);
+        while let Some(w) = words.next() {
+            match w {
+                Arg::Lit(f) if f == "-sS" || f == "--fail-with-body" => {}
+                Arg::Lit(f) if f == "-X" => method = Some(lit(words.next(), "-X")?),
+                Arg::Lit(f) if f == "-H" => {
+                    let h = lit(words.next(), "-H")?;
+                    match h.split_once(':') {
+                        Some((k, v)) if k.eq_ignore_ascii_case("content-type") => content_type = v.trim().to_owned(),
+                        _ => return Err(refuse(format!("header {h:?}"))),
+                    }
+                }
+                Arg::Lit(f) if f == "--oauth2-bearer" || f == "--user" => match words.next() {
+                    Some(Arg::Env(e)) if f == "--user" => auth = HttpAuth::Basic(e),
+                    Some(Arg::Env(e)) => auth = HttpAuth::Bearer(e),
+                    _ => return Err(refuse(format!("{f} takes an environment reference"))),
+                },
+                Arg::Lit(f) if f == "--data-raw" => {
+                    let text = lit(words.next(), "--data-raw")?;
+                    body = Some(
+                        serde_json::from_str(&text).map_err(|e| refuse(format!("body is not JSON: {e}")))?,
+                    );
+                }
+                Arg::Lit(u) if url.is_none() && (u.starts_with("http://") || u.starts_with("https://")) => {
+                    url = Some(u)
+                }
+                other => return Err(refuse(format!("unexpected argument {other:?}"))),
+            }
+        }
+        Ok(Self {
+            method: method.ok_or_else(|| refuse("no -X METHOD".into()))?,
+            url: url.ok_or_else(|| refuse("no URL".into()))?,
+            content_type,
+            auth,
+            body,
+        })
     }
 }
 

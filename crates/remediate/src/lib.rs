@@ -22,7 +22,7 @@
 //! - [`preflight`]: dry run, policies, error-budget gate, drift, [`risk`]; `rego` (feature
 //!   `rego`): Rego policies via regorus;
 //! - [`approval`]: the typestate `Plan<Draft> → … → Plan<Verified>`;
-//! - [`shell`], [`gitops`]: runners; [`audit`]: the signed hash-chained log;
+//! - [`shell`], [`gitops`]: runners (and `http_runner`, feature `http`); [`audit`]: the signed hash-chained log;
 //! - [`canary`]: the canary judge; [`RemediateError`]: this crate's error.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -31,6 +31,8 @@ pub mod actions;
 pub mod catalog;
 mod error;
 pub mod http;
+#[cfg(feature = "http")]
+pub mod http_runner;
 pub mod quote;
 pub mod risk;
 pub mod testing;
