@@ -337,10 +337,12 @@ fn first_variable_offset(tok: &[u8], accounts: bool) -> Option<usize> {
     let variable = |p0: usize, i: usize, any: u8, all: u8| {
         let piece = &tok[p0..i];
         let digit = any & 1 != 0;
+        let len = piece.len();
         (digit && !is_word_with_digit(piece))
-            || (!digit && (3..=5).contains(&piece.len()) && is_literal_variable(piece))
-            || (accounts && is_account_name(piece))
-            || (piece.len() >= 8 && all & 4 != 0)
+            || (len >= 8 && all & 4 != 0)
+            || (!digit
+                && (3..=5).contains(&len)
+                && (is_literal_variable(piece) || (accounts && is_account_name(piece))))
     };
     // One pass: a piece ends at a delimiter that is not a sign (`-` before a digit after a
     // non-alphanumeric byte).

@@ -139,6 +139,8 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PreHashed>>;
 const LEARNED: u64 = u64::MAX - 0x5eed;
 /// Seed of the marker of a keyed variable (`interactive=<*>`: any value after that key).
 const KEYED: u64 = 0x6b65_7965_645f_7661;
+/// Slots of the constant-token memo (power of two).
+const CONST_MEMO_SLOTS: usize = 1 << 12;
 /// Longest message read (bytes); the rest is ignored.
 const MAX_MESSAGE_BYTES: usize = 1 << 30;
 /// Near clusters considered per new cluster (the closest ones).
@@ -324,6 +326,9 @@ pub struct TemplateMiner {
     wild: u64,
     scratch: Vec<u8>,
     line: Vec<LineToken>,
+    /// Direct-mapped memo of hashes of punctuated digit-free tokens that masked to
+    /// themselves.
+    const_memo: Vec<u64>,
     /// Next id the eviction clock looks at.
     clock: u32,
 }
@@ -349,6 +354,7 @@ impl TemplateMiner {
             wild: wild_hash(),
             scratch: Vec::with_capacity(1024),
             line: Vec::with_capacity(64),
+            const_memo: vec![0; CONST_MEMO_SLOTS],
             clock: 0,
         })
     }
@@ -477,9 +483,29 @@ impl TemplateMiner {
             }
             let tok = &bytes[s..i];
             let at = self.scratch.len();
-            let kind = mask_classified::<false>(tok, any, all, &mut self.scratch);
+            // Punctuated words without digits (`status:`, `(Lifecycle`, `failure;`) are
+            // mostly a fixed vocabulary: remember the ones that stay constant.
+            let memo = (any & 3 == 2).then(|| {
+                let h = hash_bytes(tok);
+                (h, (h as usize) & (CONST_MEMO_SLOTS - 1))
+            });
+            let kind = match memo {
+                Some((h, slot)) if self.const_memo.get(slot) == Some(&h) => TokenKind::Const,
+                _ => mask_classified::<false>(tok, any, all, &mut self.scratch),
+            };
             let (start, end, hash) = match kind {
-                TokenKind::Const => (s, i, hash_bytes(tok)),
+                TokenKind::Const => {
+                    let h = match memo {
+                        Some((h, slot)) => {
+                            if let Some(m) = self.const_memo.get_mut(slot) {
+                                *m = h;
+                            }
+                            h
+                        }
+                        None => hash_bytes(tok),
+                    };
+                    (s, i, h)
+                }
                 TokenKind::Wild => (at, self.scratch.len(), self.wild),
                 TokenKind::Mixed => (at, self.scratch.len(), hash_bytes(&self.scratch[at..])),
             };
