@@ -61,9 +61,10 @@ pub struct RcaConfig {
     pub metric_half_z: f64,
     /// Half-saturation of the error channel, in error records per minute (default 3).
     pub error_half_per_min: f64,
-    /// Half-saturation of the latency channel, as a relative increase (default 1.0 = self
-    /// time or network time doubled; busy services' self-time quantiles drift by +100 % to
-    /// +300 % without a fault, while an injected network delay widens gaps a hundredfold).
+    /// Half-saturation of the latency channel, as a relative increase (default 2.0 = self
+    /// time or network time tripled): busy services' self-time quantiles drift by +100 % to
+    /// +300 % without a fault, while CPU saturation and network delay move them tenfold to a
+    /// hundredfold.
     pub latency_half_ratio: f64,
     /// How much a service is discounted when one of its dependencies is at least as
     /// anomalous as itself, in [0, 1] (default 0.5): faults propagate to callers.
@@ -99,7 +100,7 @@ impl Default for RcaConfig {
             change_weight: 1.0,
             metric_half_z: 5.0,
             error_half_per_min: 3.0,
-            latency_half_ratio: 1.0,
+            latency_half_ratio: 2.0,
             propagation_discount: 0.5,
             change_failure_prior: 0.2,
             alert_group_by: vec!["alertname".to_owned()],

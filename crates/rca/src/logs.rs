@@ -94,7 +94,8 @@ pub fn service_errors(
     let n = adj.services.len();
     let mut out = vec![ServiceErrors::default(); n];
     let in_window = |t| incident.window.contains(t);
-    let mut shapes: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
+    // Per service and message shape: error records before and after the onset.
+    let mut shapes: Vec<BTreeMap<String, (u64, u64)>> = vec![BTreeMap::new(); n];
     if logs.iter().any(|r| in_window(r.ts)) {
         let (pre_min, post_min) = crate::stats::observed_minutes(
             logs.iter().map(|r| r.ts).filter(|&t| in_window(t)),
@@ -108,12 +109,14 @@ pub fn service_errors(
                 continue;
             };
             let e = &mut out[i];
+            let shape = shapes[i].entry(mask_message(&r.body)).or_insert((0, 0));
             if r.ts < incident.onset {
                 e.pre += 1;
+                shape.0 += 1;
             } else {
                 e.post += 1;
+                shape.1 += 1;
                 e.first_post = Some(e.first_post.map_or(r.ts, |t| t.min(r.ts)));
-                *shapes[i].entry(mask_message(&r.body)).or_insert(0) += 1;
                 if e.exemplars.len() < 3 {
                     e.exemplars.push(r.body.chars().take(300).collect());
                 }
@@ -122,12 +125,17 @@ pub fn service_errors(
         for (e, sh) in out.iter_mut().zip(&shapes) {
             e.pre_per_min = e.pre as f64 / pre_min;
             e.post_per_min = e.post as f64 / post_min;
-            let (a, b) = (e.pre_per_min, e.post_per_min);
-            e.log_strength = crate::stats::rate_excess(a, b);
+            // Per shape: one error that stopped and another that started are a change even
+            // when the service's total rate is flat (a fault re-injected minutes apart).
+            e.log_strength = sh
+                .values()
+                .map(|&(p, q)| crate::stats::count_excess_per_min(p, q, pre_min, post_min))
+                .sum();
             e.top_message = sh
                 .iter()
-                .max_by(|x, y| x.1.cmp(y.1).then_with(|| y.0.cmp(x.0)))
-                .map(|(m, c)| (m.clone(), *c));
+                .filter(|(_, c)| c.1 > 0)
+                .max_by(|x, y| x.1 .1.cmp(&y.1 .1).then_with(|| y.0.cmp(x.0)))
+                .map(|(m, c)| (m.clone(), c.1));
         }
     }
     let text_of: BTreeMap<&TemplateId, &str> = templates.iter().map(|t| (&t.id, t.text.as_str())).collect();

@@ -177,6 +177,26 @@ pub fn observed_minutes(times: impl Iterator<Item = Timestamp>, onset: Timestamp
     (pre.max(0.5), post.max(0.5))
 }
 
+/// Excess of `after` records over `post_min` minutes against `before` records over `pre_min`
+/// minutes, per minute: the count beyond the expected `λ = before · post_min / pre_min` and
+/// one Poisson standard deviation `√max(λ, 1)`, plus a quarter of the rate itself when
+/// there is such an excess; 0 otherwise.
+///
+/// ```
+/// use faultline_rca::stats::count_excess_per_min;
+/// assert_eq!(count_excess_per_min(10, 10, 5.0, 5.0), 0.0); // steady
+/// assert!(count_excess_per_min(0, 12, 5.0, 3.0) > 4.0); // new: 11 beyond noise in 3 min
+/// ```
+pub fn count_excess_per_min(before: u64, after: u64, pre_min: f64, post_min: f64) -> f64 {
+    let lambda = before as f64 * post_min / pre_min.max(1e-9);
+    let excess = after as f64 - lambda - lambda.max(1.0).sqrt();
+    if excess > 0.0 {
+        (excess + 0.25 * after as f64) / post_min.max(1e-9)
+    } else {
+        0.0
+    }
+}
+
 /// Strength of an error rate that is `after` per minute since the onset and was `before` per
 /// minute until then: the excess over the baseline rate, plus a quarter of the rate itself
 /// when it grew (a steady error source explains nothing about the incident; a new one does).
