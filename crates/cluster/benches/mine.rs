@@ -8,6 +8,7 @@
 //! `MINE_BENCH_DUMP=FILE` also writes the input lines to `FILE`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
+#![allow(clippy::print_stdout)] // the bench reports the cluster counts of both miners
 
 use std::hint::black_box;
 

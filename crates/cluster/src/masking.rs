@@ -214,7 +214,12 @@ pub(crate) fn display_token(tok: &str) -> Option<String> {
 /// masked text to `out` unless the token stays as it is ([`TokenKind::Const`]: nothing is
 /// appended).
 #[inline]
-pub(crate) fn mask_classified<const ACCOUNTS: bool>(tok: &[u8], any: u8, all: u8, out: &mut Vec<u8>) -> TokenKind {
+pub(crate) fn mask_classified<const ACCOUNTS: bool>(
+    tok: &[u8],
+    any: u8,
+    all: u8,
+    out: &mut Vec<u8>,
+) -> TokenKind {
     // Fast path: a word without digits or delimiters (most tokens).
     if any & 3 == 0 && !(all & 4 != 0 && tok.len() >= 8) {
         if is_literal_variable(tok)
@@ -310,11 +315,15 @@ fn mask_slow<const ACCOUNTS: bool>(tok: &[u8], all: u8, out: &mut Vec<u8>) -> To
         .iter()
         .position(|&b| matches!(b, b'(' | b'[' | b'{' | b'<'))
     {
-        if tok[pre..pre + j].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+        if tok[pre..pre + j]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             pre += j + 1;
             let rest = &tok[pre..first_var];
             if let Some((&last, word)) = rest.split_last() {
-                if matches!(last, b':' | b'=') && word.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+                if matches!(last, b':' | b'=') && word.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+                {
                     pre = first_var;
                 }
             }
@@ -373,14 +382,7 @@ fn is_word_with_digit(piece: &[u8]) -> bool {
 fn is_literal_variable(piece: &[u8]) -> bool {
     matches!(
         piece,
-        b"true"
-            | b"false"
-            | b"null"
-            | b"True"
-            | b"False"
-            | b"NULL"
-            | b"nil"
-            | b"None"
+        b"true" | b"false" | b"null" | b"True" | b"False" | b"NULL" | b"nil" | b"None"
     )
 }
 
@@ -389,7 +391,10 @@ fn is_literal_variable(piece: &[u8]) -> bool {
 /// keeps them as words (`user=root` and `user=guest` are different templates until the
 /// position shows enough values).
 fn is_account_name(piece: &[u8]) -> bool {
-    matches!(piece, b"root" | b"Root" | b"ROOT" | b"admin" | b"Admin" | b"ADMIN")
+    matches!(
+        piece,
+        b"root" | b"Root" | b"ROOT" | b"admin" | b"Admin" | b"ADMIN"
+    )
 }
 
 /// Fast 64-bit hash of a byte string (FxHash-style word mixing; not stable across versions,
@@ -476,7 +481,10 @@ mod tests {
         assert_eq!(m("/v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail").0, "<*>");
         assert_eq!(m("2016/9/27:20:30:31.455").0, "<*>");
         // Structured values: the variable starts inside the constructor.
-        assert_eq!(m("fullscreenStackBounds=Rect(0,").0, "fullscreenStackBounds=Rect(<*>,");
+        assert_eq!(
+            m("fullscreenStackBounds=Rect(0,").0,
+            "fullscreenStackBounds=Rect(<*>,"
+        );
         assert_eq!(m("headroom=<memory:10240,").0, "headroom=<memory:<*>,");
         assert_eq!(m("Surface(name=PopupWindow:4d9f0c8)").0, "Surface(name=<*>)");
     }
@@ -495,7 +503,10 @@ mod tests {
             assert_eq!(is_piece_delim(b), is_piece_delim_slow(b), "{b}");
             assert_eq!(CLASS[b as usize] & 1 == 1, b.is_ascii_digit());
             assert_eq!(CLASS[b as usize] & 4 == 4, b.is_ascii_hexdigit());
-            assert_eq!(CLASS[b as usize] & 8 == 8, b.is_ascii_digit() || b".:-/".contains(&b));
+            assert_eq!(
+                CLASS[b as usize] & 8 == 8,
+                b.is_ascii_digit() || b".:-/".contains(&b)
+            );
         }
         assert_eq!(m("Monday").0, "<*>");
         assert_eq!(m("Jun").0, "<*>");

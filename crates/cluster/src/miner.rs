@@ -643,7 +643,13 @@ impl TemplateMiner {
         // (hard differences, rank by recency, range in `pool`) of every near cluster.
         let mut found: Vec<(usize, usize, u32, usize, usize)> = Vec::new();
         let mut pool: Vec<u16> = Vec::new();
-        for (rank, e) in leaf.clusters.iter().rev().take(self.cfg.max_leaf_candidates).enumerate() {
+        for (rank, e) in leaf
+            .clusters
+            .iter()
+            .rev()
+            .take(self.cfg.max_leaf_candidates)
+            .enumerate()
+        {
             let cid = e.id;
             // Matching constants are at most the shared signature bits plus collisions.
             let most = (line_sig & e.sig).count_ones() as usize + e.deficit as usize;
@@ -1295,7 +1301,12 @@ fn common_decoration<'a>(texts: impl Iterator<Item = &'a Box<str>>) -> (String, 
         tail = Some(match tail {
             None => tl,
             Some(p) => {
-                let n = p.bytes().rev().zip(tl.bytes().rev()).take_while(|(a, b)| a == b).count();
+                let n = p
+                    .bytes()
+                    .rev()
+                    .zip(tl.bytes().rev())
+                    .take_while(|(a, b)| a == b)
+                    .count();
                 &p[p.len() - n..]
             }
         });
@@ -1322,7 +1333,9 @@ fn render(c: &Cluster) -> Vec<(std::borrow::Cow<'_, str>, bool)> {
     let mut out: Vec<(std::borrow::Cow<'_, str>, bool)> = Vec::with_capacity(c.texts.len());
     for (i, t) in c.texts.iter().enumerate() {
         let text: std::borrow::Cow<'_, str> = match c.slots.get(i) {
-            Some(Slot::Const) => crate::masking::display_token(t).map_or(std::borrow::Cow::Borrowed(&t[..]), Into::into),
+            Some(Slot::Const) => {
+                crate::masking::display_token(t).map_or(std::borrow::Cow::Borrowed(&t[..]), Into::into)
+            }
             _ => std::borrow::Cow::Borrowed(&t[..]),
         };
         let joined = i > 0
@@ -1433,7 +1446,10 @@ mod tests {
             ["10.0.0.1", "Fri Jun 17 07:07:00 2005"]
         );
         let b = m.add("Fan speeds ( 3552 3534 3375 **** 3515 3479 )");
-        assert_eq!(m.template(b).as_deref(), Some("Fan speeds ( <*> <*> <*> **** <*> <*> )"));
+        assert_eq!(
+            m.template(b).as_deref(),
+            Some("Fan speeds ( <*> <*> <*> **** <*> <*> )")
+        );
         let c = m.add(r#"10.1.1.1 "GET /v2/54fadb/servers/detail HTTP/1.1" status: 200"#);
         assert_eq!(m.template(c).as_deref(), Some(r#"<*> "GET <*>" status: <*>"#));
     }
@@ -1444,8 +1460,14 @@ mod tests {
         let a = m.add("authentication failure; rhost=10.0.0.1 user=root");
         let b = m.add("authentication failure; rhost=10.0.0.2 user=guest");
         assert_ne!(m.resolve(a), m.resolve(b));
-        assert_eq!(m.template(a).as_deref(), Some("authentication failure; rhost=<*> user=<*>"));
-        assert_eq!(m.template(b).as_deref(), Some("authentication failure; rhost=<*> user=guest"));
+        assert_eq!(
+            m.template(a).as_deref(),
+            Some("authentication failure; rhost=<*> user=<*>")
+        );
+        assert_eq!(
+            m.template(b).as_deref(),
+            Some("authentication failure; rhost=<*> user=guest")
+        );
     }
 
     #[test]
@@ -1463,12 +1485,17 @@ mod tests {
         let mut m = miner();
         let mut ids = Vec::new();
         for i in 0..6 {
-            let frames: Vec<String> = (0..8).map(|k| format!("pkg{i}x.Cls{k}y.m:{}", 100 + i * 7 + k)).collect();
+            let frames: Vec<String> = (0..8)
+                .map(|k| format!("pkg{i}x.Cls{k}y.m:{}", 100 + i * 7 + k))
+                .collect();
             ids.push(m.add(&format!("Destroying surface called by {}", frames.join(" "))));
         }
         let last = m.resolve(ids[5]);
         assert!(ids.iter().all(|&i| m.resolve(i) == last));
-        assert_eq!(m.template(last).as_deref(), Some("Destroying surface called by <*>"));
+        assert_eq!(
+            m.template(last).as_deref(),
+            Some("Destroying surface called by <*>")
+        );
     }
 
     #[test]

@@ -21,6 +21,24 @@ proptest! {
     }
 
     #[test]
+    fn parameters_match_the_printed_variables(
+        lines in proptest::collection::vec(
+            "(user|root|job|id=|x:|\\(|Rect\\(|[a-z]{1,6}|[0-9]{1,5}|10\\.0\\.[0-9]\\.[0-9]|0x[0-9a-f]{4}|true)([ ,)]{0,2}(user|root|job|id=|[a-z]{1,6}|[0-9]{1,5}|[0-9]{2}:[0-9]{2}|false)){0,8}",
+            1..30,
+        )
+    ) {
+        let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
+        let ids: Vec<_> = lines.iter().map(|l| m.add(l)).collect();
+        for (l, id) in lines.iter().zip(ids) {
+            let t = m.template(id).unwrap();
+            let p = m.parameters(id, l);
+            // Every line still fits its (possibly widened) template: one value per `<*>`.
+            prop_assert!(p.is_some(), "{l:?} under {t:?}");
+            prop_assert_eq!(p.unwrap().len(), t.matches("<*>").count(), "{:?} under {:?}", l, t);
+        }
+    }
+
+    #[test]
     fn split_header_never_panics_and_message_is_a_suffix(line in any::<String>()) {
         let h = split_header(&line);
         prop_assert!(line.trim_end_matches(['\r', '\n']).ends_with(h.message));
