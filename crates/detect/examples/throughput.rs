@@ -75,6 +75,16 @@ fn main() {
             d.iter().map(|&v| z.update(v)).sum()
         });
     }
+    if std::env::var_os("THROUGHPUT_BASE").is_some() {
+        measure("robust_z (no refresh)", &data, secs, |d| {
+            let cfg = RobustZConfig {
+                refresh_samples: 1 << 30,
+                ..Default::default()
+            };
+            let mut z = RobustZ::try_new(cfg).expect("valid config");
+            d.iter().map(|&v| z.update(v)).sum()
+        });
+    }
     let short = &data[..50_000];
     measure("StreamDetector (default)", short, secs, |d| {
         let mut z = StreamDetector::try_new(StreamConfig::default()).expect("valid default");

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{score_from_z, SortedWindow, MAD_TO_SIGMA};
+use crate::stats::{mad_of_sorted, median_of_sorted, score_from_z, MAD_TO_SIGMA};
 use crate::DetectError;
 
 /// A detector that scores a stream one value at a time with bounded state.
@@ -163,8 +163,8 @@ pub struct RobustZConfig {
     pub cold_start_samples: usize,
     /// Smallest scale, relative to `|median|`, so that flat windows do not divide by zero.
     pub min_relative_scale: f64,
-    /// The MAD (scale) is recomputed every this many samples (1 = every sample); in between,
-    /// the last scale is used. The median is exact at every sample.
+    /// The median and MAD are recomputed every this many samples (1 = every sample); in
+    /// between, the last baseline is used.
     pub refresh_samples: usize,
 }
 
@@ -200,33 +200,136 @@ impl RobustZConfig {
 }
 
 /// Robust z-score: distance from the rolling median in units of `1.4826 MAD` of the last
-/// `window_samples` values (current value excluded). The window is kept sorted
-/// ([`SortedWindow`]: one `memmove` per sample), so the median is exact at every sample and the
-/// MAD costs O(log window) (a selection over the two sorted halves); the MAD is recomputed every
-/// `refresh_samples` (every sample while the window fills). State: the window in arrival and in
-/// sorted order, 16 bytes per sample.
+/// `window_samples` values (current value excluded). The baseline (median and MAD, exact for
+/// the window at that moment) is recomputed every `refresh_samples` and at every sample while
+/// the window fills; in between the last one is used, so it lags by at most
+/// `refresh_samples - 1` values.
+///
+/// Cost: the window is stored in blocks of `refresh_samples` positions, each kept sorted; a
+/// refresh sorts only the blocks written since the previous one and merges the sorted blocks
+/// (O(window log(window / refresh))), then reads the median and MAD off the merged order in
+/// O(log window). Per sample in between: a store and the score. State: 32 bytes per sample of
+/// window (about 2 KB with the defaults).
 #[derive(Debug, Clone)]
 pub struct RobustZ {
     cfg: RobustZConfig,
-    window: SortedWindow,
+    ring: Vec<f64>,
+    head: usize,
+    blocks: Vec<f64>,
+    merged: Vec<f64>,
+    scratch: Vec<f64>,
     median: f64,
     scale: f64,
     since_refresh: usize,
     seen: usize,
 }
 
+/// Writes `src` in ascending order into `dst` (same length, finite values). Short blocks use a
+/// rank count (each value's position = how many values precede it in order, ties by index):
+/// O(len²) comparisons but no unpredictable branches.
+fn sort_block(src: &[f64], dst: &mut [f64]) {
+    if src.len() > 32 {
+        dst.copy_from_slice(src);
+        dst.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    for (i, &x) in src.iter().enumerate() {
+        let before = src[..i].iter().filter(|&&y| y <= x).count();
+        let after = src[i + 1..].iter().filter(|&&y| y < x).count();
+        dst[before + after] = x;
+    }
+}
+
+/// Merges ascending `a` and `b` into `dst` (`a.len() + b.len()` long) without data-dependent
+/// branches in the main loop (a conditional move per element).
+fn merge_into(a: &[f64], b: &[f64], dst: &mut [f64]) {
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        let take_b = y < x;
+        dst[k] = if take_b { y } else { x };
+        j += usize::from(take_b);
+        i += usize::from(!take_b);
+        k += 1;
+    }
+    let rest = if i < a.len() { &a[i..] } else { &b[j..] };
+    dst[k..].copy_from_slice(rest);
+}
+
+/// Merges the ascending runs of length `run` in `src` into `out` (bottom-up merge sort passes).
+fn merge_sorted_runs(src: &[f64], run: usize, out: &mut Vec<f64>, tmp: &mut Vec<f64>) {
+    let n = src.len();
+    out.clear();
+    out.extend_from_slice(src);
+    tmp.clear();
+    tmp.resize(n, 0.0);
+    let mut width = run.max(1);
+    while width < n {
+        let mut lo = 0;
+        while lo < n {
+            let mid = (lo + width).min(n);
+            let hi = (lo + 2 * width).min(n);
+            merge_into(&out[lo..mid], &out[mid..hi], &mut tmp[lo..hi]);
+            lo = hi;
+        }
+        std::mem::swap(out, tmp);
+        width *= 2;
+    }
+}
+
 impl RobustZ {
     /// A detector with validated settings.
     pub fn try_new(cfg: RobustZConfig) -> Result<Self, DetectError> {
         cfg.validate()?;
+        let w = cfg.window_samples;
         Ok(Self {
-            window: SortedWindow::new(cfg.window_samples),
+            ring: Vec::with_capacity(w),
+            head: 0,
+            blocks: Vec::with_capacity(w),
+            merged: Vec::with_capacity(w),
+            scratch: Vec::with_capacity(w),
             median: f64::NAN,
             scale: f64::NAN,
             since_refresh: 0,
             seen: 0,
             cfg,
         })
+    }
+
+    fn refresh(&mut self) {
+        let w = self.ring.len();
+        if w < self.cfg.window_samples {
+            self.merged.clear();
+            self.merged.extend_from_slice(&self.ring);
+            self.merged.sort_unstable_by(f64::total_cmp);
+        } else {
+            let r = self.cfg.refresh_samples.min(w);
+            if self.blocks.len() != w {
+                self.blocks.clear();
+                self.blocks.resize(w, 0.0);
+                for (src, dst) in self.ring.chunks(r).zip(self.blocks.chunks_mut(r)) {
+                    sort_block(src, dst);
+                }
+            } else {
+                // Re-sort the blocks holding the positions written since the last refresh
+                // (the `since` positions before `head`, cyclically).
+                let mut left = self.since_refresh.min(w);
+                let mut p = (self.head + w - left) % w;
+                while left > 0 {
+                    let lo = p / r * r;
+                    let hi = (lo + r).min(w);
+                    sort_block(&self.ring[lo..hi], &mut self.blocks[lo..hi]);
+                    left = left.saturating_sub(hi - p);
+                    p = if hi == w { 0 } else { hi };
+                }
+            }
+            merge_sorted_runs(&self.blocks, r, &mut self.merged, &mut self.scratch);
+        }
+        let med = median_of_sorted(&self.merged);
+        let mad = mad_of_sorted(&self.merged, med);
+        self.median = med;
+        self.scale = (MAD_TO_SIGMA * mad).max(self.cfg.min_relative_scale * med.abs());
+        self.since_refresh = 0;
     }
 
     /// Signed robust z of `value` against the current baseline, with the baseline median
@@ -251,27 +354,32 @@ impl OnlineDetector for RobustZ {
         if !value.is_finite() {
             return 0.0;
         }
-        if !self.window.is_empty() {
-            self.median = self.window.median();
-            let filling = self.window.len() < self.cfg.window_samples;
-            if filling || self.since_refresh >= self.cfg.refresh_samples {
-                let mad = self.window.mad(self.median);
-                self.scale = (MAD_TO_SIGMA * mad).max(self.cfg.min_relative_scale * self.median.abs());
-                self.since_refresh = 0;
-            }
+        let filling = self.ring.len() < self.cfg.window_samples;
+        if !self.ring.is_empty() && (filling || self.since_refresh >= self.cfg.refresh_samples) {
+            self.refresh();
         }
         let score = if self.seen >= self.cfg.cold_start_samples {
             score_from_z(self.z(value).0, self.cfg.threshold_sigma)
         } else {
             0.0
         };
-        self.window.push(value);
+        if filling {
+            self.ring.push(value);
+        } else {
+            self.ring[self.head] = value;
+            self.head += 1;
+            if self.head == self.cfg.window_samples {
+                self.head = 0;
+            }
+        }
         self.since_refresh += 1;
         self.seen += 1;
         score
     }
     fn reset(&mut self) {
-        self.window.clear();
+        self.ring.clear();
+        self.blocks.clear();
+        self.head = 0;
         self.median = f64::NAN;
         self.scale = f64::NAN;
         self.since_refresh = 0;
@@ -364,6 +472,46 @@ mod tests {
             p2.update(0.0);
             assert_eq!(p2.median, m);
             assert!((p2.scale - (MAD_TO_SIGMA * mad).max(1e-3 * m.abs())).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn robust_z_blocks_match_a_direct_recomputation() {
+        for (w, r) in [(64usize, 16usize), (50, 16), (10, 3), (7, 7), (5, 9)] {
+            let cfg = RobustZConfig {
+                window_samples: w,
+                refresh_samples: r,
+                ..Default::default()
+            };
+            let mut d = RobustZ::try_new(cfg.clone()).unwrap();
+            // Reference: the last `w` values, median/MAD by selection on the same schedule.
+            let (mut all, mut since, mut med, mut scale) = (Vec::new(), 0usize, f64::NAN, f64::NAN);
+            let mut s = 11u64 + w as u64;
+            for i in 0..700 {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let v = ((s >> 33) % 500) as f64 / 7.0 + if i % 97 == 0 { 300.0 } else { 0.0 };
+                if !all.is_empty() && (all.len() < w || since >= r) {
+                    let tail = &all[all.len().saturating_sub(w)..];
+                    let (m, mad) = crate::stats::median_mad(tail).unwrap();
+                    med = m;
+                    scale = (MAD_TO_SIGMA * mad).max(cfg.min_relative_scale * m.abs());
+                    since = 0;
+                }
+                let got = d.update(v);
+                if i > 0 {
+                    assert_eq!((d.median, d.scale), (med, scale), "w {w} r {r} i {i}");
+                }
+                let want = if i >= cfg.cold_start_samples {
+                    score_from_z((v - med) / scale, cfg.threshold_sigma)
+                } else {
+                    0.0
+                };
+                assert_eq!(got, want, "w {w} r {r} i {i}");
+                all.push(v);
+                since += 1;
+            }
         }
     }
 

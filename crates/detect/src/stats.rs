@@ -36,6 +36,9 @@ pub fn median_mad(values: &[f64]) -> Option<(f64, f64)> {
 pub fn score_from_z(z: f64, z_half: f64) -> f64 {
     let u = z.abs() / z_half;
     let u2 = u * u;
+    if u2.is_nan() {
+        return 0.0;
+    }
     if u2 > 64.0 {
         // 1 - 2^-64 rounds to 1 in f64: skip the exp.
         return 1.0;
@@ -47,6 +50,10 @@ pub fn score_from_z(z: f64, z_half: f64) -> f64 {
         s.clamp(0.0, 1.0)
     }
 }
+
+/// Windows up to this many values locate positions by a linear count, longer ones by binary
+/// search.
+const LINEAR_SEARCH_MAX: usize = 128;
 
 /// The last `capacity` values in arrival order and in sorted order, for O(capacity) updates
 /// and O(1) median / O(capacity) MAD queries with no allocation after construction.
@@ -98,11 +105,19 @@ impl SortedWindow {
             self.head = 0;
         }
         // `old` is present at `i` (it was inserted and never removed).
-        let i = self
-            .sorted
-            .partition_point(|&x| x < old)
-            .min(self.sorted.len() - 1);
-        let j = self.sorted.partition_point(|&x| x < v);
+        let (i, j) = if self.sorted.len() <= LINEAR_SEARCH_MAX {
+            // Short windows: one branch-free counting pass (vectorises) beats two binary
+            // searches with unpredictable branches.
+            self.sorted.iter().fold((0usize, 0usize), |(i, j), &x| {
+                (i + usize::from(x < old), j + usize::from(x < v))
+            })
+        } else {
+            (
+                self.sorted.partition_point(|&x| x < old),
+                self.sorted.partition_point(|&x| x < v),
+            )
+        };
+        let i = i.min(self.sorted.len() - 1);
         if j > i {
             self.sorted.copy_within(i + 1..j, i);
             self.sorted[j - 1] = v;
@@ -151,20 +166,39 @@ impl SortedWindow {
     /// are two sorted sequences (below and above `center`), and the middle order statistics of
     /// their union come from a binary search over how many each contributes.
     pub fn mad(&self, center: f64) -> f64 {
-        let s = &self.sorted;
-        let n = s.len();
-        if n == 0 {
-            return f64::NAN;
-        }
-        let split = s.partition_point(|&x| x < center);
-        let below = |i: usize| center - s[split - 1 - i];
-        let above = |j: usize| s[split + j] - center;
-        let (na, nb) = (split, n - split);
-        if n % 2 == 1 {
-            kth_of_two(n / 2, below, na, above, nb)
-        } else {
-            0.5 * (kth_of_two(n / 2 - 1, below, na, above, nb) + kth_of_two(n / 2, below, na, above, nb))
-        }
+        mad_of_sorted(&self.sorted, center)
+    }
+}
+
+/// Median of an ascending slice (NaN when empty).
+pub fn median_of_sorted(s: &[f64]) -> f64 {
+    let n = s.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
+}
+
+/// Median absolute deviation from `center` (unscaled) of an ascending slice, in O(log n): the
+/// deviations are two sorted sequences (below and above `center`), and the middle order
+/// statistics of their union come from a binary search over how many each contributes. NaN
+/// when empty.
+pub fn mad_of_sorted(s: &[f64], center: f64) -> f64 {
+    let n = s.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let split = s.partition_point(|&x| x < center);
+    let below = |i: usize| center - s[split - 1 - i];
+    let above = |j: usize| s[split + j] - center;
+    let (na, nb) = (split, n - split);
+    if n % 2 == 1 {
+        kth_of_two(n / 2, below, na, above, nb)
+    } else {
+        0.5 * (kth_of_two(n / 2 - 1, below, na, above, nb) + kth_of_two(n / 2, below, na, above, nb))
     }
 }
 
