@@ -245,6 +245,31 @@ fn code_like(tok: &str) -> bool {
         || (tok.len() >= 2 && tok.bytes().all(|c| c.is_ascii_uppercase() || c == b'_'))
 }
 
+/// A dotted logger name at `i` (`nova.compute.manager`, `org.example.Foo`: at least two
+/// dots, starting with a letter) and the bracketed request context that may follow it
+/// (`[req-… - - -]`): the name and where the message starts.
+fn dotted_logger(line: &str, i: usize) -> Option<(&str, usize)> {
+    let b = line.as_bytes();
+    let e = token_end(b, i);
+    let tok = line.get(i..e)?;
+    let ok = tok.bytes().filter(|&c| c == b'.').count() >= 2
+        && tok.bytes().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && !tok.ends_with('.')
+        && tok
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$'));
+    if !ok {
+        return None;
+    }
+    let mut j = skip_ws(b, e);
+    if b.get(j) == Some(&b'[') {
+        if let Some(k) = bracket_end(b, j) {
+            j = skip_ws(b, k);
+        }
+    }
+    Some((tok, j))
+}
+
 /// Splits a raw text line into header fields (timestamp text, level, component/logger, pid)
 /// and the message, recognising common header layouts without per-source configuration.
 ///
@@ -316,6 +341,10 @@ pub fn split_header(line: &str) -> RawHeader<'_> {
                 if tok.bytes().all(|c| !c.is_ascii_lowercase()) && k > 0 {
                     h.level = Some(s);
                     h.message = line[e..].trim_start();
+                    if let Some((name, at)) = dotted_logger(line, skip_ws(b, e)) {
+                        h.component = Some(name);
+                        h.message = &line[at.min(line.len())..];
+                    }
                     return h;
                 }
             }
@@ -429,7 +458,14 @@ pub fn split_header(line: &str) -> RawHeader<'_> {
                 continue;
             }
         }
-        // A dotted logger name (Java) after the level.
+        // A dotted logger name after the level (`INFO nova.compute.manager [req-… - -] msg`,
+        // `%level %logger %msg`), with the bracketed request context that may follow it.
+        if h.level.is_some() && h.component.is_none() {
+            if let Some((name, at)) = dotted_logger(line, i) {
+                h.component = Some(name);
+                msg_start = at;
+            }
+        }
         break;
     }
     h.message = &line[msg_start.min(line.len())..];
@@ -444,6 +480,20 @@ mod tests {
     #[allow(clippy::type_complexity)]
     fn recognises_common_layouts() {
         let cases: &[(&str, Option<&str>, Option<Severity>, Option<&str>, &str)] = &[
+            (
+                "2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [req-38 113d 54fa - - -] 10.11.10.1 \"GET /v2 HTTP/1.1\" status: 200",
+                Some("2017-05-16 00:00:00.008"),
+                Some(Severity::Info),
+                Some("nova.osapi_compute.wsgi.server"),
+                "10.11.10.1 \"GET /v2 HTTP/1.1\" status: 200",
+            ),
+            (
+                "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO nova.metadata.wsgi.server [-] 10.11.21.122 \"GET /openstack HTTP/1.1\"",
+                None,
+                Some(Severity::Info),
+                Some("nova.metadata.wsgi.server"),
+                "10.11.21.122 \"GET /openstack HTTP/1.1\"",
+            ),
             (
                 "2024-05-14 10:31:58.117 INFO  [http-nio-8080-exec-3] c.e.checkout.web.CheckoutController - Checkout started cartId=c-4411",
                 Some("2024-05-14 10:31:58.117"),
