@@ -151,6 +151,22 @@ pub enum RunnerKind {
     Shell,
     /// Commits `gitops set` steps to a branch of --repo.
     Gitops,
+    /// Sends HTTP steps (AWX, Terraform Cloud, ITSM, Slack, PagerDuty) as requests (http:// only).
+    #[cfg(feature = "http")]
+    Http,
+}
+
+/// Settings of the HTTP runner.
+#[derive(Args, Clone, Default, Serialize, Deserialize)]
+pub struct HttpArgs {
+    /// URL prefix HTTP steps may call (repeatable; none = any http:// URL).
+    #[arg(long = "http-allow", value_name = "PREFIX")]
+    #[serde(default)]
+    http_allow: Vec<String>,
+    /// Environment variable HTTP steps may use for credentials and placeholders (repeatable).
+    #[arg(long = "http-env", value_name = "NAME")]
+    #[serde(default)]
+    http_env: Vec<String>,
 }
 
 /// `faultline execute`.
@@ -176,6 +192,8 @@ pub struct ExecuteArgs {
     /// Branch or commit the gitops branch forks from.
     #[arg(long, default_value = "HEAD")]
     base: String,
+    #[command(flatten)]
+    http: HttpArgs,
     /// Where the execution record goes [default: PLAN.execution.json].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -262,6 +280,8 @@ struct ExecutionRecord {
     base: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     branch: Option<String>,
+    #[serde(default)]
+    http: HttpArgs,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     approval: Option<SignedApproval>,
     auto_approved: bool,
@@ -607,7 +627,14 @@ async fn approved_plan(
     )))
 }
 
-fn make_runner(kind: RunnerKind, repo: Option<&Path>, base: &str, fix: &FixPlan) -> Result<Box<dyn Runner>, Error> {
+fn make_runner(
+    kind: RunnerKind,
+    repo: Option<&Path>,
+    base: &str,
+    http: &HttpArgs,
+    fix: &FixPlan,
+) -> Result<Box<dyn Runner>, Error> {
+    let _ = http;
     Ok(match kind {
         RunnerKind::DryRun => Box::new(DryRunRunner),
         RunnerKind::Shell => Box::new(ShellRunner::try_new(ShellConfig::default()).map_err(rem)?),
@@ -617,6 +644,16 @@ fn make_runner(kind: RunnerKind, repo: Option<&Path>, base: &str, fix: &FixPlan)
                 return Err(bad(format!("{} is not a git repository", repo.display())));
             }
             Box::new(GitOpsRunner::for_plan(repo, base, fix))
+        }
+        #[cfg(feature = "http")]
+        RunnerKind::Http => {
+            use faultline::remediate::http_runner::{HttpRunner, HttpRunnerConfig};
+            let cfg = HttpRunnerConfig {
+                allowed_url_prefixes: http.http_allow.clone(),
+                env_passthrough: http.http_env.clone(),
+                ..Default::default()
+            };
+            Box::new(HttpRunner::try_new(cfg).map_err(rem)?)
         }
     })
 }
@@ -633,7 +670,7 @@ async fn execute(a: ExecuteArgs) -> Result<(), Error> {
     let sink = a.audit.open(&a.plan)?;
     let clock = clock();
     let digest = plan_digest(&fix);
-    let runner = make_runner(a.runner, a.repo.as_deref(), &a.base, &fix)?;
+    let runner = make_runner(a.runner, a.repo.as_deref(), &a.base, &a.http, &fix)?;
     let branch = (a.runner == RunnerKind::Gitops).then(|| format!("faultline/{}", fix.id));
     let approved = match approved_plan(fix.clone(), signed.as_ref(), a.key.as_deref(), a.auto_approve, clock.as_ref())
         .await
@@ -654,6 +691,7 @@ async fn execute(a: ExecuteArgs) -> Result<(), Error> {
         repo: a.repo.clone(),
         base: a.base.clone(),
         branch,
+        http: a.http.clone(),
         approval: signed,
         auto_approved: a.auto_approve && a.approval.is_none(),
         executions: vec![],
@@ -776,7 +814,7 @@ async fn verify(a: VerifyArgs) -> Result<(), Error> {
             .await?;
     let executed = approved.resume_executed(record.executions.clone());
     let (verdict, results) = CanaryJudge::default().judge(&fix.id, &metrics);
-    let runner = make_runner(record.runner, record.repo.as_deref(), &record.base, &fix)?;
+    let runner = make_runner(record.runner, record.repo.as_deref(), &record.base, &record.http, &fix)?;
     let (state, rollbacks) = match executed.verify(verdict.clone(), runner.as_ref(), &LogNotifier, clock.as_ref()).await {
         Ok(v) => (v.fix_plan().state, vec![]),
         Err(rb) => (rb.fix_plan().state, rb.rollbacks().to_vec()),

@@ -311,3 +311,75 @@ fn malformed_canary_window_names_file_and_line() {
     let err = refused(d, &["verify", "plan.json", "--baseline", "base.csv", "--canary", "broken.csv"]);
     assert!(err.contains("broken.csv line 3") && err.contains("abc"), "{err}");
 }
+
+/// Answers one HTTP request with 200 and hands back its request line, headers and body.
+#[cfg(feature = "http")]
+fn one_shot_server() -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        let mut len = 0usize;
+        loop {
+            let mut l = String::new();
+            reader.read_line(&mut l).unwrap();
+            if l.trim_end().is_empty() {
+                break;
+            }
+            if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            head.push_str(&l);
+        }
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).unwrap();
+        let ok = r#"{"ok":true}"#;
+        write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ok}", ok.len()).unwrap();
+        head + "\n" + &String::from_utf8(body).unwrap()
+    });
+    (base, h)
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn http_runner_posts_the_message_with_the_token_from_the_environment() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let (base, server) = one_shot_server();
+    let catalog = r##"version: 1
+rules:
+  - name: tell-the-channel
+    match: { cause: [change] }
+    actions:
+      - kind: slack_message
+        params: { base_url: "{{ params.slack_url }}", channel: "#inc", text: "rolling back {{ service }}" }
+"##;
+    std::fs::write(d.join("catalog.yaml"), catalog).unwrap();
+    let b = bundle();
+    let slack = format!("slack_url={base}");
+    ok(d, &["plan", b.to_str().unwrap(), "--out", "plan.json", "--catalog", "catalog.yaml", "--param", &slack]);
+    ok(d, &["preflight", "plan.json"]);
+    ok(d, &["keygen", "--out", "alice"]);
+    ok(d, &["approve", "plan.json", "--approver", "alice", "--key", "alice.key"]);
+    let allow = format!("{base}/api/");
+    let o = Command::new(bin())
+        .args(["execute", "plan.json", "--approval", "plan.approval.json", "--key", "alice.pub", "--runner", "http"])
+        .args(["--http-allow", &allow, "--http-env", "SLACK_TOKEN"])
+        .env("SLACK_TOKEN", "xoxb-test")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seen = server.join().unwrap();
+    assert!(seen.starts_with("POST /api/chat.postMessage HTTP/1.1"), "{seen}");
+    assert!(seen.to_ascii_lowercase().contains("authorization: bearer xoxb-test"), "{seen}");
+    let body: Value = serde_json::from_str(seen.split("\n\n").last().unwrap()).unwrap();
+    assert_eq!(body["channel"], "#inc");
+    assert_eq!(body["text"], "rolling back checkout");
+    let execs: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(execs[0]["runner"], "http");
+    assert_eq!(execs[0]["status"], 0);
+}

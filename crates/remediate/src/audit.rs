@@ -403,6 +403,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn records_with_floats_verify_after_a_round_trip_through_the_file() {
+        // Hashes cover the JSON values; a float that re-parsed one ulp off (serde_json without
+        // `float_roundtrip`) made untouched records look edited.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let sink = FileAuditSink::open(&path, key(), Arc::new(ManualClock::default())).unwrap();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let floats: Vec<f64> = (0..2000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .collect();
+        sink.append(json!({ "risk": 0.363321272179248, "floats": floats })).await.unwrap();
+        assert_eq!(verify_file(&path, &key().verifying_key()).unwrap(), 1);
+    }
+
+    #[tokio::test]
     async fn file_sink_round_trips_and_detects_tampering() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
