@@ -46,15 +46,29 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// Parses YAML (JSON is YAML too) and validates it.
+    /// Parses YAML (JSON is YAML too) and validates it. Unknown keys are errors.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let cfg: Self = serde_norway::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
-        cfg.validate()?;
-        Ok(cfg)
+        let v: serde_json::Value = serde_norway::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        Self::from_value(v)
     }
-    /// Parses JSON and validates it.
+    /// Parses JSON and validates it. Unknown keys are errors.
     pub fn from_json(text: &str) -> Result<Self> {
-        let cfg: Self = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        Self::from_value(v)
+    }
+    /// Reads a configuration from a JSON value (an empty document or `null` is the default).
+    /// Unknown keys are errors, at any depth: a misspelt setting must not be silently ignored.
+    pub fn from_value(v: serde_json::Value) -> Result<Self> {
+        let v = if v.is_null() { serde_json::Value::Object(Default::default()) } else { v };
+        let cfg: Self = serde_json::from_value(v.clone()).map_err(|e| Error::Config(e.to_string()))?;
+        // Every field serialises, so a key of the input that the parsed value does not carry
+        // was not recognised by any stage's configuration.
+        let known = serde_json::to_value(&cfg).map_err(|e| Error::Config(e.to_string()))?;
+        let mut unknown = Vec::new();
+        unknown_keys(&v, &known, "", &mut unknown);
+        if let Some(first) = unknown.first() {
+            return Err(Error::Config(format!("unknown setting `{first}`")));
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -75,5 +89,38 @@ impl PipelineConfig {
         self.logs.validate().map_err(|e| Error::Config(format!("logs: {e}")))?;
         self.rca.validate().map_err(|e| Error::Config(format!("rca: {e}")))?;
         Ok(())
+    }
+}
+
+fn unknown_keys(input: &serde_json::Value, known: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    if let (serde_json::Value::Object(i), serde_json::Value::Object(k)) = (input, known) {
+        for (key, value) in i {
+            let p = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            match k.get(key) {
+                Some(kv) => unknown_keys(value, kv, &p, out),
+                None => out.push(p),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_settings_are_rejected_with_their_path() {
+        let e = PipelineConfig::from_yaml("rca:\n  no_such_setting: 1\n").unwrap_err();
+        assert_eq!(e.to_string(), "bad configuration: unknown setting `rca.no_such_setting`");
+        assert!(PipelineConfig::from_json(r#"{"plan": {"enabled": false, "colour": "red"}}"#).is_err());
+        assert!(PipelineConfig::from_yaml("").is_ok());
+        assert!(PipelineConfig::from_yaml("plan:\n  namespace: shop\n").is_ok());
+    }
+
+    #[test]
+    fn default_config_round_trips_through_yaml() {
+        let d = PipelineConfig::default();
+        let yaml = serde_norway::to_string(&d).unwrap();
+        assert_eq!(PipelineConfig::from_yaml(&yaml).unwrap(), d);
     }
 }
