@@ -24,6 +24,11 @@ fi
 if cargo clippy --version >/dev/null 2>&1; then
   step "cargo clippy"
   cargo clippy --workspace --all-targets --locked -- -D warnings
+  cargo clippy --locked -p faultline-remediate -p faultline-rca --all-targets --all-features -- -D warnings
 fi
 step "cargo test"
 cargo test --workspace --locked
+# Optional integrations off by default are tested too.
+step "cargo test (optional features)"
+cargo test --locked -p faultline-remediate --all-features
+cargo test --locked -p faultline-rca --all-features
