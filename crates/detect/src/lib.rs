@@ -31,6 +31,7 @@
 //! - [`OnlineDetector`]: [`RobustZ`] (median/MAD) and [`RollingZ`] (mean/sd), one point at a
 //!   time with bounded state;
 //! - [`stl()`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
+//! - [`seasonal::detect_period`]: automatic period detection (autocorrelation);
 //! - [`DetectError`]: the crate's error type.
 
 pub mod batch;

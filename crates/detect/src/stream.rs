@@ -1,8 +1,8 @@
-//! Causal streaming scores for `faultline detect`: three channels, each normalised by its own
-//! recent maximum, fused by their maximum, gated so that one episode raises one alarm.
+//! Causal streaming scores for `faultline detect`: three channels, each calibrated against its
+//! own recent history, fused by their maximum, gated so that one episode raises one alarm.
 //!
 //! Channels per sample (all state bounded by the configured windows):
-//! 1. **Subsequence novelty** ([`crate::novelty`]): distance from the last
+//! 1. **Subsequence novelty** (`novelty` module): distance from the last
 //!    `novelty_window_samples` values to their `novelty_k` nearest earlier non-overlapping
 //!    windows in the last `novelty_history_samples` (KNN-CAD, Burnaev and Ishimtsev 2016;
 //!    matrix-profile discords, Yeh et al. 2016).
@@ -11,12 +11,16 @@
 //! 3. **Range excess**: distance beyond the min/max of the last `range_history_samples`
 //!    values, as a fraction of that range, times `range_weight`.
 //!
-//! Channels 1 and 2 are divided by their largest value over the last `calibration_samples`
-//! (a sliding maximum), so a level of 1 means "as unusual as the most unusual thing recently"
-//! whatever the series' noise. The level is the largest channel. **Rest gate:** a level that
-//! does not exceed `rest_margin` times every level of the previous `rest_samples` samples is
-//! multiplied by `rest_damping` (threshold-independent; a sustained episode crosses once).
-//! The level maps to [0, 1] by `x / (x + squash_scale)` (monotone, no ties at 1).
+//! Channels 1 and 2 are calibrated against their own last `calibration_samples` values: above
+//! that window's maximum `M` a value scores `x / M` (≥ 1), at or below it `F(x)^b`, the
+//! probability that it exceeds each of `b = rank_block_samples` draws from the recent
+//! distribution (`F` = empirical fraction strictly below `x`; KNN-CAD's conformal p-value
+//! turned into a block-maximum probability). So a level near 1 means "as unusual as the most
+//! unusual thing recently", whatever the series' noise and tail shape. The level is the largest
+//! channel. **Rest gate:** a level that does not exceed `rest_margin` times every level of the
+//! previous `rest_samples` samples is multiplied by `rest_damping` (threshold-independent; a
+//! sustained episode crosses once). The level maps to [0, 1] by `x / (x + squash_scale)`
+//! (monotone, no ties at 1).
 //!
 //! The score of sample `i` depends only on samples `..=i`. Non-finite values score 0 and do
 //! not change the state. Timestamps are not used (samples are treated as equally spaced).
