@@ -29,9 +29,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Subcommand)]
 pub enum FixCommand {
     /// Analyse a bundle and plan a fix for the top hypothesis.
-    #[command(after_help = "Example:\n  faultline plan examples/incidents/checkout-deploy --out plan.json\n\n\
+    #[command(
+        after_help = "Example:\n  faultline plan examples/incidents/checkout-deploy --out plan.json\n\n\
         Writes the FixPlan JSON (steps with script, dry_run and rollback). The environment is\n\
-        --environment, else the incident's, else production (an unknown environment needs a person).")]
+        --environment, else the incident's, else production (an unknown environment needs a person)."
+    )]
     Plan(PlanArgs),
     /// Check a plan: dry run, policy, error budget, risk.
     #[command(after_help = "Example:\n  faultline preflight plan.json\n\n\
@@ -44,22 +46,30 @@ pub enum FixCommand {
         afterwards invalidates it. The plan must have passed `faultline preflight` (audit log).")]
     Approve(ApproveArgs),
     /// Execute an approved plan through a runner.
-    #[command(after_help = "Example:\n  faultline execute plan.json --approval approval.json --key alice.pub --runner dry-run\n  \
+    #[command(
+        after_help = "Example:\n  faultline execute plan.json --approval approval.json --key alice.pub --runner dry-run\n  \
         faultline execute plan.json --approval approval.json --key alice.pub --runner gitops --repo ./deploy-repo\n\n\
         A plan without a valid signed approval is refused (exit 2); --auto-approve works only for\n\
-        non-production environments. Writes PLAN.execution.json for `faultline verify`.")]
+        non-production environments. Writes PLAN.execution.json for `faultline verify`."
+    )]
     Execute(ExecuteArgs),
     /// Judge the fix with a canary comparison; roll back on failure.
-    #[command(after_help = "Example:\n  faultline verify plan.json --baseline before.csv --canary after.csv --key alice.pub --critical error_rate\n\n\
+    #[command(
+        after_help = "Example:\n  faultline verify plan.json --baseline before.csv --canary after.csv --key alice.pub --critical error_rate\n\n\
         Windows are CSV rows `metric,value` (header optional, one row per sample). Prints the verdict\n\
         JSON; a failing verdict rolls every step back through the runner that executed them and\n\
-        notifies (log notifier). Exit 0 either way: read `state` (verified | rolled_back).")]
+        notifies (log notifier). Exit 0 either way: read `state` (verified | rolled_back)."
+    )]
     Verify(VerifyArgs),
     /// Audit log tools.
-    #[command(after_help = "Example:\n  faultline audit verify faultline-audit.jsonl --key faultline-audit.jsonl.pub")]
+    #[command(
+        after_help = "Example:\n  faultline audit verify faultline-audit.jsonl --key faultline-audit.jsonl.pub"
+    )]
     Audit(AuditCmd),
     /// Make an ed25519 key pair (PREFIX.key secret, PREFIX.pub public; hex).
-    #[command(after_help = "Example:\n  faultline keygen --out alice\n\nWrites alice.key (mode 0600) and alice.pub.")]
+    #[command(
+        after_help = "Example:\n  faultline keygen --out alice\n\nWrites alice.key (mode 0600) and alice.pub."
+    )]
     Keygen(KeygenArgs),
 }
 
@@ -245,7 +255,9 @@ pub struct AuditCmd {
 #[derive(Subcommand)]
 pub enum AuditSub {
     /// Verify a signed audit log: exit 0 with the record count, 2 naming the first bad record.
-    #[command(after_help = "Example:\n  faultline audit verify faultline-audit.jsonl --key faultline-audit.jsonl.pub")]
+    #[command(
+        after_help = "Example:\n  faultline audit verify faultline-audit.jsonl --key faultline-audit.jsonl.pub"
+    )]
     Verify {
         /// The JSONL log (its signed head FILE.head must be beside it).
         file: PathBuf,
@@ -301,8 +313,13 @@ pub fn run(cmd: FixCommand) -> Result<(), Error> {
             FixCommand::Approve(a) => approve(a).await,
             FixCommand::Execute(a) => execute(a).await,
             FixCommand::Verify(a) => verify(a).await,
-            FixCommand::Audit(AuditCmd { command: AuditSub::Verify { file, key } }) => audit_verify(&file, &key),
-            FixCommand::Audit(AuditCmd { command: AuditSub::Keygen(a) }) | FixCommand::Keygen(a) => keygen(&a),
+            FixCommand::Audit(AuditCmd {
+                command: AuditSub::Verify { file, key },
+            }) => audit_verify(&file, &key),
+            FixCommand::Audit(AuditCmd {
+                command: AuditSub::Keygen(a),
+            })
+            | FixCommand::Keygen(a) => keygen(&a),
         }
     })
 }
@@ -351,7 +368,10 @@ fn read_plan(path: &Path) -> Result<FixPlan, Error> {
 
 /// `dir/name.json` → `dir/name.SUFFIX`.
 fn sibling(plan: &Path, suffix: &str) -> PathBuf {
-    let stem = plan.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+    let stem = plan
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".into());
     plan.with_file_name(format!("{stem}.{suffix}"))
 }
 
@@ -394,7 +414,10 @@ fn write_key_pair(prefix: &Path, force: bool) -> Result<(PathBuf, PathBuf, Signi
     public_path.push(".pub");
     let (secret_path, public_path) = (PathBuf::from(secret_path), PathBuf::from(public_path));
     if !force && (secret_path.exists() || public_path.exists()) {
-        return Err(bad(format!("{} already exists (use --force to replace it)", secret_path.display())));
+        return Err(bad(format!(
+            "{} already exists (use --force to replace it)",
+            secret_path.display()
+        )));
     }
     let key = new_key()?;
     let secret_hex: String = key.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
@@ -405,17 +428,24 @@ fn write_key_pair(prefix: &Path, force: bool) -> Result<(PathBuf, PathBuf, Signi
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f =
-        opts.open(&secret_path).map_err(|e| bad(format!("cannot write {}: {e}", secret_path.display())))?;
+    let mut f = opts
+        .open(&secret_path)
+        .map_err(|e| bad(format!("cannot write {}: {e}", secret_path.display())))?;
     writeln!(f, "{secret_hex}").map_err(|e| bad(format!("cannot write {}: {e}", secret_path.display())))?;
-    write_text(&public_path, &format!("{}\n", audit::verifying_key_hex(&key.verifying_key())))?;
+    write_text(
+        &public_path,
+        &format!("{}\n", audit::verifying_key_hex(&key.verifying_key())),
+    )?;
     Ok((secret_path, public_path, key))
 }
 
 impl AuditArgs {
     /// Opens the audit log (verifying what is already in it).
     fn open(&self, near: &Path) -> Result<FileAuditSink, Error> {
-        let path = self.audit.clone().unwrap_or_else(|| dir_of(near).join("faultline-audit.jsonl"));
+        let path = self
+            .audit
+            .clone()
+            .unwrap_or_else(|| dir_of(near).join("faultline-audit.jsonl"));
         let key = match &self.audit_key {
             Some(k) => secret_key(k)?,
             None => {
@@ -459,16 +489,20 @@ async fn plan(a: PlanArgs) -> Result<(), Error> {
     };
     cfg.plan.enabled = false; // planned below, with this command's catalog and context
     let catalog = match &a.catalog {
-        Some(p) => Catalog::from_yaml(&read_text(p)?)
-            .map_err(|e| bad(format!("{}: {e}", p.display())))?,
+        Some(p) => Catalog::from_yaml(&read_text(p)?).map_err(|e| bad(format!("{}: {e}", p.display())))?,
         None => Catalog::default_catalog(),
     };
     let b = faultline::bundle::read_bundle(&a.bundle)?;
-    let report = Pipeline::builder().config(cfg).build()?.analyze(&b.incident, &b.signals)?;
-    let top = report
-        .hypotheses
-        .first()
-        .ok_or_else(|| bad(format!("{}: the analysis found no hypothesis to fix", a.bundle.display())))?;
+    let report = Pipeline::builder()
+        .config(cfg)
+        .build()?
+        .analyze(&b.incident, &b.signals)?;
+    let top = report.hypotheses.first().ok_or_else(|| {
+        bad(format!(
+            "{}: the analysis found no hypothesis to fix",
+            a.bundle.display()
+        ))
+    })?;
     let ctx = PlanContext {
         environment: a.environment.clone().unwrap_or_default(),
         namespace: a.namespace.clone(),
@@ -493,7 +527,10 @@ async fn plan(a: PlanArgs) -> Result<(), Error> {
 }
 
 fn preflight_checks(a_policy: Option<&Path>, max_risk: f64) -> Result<Preflight, Error> {
-    let cfg = PreflightConfig { max_risk, ..Default::default() };
+    let cfg = PreflightConfig {
+        max_risk,
+        ..Default::default()
+    };
     cfg.validate().map_err(rem)?;
     let mut pf = Preflight::try_new(cfg).map_err(rem)?;
     // The built-in rules, as in Preflight::default.
@@ -510,8 +547,9 @@ fn preflight_checks(a_policy: Option<&Path>, max_risk: f64) -> Result<Preflight,
 fn with_rego(pf: Preflight, path: &Path) -> Result<Preflight, Error> {
     let text = read_text(path)?;
     let name = path.display().to_string();
-    let policy = faultline::remediate::rego::RegoPolicy::new(&[(name.as_str(), text.as_str())], serde_json::json!({}))
-        .map_err(|e| bad(format!("{name}: {e}")))?;
+    let policy =
+        faultline::remediate::rego::RegoPolicy::new(&[(name.as_str(), text.as_str())], serde_json::json!({}))
+            .map_err(|e| bad(format!("{name}: {e}")))?;
     Ok(pf.with_policy(Box::new(policy)))
 }
 
@@ -543,7 +581,11 @@ async fn preflight(a: PreflightArgs) -> Result<(), Error> {
             ev["reasons"] = serde_json::to_value(&failed.report.reasons).unwrap_or_default();
             append(&sink, ev).await?;
             emit(a.report.as_deref(), &to_json(&failed.report))?;
-            Err(bad(format!("preflight refused plan {}: {}", failed.plan.fix_plan().id, failed.report.reasons.join("; "))))
+            Err(bad(format!(
+                "preflight refused plan {}: {}",
+                failed.plan.fix_plan().id,
+                failed.report.reasons.join("; ")
+            )))
         }
     }
 }
@@ -573,9 +615,18 @@ async fn approve(a: ApproveArgs) -> Result<(), Error> {
     // only ever signed for a plan that passes preflight at approval time.
     let clock = clock();
     let pre = Plan::new(fix)
-        .preflight(&preflight_checks(None, PreflightConfig::default().max_risk)?, &DryRunRunner, clock.as_ref())
+        .preflight(
+            &preflight_checks(None, PreflightConfig::default().max_risk)?,
+            &DryRunRunner,
+            clock.as_ref(),
+        )
         .await
-        .map_err(|f| bad(format!("preflight no longer passes: {}", f.report.reasons.join("; "))))?;
+        .map_err(|f| {
+            bad(format!(
+                "preflight no longer passes: {}",
+                f.report.reasons.join("; ")
+            ))
+        })?;
     let approved = pre
         .approve(&a.approver, clock.as_ref(), &a.comment)
         .map_err(|_| bad("--approver must name a person"))?;
@@ -588,7 +639,13 @@ async fn approve(a: ApproveArgs) -> Result<(), Error> {
     let out = a.out.clone().unwrap_or_else(|| sibling(&a.plan, "approval.json"));
     write_text(&out, &format!("{}\n", to_json(&signed)))?;
     let mut e = std::io::stderr().lock();
-    let _ = writeln!(e, "approved plan {} as {}; signed approval in {}", signed.approval.plan, signed.approval.approver, out.display());
+    let _ = writeln!(
+        e,
+        "approved plan {} as {}; signed approval in {}",
+        signed.approval.plan,
+        signed.approval.approver,
+        out.display()
+    );
     Ok(())
 }
 
@@ -608,14 +665,29 @@ async fn approved_plan(
             .map_err(|e| bad(format!("refusing to execute plan {id}: {e}")));
     }
     if auto {
-        let policy = AutoApprove { enabled: true, environments: vec![env.clone()], ..Default::default() };
+        let policy = AutoApprove {
+            enabled: true,
+            environments: vec![env.clone()],
+            ..Default::default()
+        };
         if let Some(why) = policy.refusal(&fix) {
-            return Err(bad(format!("refusing to execute plan {id} without a signed approval: {why}")));
+            return Err(bad(format!(
+                "refusing to execute plan {id} without a signed approval: {why}"
+            )));
         }
         let pre = Plan::new(fix)
-            .preflight(&preflight_checks(None, PreflightConfig::default().max_risk)?, &DryRunRunner, clock)
+            .preflight(
+                &preflight_checks(None, PreflightConfig::default().max_risk)?,
+                &DryRunRunner,
+                clock,
+            )
             .await
-            .map_err(|f| bad(format!("refusing to execute plan {id}: preflight fails: {}", f.report.reasons.join("; "))))?;
+            .map_err(|f| {
+                bad(format!(
+                    "refusing to execute plan {id}: preflight fails: {}",
+                    f.report.reasons.join("; ")
+                ))
+            })?;
         return pre
             .auto_approve(&policy, clock)
             .map_err(|(_, why)| bad(format!("refusing to execute plan {id}: {why}")));
@@ -623,7 +695,11 @@ async fn approved_plan(
     Err(bad(format!(
         "refusing to execute plan {id} for environment '{env}' without a signed approval: \
          run `faultline approve` and pass --approval FILE --key APPROVER.pub{}",
-        if PlanContext::default().is_production(&env) { "" } else { " (or --auto-approve, non-production only)" }
+        if PlanContext::default().is_production(&env) {
+            ""
+        } else {
+            " (or --auto-approve, non-production only)"
+        }
     )))
 }
 
@@ -672,8 +748,14 @@ async fn execute(a: ExecuteArgs) -> Result<(), Error> {
     let digest = plan_digest(&fix);
     let runner = make_runner(a.runner, a.repo.as_deref(), &a.base, &a.http, &fix)?;
     let branch = (a.runner == RunnerKind::Gitops).then(|| format!("faultline/{}", fix.id));
-    let approved = match approved_plan(fix.clone(), signed.as_ref(), a.key.as_deref(), a.auto_approve, clock.as_ref())
-        .await
+    let approved = match approved_plan(
+        fix.clone(),
+        signed.as_ref(),
+        a.key.as_deref(),
+        a.auto_approve,
+        clock.as_ref(),
+    )
+    .await
     {
         Ok(p) => p,
         Err(e) => {
@@ -700,7 +782,10 @@ async fn execute(a: ExecuteArgs) -> Result<(), Error> {
     ev["approver"] = approved.approval().approver.clone().into();
     ev["runner"] = runner.name().into();
     let result = approved.execute(runner.as_ref(), clock.as_ref()).await;
-    let out = a.out.clone().unwrap_or_else(|| sibling(&a.plan, "execution.json"));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| sibling(&a.plan, "execution.json"));
     let failure = match result {
         Ok(done) => {
             record.state = done.fix_plan().state;
@@ -722,7 +807,10 @@ async fn execute(a: ExecuteArgs) -> Result<(), Error> {
         None => Ok(()),
         Some(reason) => Err(Error::Remediate(RemediateError::Runner {
             runner: format!("{:?}", a.runner).to_lowercase(),
-            message: format!("{reason}; completed steps were rolled back (see {})", out.display()),
+            message: format!(
+                "{reason}; completed steps were rolled back (see {})",
+                out.display()
+            ),
         })),
     }
 }
@@ -737,9 +825,13 @@ fn read_window(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, Error> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (m, v) = line
-            .split_once(',')
-            .ok_or_else(|| bad(format!("{} line {}: expected `metric,value`, got {line:?}", path.display(), i + 1)))?;
+        let (m, v) = line.split_once(',').ok_or_else(|| {
+            bad(format!(
+                "{} line {}: expected `metric,value`, got {line:?}",
+                path.display(),
+                i + 1
+            ))
+        })?;
         let (m, v) = (m.trim(), v.trim());
         let is_first = std::mem::replace(&mut first, false);
         match v.parse::<f64>() {
@@ -765,12 +857,18 @@ fn comparisons(a: &VerifyArgs) -> Result<Vec<MetricComparison>, Error> {
     let can = read_window(&a.canary)?;
     let mut directions = BTreeMap::new();
     for d in &a.direction {
-        let (m, dir) = d.split_once('=').ok_or_else(|| bad(format!("--direction {d:?}: expected METRIC=DIR")))?;
+        let (m, dir) = d
+            .split_once('=')
+            .ok_or_else(|| bad(format!("--direction {d:?}: expected METRIC=DIR")))?;
         let dir = match dir.trim() {
             "increase" => MetricDirection::Increase,
             "decrease" => MetricDirection::Decrease,
             "either" => MetricDirection::Either,
-            other => return Err(bad(format!("--direction {d:?}: {other:?} is not increase, decrease or either"))),
+            other => {
+                return Err(bad(format!(
+                    "--direction {d:?}: {other:?} is not increase, decrease or either"
+                )))
+            }
         };
         directions.insert(m.trim().to_owned(), dir);
     }
@@ -788,41 +886,71 @@ fn comparisons(a: &VerifyArgs) -> Result<Vec<MetricComparison>, Error> {
             canary: can.get(n).cloned().unwrap_or_default(),
             direction: directions.get(n).copied().unwrap_or(MetricDirection::Increase),
             critical: a.critical.contains(n),
-            kind: if a.count.contains(n) { MetricKind::Count } else { MetricKind::Continuous },
+            kind: if a.count.contains(n) {
+                MetricKind::Count
+            } else {
+                MetricKind::Continuous
+            },
         })
         .collect())
 }
 
 async fn verify(a: VerifyArgs) -> Result<(), Error> {
     let fix = read_plan(&a.plan)?;
-    let rec_path = a.execution.clone().unwrap_or_else(|| sibling(&a.plan, "execution.json"));
+    let rec_path = a
+        .execution
+        .clone()
+        .unwrap_or_else(|| sibling(&a.plan, "execution.json"));
     let record: ExecutionRecord = serde_json::from_str(&read_text(&rec_path)?)
         .map_err(|e| bad(format!("{}: not an execution record: {e}", rec_path.display())))?;
     if record.plan != fix.id || record.plan_digest != plan_digest(&fix) {
-        return Err(bad(format!("{} records another plan (or the plan changed)", rec_path.display())));
+        return Err(bad(format!(
+            "{} records another plan (or the plan changed)",
+            rec_path.display()
+        )));
     }
     // A verified plan may be judged again (a later window); a failed or rolled-back one may not.
     if !matches!(record.state, PlanState::Executing | PlanState::Verified) {
         let state = serde_json::to_value(record.state).unwrap_or_default();
-        return Err(bad(format!("plan {} is {state}, not executed: nothing to verify", fix.id)));
+        return Err(bad(format!(
+            "plan {} is {state}, not executed: nothing to verify",
+            fix.id
+        )));
     }
     let metrics = comparisons(&a)?;
     let sink = a.audit.open(&a.plan)?;
     let clock = clock();
-    let approved =
-        approved_plan(fix.clone(), record.approval.as_ref(), a.key.as_deref(), record.auto_approved, clock.as_ref())
-            .await?;
+    let approved = approved_plan(
+        fix.clone(),
+        record.approval.as_ref(),
+        a.key.as_deref(),
+        record.auto_approved,
+        clock.as_ref(),
+    )
+    .await?;
     let executed = approved.resume_executed(record.executions.clone());
     let (verdict, results) = CanaryJudge::default().judge(&fix.id, &metrics);
-    let runner = make_runner(record.runner, record.repo.as_deref(), &record.base, &record.http, &fix)?;
-    let (state, rollbacks) = match executed.verify(verdict.clone(), runner.as_ref(), &LogNotifier, clock.as_ref()).await {
+    let runner = make_runner(
+        record.runner,
+        record.repo.as_deref(),
+        &record.base,
+        &record.http,
+        &fix,
+    )?;
+    let (state, rollbacks) = match executed
+        .verify(verdict.clone(), runner.as_ref(), &LogNotifier, clock.as_ref())
+        .await
+    {
         Ok(v) => (v.fix_plan().state, vec![]),
         Err(rb) => (rb.fix_plan().state, rb.rollbacks().to_vec()),
     };
     let out = serde_json::json!({ "plan": fix.id, "state": state, "verdict": verdict, "metrics": results,
         "rollbacks": rollbacks });
-    append(&sink, serde_json::json!({ "event": "verify", "plan": fix.id, "digest": record.plan_digest,
-        "state": state, "verdict": verdict, "rollbacks": rollbacks }))
+    append(
+        &sink,
+        serde_json::json!({ "event": "verify", "plan": fix.id, "digest": record.plan_digest,
+        "state": state, "verdict": verdict, "rollbacks": rollbacks }),
+    )
     .await?;
     let record = ExecutionRecord { state, ..record };
     write_text(&rec_path, &format!("{}\n", to_json(&record)))?;
@@ -833,7 +961,8 @@ fn audit_verify(file: &Path, key: &Path) -> Result<(), Error> {
     let vk = public_key(key)?;
     let n = audit::verify_file(file, &vk).map_err(|e| bad(format!("{}: {e}", file.display())))?;
     let mut o = std::io::stdout().lock();
-    writeln!(o, "ok: {n} records verified in {}", file.display()).map_err(|e| bad(format!("cannot write output: {e}")))
+    writeln!(o, "ok: {n} records verified in {}", file.display())
+        .map_err(|e| bad(format!("cannot write output: {e}")))
 }
 
 fn keygen(a: &KeygenArgs) -> Result<(), Error> {

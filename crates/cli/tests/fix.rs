@@ -1,6 +1,8 @@
 //! End-to-end remediation through the binary: analyze → plan → preflight → approve → execute
 //! (dry-run and GitOps on a temporary repository) → verify → audit verify, and the refusals.
 
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -15,7 +17,12 @@ fn bundle() -> PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin()).args(args).current_dir(dir).env_remove("FAULTLINE_LOG").output().expect("the binary runs")
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FAULTLINE_LOG")
+        .output()
+        .expect("the binary runs")
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -33,7 +40,11 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 fn refused(dir: &Path, args: &[&str]) -> String {
     let o = run(dir, args);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(2), "faultline {args:?} should exit 2; stderr: {err}");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "faultline {args:?} should exit 2; stderr: {err}"
+    );
     err
 }
 
@@ -47,16 +58,22 @@ fn window(path: &Path, seed: u64, shift: f64, errors_every: usize) {
     let mut s = seed;
     let mut text = String::from("metric,value\n");
     for i in 0..40 {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let noise = ((s >> 33) % 1000) as f64 / 100.0; // 0..10
         text.push_str(&format!("latency_ms,{:.2}\n", 100.0 + shift + noise));
-        let e = if errors_every > 0 && i % errors_every == 0 { 3 } else { 0 };
+        let e = if errors_every > 0 && i % errors_every == 0 {
+            3
+        } else {
+            0
+        };
         text.push_str(&format!("errors,{e}\n"));
     }
     std::fs::write(path, text).unwrap();
 }
 
-fn verify_args<'a>(canary: &'a str) -> Vec<&'a str> {
+fn verify_args(canary: &str) -> Vec<&str> {
     vec![
         "verify",
         "plan.json",
@@ -96,18 +113,42 @@ fn dry_run_path_from_bundle_to_verified_audit_log() {
     assert_eq!(json(&d.join("plan.json"))["state"], "preflighted");
 
     ok(d, &["keygen", "--out", "alice"]);
-    ok(d, &["approve", "plan.json", "--approver", "alice", "--key", "alice.key", "--comment", "roll it back"]);
+    ok(
+        d,
+        &[
+            "approve",
+            "plan.json",
+            "--approver",
+            "alice",
+            "--key",
+            "alice.key",
+            "--comment",
+            "roll it back",
+        ],
+    );
     let approval = json(&d.join("plan.approval.json"));
     assert_eq!(approval["approval"]["approver"], "alice");
     assert_eq!(approval["approval"]["plan"], plan["id"]);
 
     let out = ok(
         d,
-        &["execute", "plan.json", "--approval", "plan.approval.json", "--key", "alice.pub", "--runner", "dry-run"],
+        &[
+            "execute",
+            "plan.json",
+            "--approval",
+            "plan.approval.json",
+            "--key",
+            "alice.pub",
+            "--runner",
+            "dry-run",
+        ],
     );
     let execs: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(execs[0]["status"], 0);
-    assert!(execs[0]["output"].as_str().unwrap().contains("kubectl rollout undo deployment/checkout"));
+    assert!(execs[0]["output"]
+        .as_str()
+        .unwrap()
+        .contains("kubectl rollout undo deployment/checkout"));
     let record = json(&d.join("plan.execution.json"));
     assert_eq!(record["state"], "executing");
 
@@ -131,20 +172,53 @@ fn dry_run_path_from_bundle_to_verified_audit_log() {
     assert!(err.contains("rolled_back"), "{err}");
 
     // plan, preflight, approve, execute, verify, verify = 6 records.
-    let out = ok(d, &["audit", "verify", "faultline-audit.jsonl", "--key", "faultline-audit.jsonl.pub"]);
+    let out = ok(
+        d,
+        &[
+            "audit",
+            "verify",
+            "faultline-audit.jsonl",
+            "--key",
+            "faultline-audit.jsonl.pub",
+        ],
+    );
     assert!(out.contains("ok: 6 records"), "{out}");
     let log = std::fs::read_to_string(d.join("faultline-audit.jsonl")).unwrap();
     let events: Vec<String> = log
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["payload"]["event"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["payload"]["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(events, ["planned", "preflight", "approved", "execute", "verify", "verify"]);
+    assert_eq!(
+        events,
+        ["planned", "preflight", "approved", "execute", "verify", "verify"]
+    );
 
     // Tampering: an edited record is named; a wrong key is refused.
-    let err = refused(d, &["audit", "verify", "faultline-audit.jsonl", "--key", "alice.pub"]);
+    let err = refused(
+        d,
+        &["audit", "verify", "faultline-audit.jsonl", "--key", "alice.pub"],
+    );
     assert!(err.contains("record 0"), "{err}");
-    std::fs::write(d.join("faultline-audit.jsonl"), log.replacen("\"alice\"", "\"mallory\"", 1)).unwrap();
-    let err = refused(d, &["audit", "verify", "faultline-audit.jsonl", "--key", "faultline-audit.jsonl.pub"]);
+    std::fs::write(
+        d.join("faultline-audit.jsonl"),
+        log.replacen("\"alice\"", "\"mallory\"", 1),
+    )
+    .unwrap();
+    let err = refused(
+        d,
+        &[
+            "audit",
+            "verify",
+            "faultline-audit.jsonl",
+            "--key",
+            "faultline-audit.jsonl.pub",
+        ],
+    );
     assert!(err.contains("record 2"), "the approval record was edited: {err}");
     // Nothing more can be appended to a tampered log.
     let err = refused(d, &["preflight", "plan.json"]);
@@ -161,7 +235,17 @@ fn production_plan_without_valid_approval_is_refused() {
     ok(d, &["keygen", "--out", "eve"]);
 
     // Approval before preflight: refused.
-    let err = refused(d, &["approve", "plan.json", "--approver", "alice", "--key", "alice.key"]);
+    let err = refused(
+        d,
+        &[
+            "approve",
+            "plan.json",
+            "--approver",
+            "alice",
+            "--key",
+            "alice.key",
+        ],
+    );
     assert!(err.contains("no passing preflight"), "{err}");
 
     let err = refused(d, &["execute", "plan.json", "--runner", "dry-run"]);
@@ -170,23 +254,65 @@ fn production_plan_without_valid_approval_is_refused() {
     assert!(err.contains("production environment"), "{err}");
 
     ok(d, &["preflight", "plan.json"]);
-    ok(d, &["approve", "plan.json", "--approver", "alice", "--key", "alice.key"]);
+    ok(
+        d,
+        &[
+            "approve",
+            "plan.json",
+            "--approver",
+            "alice",
+            "--key",
+            "alice.key",
+        ],
+    );
     let err = refused(d, &["execute", "plan.json", "--approval", "plan.approval.json"]);
     assert!(err.contains("--key"), "{err}");
     // Signed by alice, checked against eve's key.
-    let err = refused(d, &["execute", "plan.json", "--approval", "plan.approval.json", "--key", "eve.pub"]);
+    let err = refused(
+        d,
+        &[
+            "execute",
+            "plan.json",
+            "--approval",
+            "plan.approval.json",
+            "--key",
+            "eve.pub",
+        ],
+    );
     assert!(err.contains("bad signature"), "{err}");
     // The plan is edited after approval.
     let text = std::fs::read_to_string(d.join("plan.json")).unwrap();
-    let edited = text.replace("rollout undo deployment/checkout -n default\"", "rollout restart deployment/checkout -n default\"");
+    let edited = text.replace(
+        "rollout undo deployment/checkout -n default\"",
+        "rollout restart deployment/checkout -n default\"",
+    );
     assert_ne!(text, edited);
     std::fs::write(d.join("plan.json"), edited).unwrap();
-    let err = refused(d, &["execute", "plan.json", "--approval", "plan.approval.json", "--key", "alice.pub"]);
+    let err = refused(
+        d,
+        &[
+            "execute",
+            "plan.json",
+            "--approval",
+            "plan.approval.json",
+            "--key",
+            "alice.pub",
+        ],
+    );
     assert!(err.contains("changed after it was approved"), "{err}");
     assert!(!d.join("plan.execution.json").exists(), "nothing ran");
 
     // The refusals are in the audit log, which still verifies.
-    let out = ok(d, &["audit", "verify", "faultline-audit.jsonl", "--key", "faultline-audit.jsonl.pub"]);
+    let out = ok(
+        d,
+        &[
+            "audit",
+            "verify",
+            "faultline-audit.jsonl",
+            "--key",
+            "faultline-audit.jsonl.pub",
+        ],
+    );
     assert!(out.contains("ok: 8 records"), "{out}");
 }
 
@@ -201,7 +327,11 @@ fn git(repo: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "t@localhost")
         .output()
         .expect("git runs");
-    assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).trim().to_owned()
 }
 
@@ -226,8 +356,11 @@ fn gitops_execution_commits_to_a_branch_and_a_failed_canary_reverts_it() {
     let repo = d.join("deploy-repo");
     std::fs::create_dir_all(repo.join("deploy")).unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("deploy/checkout.yaml"), "# checkout\nimage:\n  name: checkout\n  tag: 2.4.1\nreplicas: 3\n")
-        .unwrap();
+    std::fs::write(
+        repo.join("deploy/checkout.yaml"),
+        "# checkout\nimage:\n  name: checkout\n  tag: 2.4.1\nreplicas: 3\n",
+    )
+    .unwrap();
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "initial"]);
     std::fs::write(d.join("catalog.yaml"), GITOPS_CATALOG).unwrap();
@@ -250,33 +383,81 @@ fn gitops_execution_commits_to_a_branch_and_a_failed_canary_reverts_it() {
     );
     let plan = json(&d.join("plan.json"));
     assert_eq!(plan["environment"], "staging");
-    assert_eq!(plan["steps"][0]["script"], "gitops set deploy/checkout.yaml image.tag 2.4.0");
+    assert_eq!(
+        plan["steps"][0]["script"],
+        "gitops set deploy/checkout.yaml image.tag 2.4.0"
+    );
     ok(d, &["preflight", "plan.json"]);
     // Staging may approve itself by explicit flag.
     let repo_s = repo.to_str().unwrap();
-    ok(d, &["execute", "plan.json", "--auto-approve", "--runner", "gitops", "--repo", repo_s, "--base", "main"]);
+    ok(
+        d,
+        &[
+            "execute",
+            "plan.json",
+            "--auto-approve",
+            "--runner",
+            "gitops",
+            "--repo",
+            repo_s,
+            "--base",
+            "main",
+        ],
+    );
     let branch = format!("faultline/{}", plan["id"].as_str().unwrap());
     let changed = git(&repo, &["show", &format!("{branch}:deploy/checkout.yaml")]);
-    assert!(changed.contains("  tag: 2.4.0") && changed.contains("# checkout"), "{changed}");
+    assert!(
+        changed.contains("  tag: 2.4.0") && changed.contains("# checkout"),
+        "{changed}"
+    );
     let msg = git(&repo, &["log", "-1", "--format=%B", &branch]);
-    assert!(msg.contains("Incident: INC-7730") && msg.contains(plan["id"].as_str().unwrap()), "{msg}");
+    assert!(
+        msg.contains("Incident: INC-7730") && msg.contains(plan["id"].as_str().unwrap()),
+        "{msg}"
+    );
     // The working tree and the checked-out branch are untouched.
-    assert!(std::fs::read_to_string(repo.join("deploy/checkout.yaml")).unwrap().contains("tag: 2.4.1"));
+    assert!(std::fs::read_to_string(repo.join("deploy/checkout.yaml"))
+        .unwrap()
+        .contains("tag: 2.4.1"));
     assert_eq!(git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"]), "main");
 
     window(&d.join("base.csv"), 1, 0.0, 0);
     window(&d.join("bad.csv"), 3, 60.0, 5);
     let v: Value = serde_json::from_str(&ok(
         d,
-        &["verify", "plan.json", "--baseline", "base.csv", "--canary", "bad.csv", "--critical", "latency_ms"],
+        &[
+            "verify",
+            "plan.json",
+            "--baseline",
+            "base.csv",
+            "--canary",
+            "bad.csv",
+            "--critical",
+            "latency_ms",
+        ],
     ))
     .unwrap();
     assert_eq!(v["state"], "rolled_back", "{v}");
     let reverted = git(&repo, &["show", &format!("{branch}:deploy/checkout.yaml")]);
-    assert!(reverted.contains("  tag: 2.4.1"), "the rollback commit restores the tag: {reverted}");
-    assert_eq!(git(&repo, &["rev-list", "--count", &format!("main..{branch}")]), "2");
+    assert!(
+        reverted.contains("  tag: 2.4.1"),
+        "the rollback commit restores the tag: {reverted}"
+    );
+    assert_eq!(
+        git(&repo, &["rev-list", "--count", &format!("main..{branch}")]),
+        "2"
+    );
 
-    let out = ok(d, &["audit", "verify", "faultline-audit.jsonl", "--key", "faultline-audit.jsonl.pub"]);
+    let out = ok(
+        d,
+        &[
+            "audit",
+            "verify",
+            "faultline-audit.jsonl",
+            "--key",
+            "faultline-audit.jsonl.pub",
+        ],
+    );
     assert!(out.contains("ok: 4 records"), "{out}");
 }
 
@@ -304,11 +485,35 @@ fn malformed_canary_window_names_file_and_line() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     let b = bundle();
-    ok(d, &["plan", b.to_str().unwrap(), "--out", "plan.json", "--environment", "dev"]);
+    ok(
+        d,
+        &[
+            "plan",
+            b.to_str().unwrap(),
+            "--out",
+            "plan.json",
+            "--environment",
+            "dev",
+        ],
+    );
     ok(d, &["execute", "plan.json", "--auto-approve"]);
     window(&d.join("base.csv"), 1, 0.0, 0);
-    std::fs::write(d.join("broken.csv"), "metric,value\nlatency_ms,12\nlatency_ms,abc\n").unwrap();
-    let err = refused(d, &["verify", "plan.json", "--baseline", "base.csv", "--canary", "broken.csv"]);
+    std::fs::write(
+        d.join("broken.csv"),
+        "metric,value\nlatency_ms,12\nlatency_ms,abc\n",
+    )
+    .unwrap();
+    let err = refused(
+        d,
+        &[
+            "verify",
+            "plan.json",
+            "--baseline",
+            "base.csv",
+            "--canary",
+            "broken.csv",
+        ],
+    );
     assert!(err.contains("broken.csv line 3") && err.contains("abc"), "{err}");
 }
 
@@ -337,7 +542,12 @@ fn one_shot_server() -> (String, std::thread::JoinHandle<String>) {
         let mut body = vec![0u8; len];
         reader.read_exact(&mut body).unwrap();
         let ok = r#"{"ok":true}"#;
-        write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ok}", ok.len()).unwrap();
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ok}",
+            ok.len()
+        )
+        .unwrap();
         head + "\n" + &String::from_utf8(body).unwrap()
     });
     (base, h)
@@ -360,13 +570,44 @@ rules:
     std::fs::write(d.join("catalog.yaml"), catalog).unwrap();
     let b = bundle();
     let slack = format!("slack_url={base}");
-    ok(d, &["plan", b.to_str().unwrap(), "--out", "plan.json", "--catalog", "catalog.yaml", "--param", &slack]);
+    ok(
+        d,
+        &[
+            "plan",
+            b.to_str().unwrap(),
+            "--out",
+            "plan.json",
+            "--catalog",
+            "catalog.yaml",
+            "--param",
+            &slack,
+        ],
+    );
     ok(d, &["preflight", "plan.json"]);
     ok(d, &["keygen", "--out", "alice"]);
-    ok(d, &["approve", "plan.json", "--approver", "alice", "--key", "alice.key"]);
+    ok(
+        d,
+        &[
+            "approve",
+            "plan.json",
+            "--approver",
+            "alice",
+            "--key",
+            "alice.key",
+        ],
+    );
     let allow = format!("{base}/api/");
     let o = Command::new(bin())
-        .args(["execute", "plan.json", "--approval", "plan.approval.json", "--key", "alice.pub", "--runner", "http"])
+        .args([
+            "execute",
+            "plan.json",
+            "--approval",
+            "plan.approval.json",
+            "--key",
+            "alice.pub",
+            "--runner",
+            "http",
+        ])
         .args(["--http-allow", &allow, "--http-env", "SLACK_TOKEN"])
         .env("SLACK_TOKEN", "xoxb-test")
         .current_dir(d)
@@ -375,7 +616,11 @@ rules:
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let seen = server.join().unwrap();
     assert!(seen.starts_with("POST /api/chat.postMessage HTTP/1.1"), "{seen}");
-    assert!(seen.to_ascii_lowercase().contains("authorization: bearer xoxb-test"), "{seen}");
+    assert!(
+        seen.to_ascii_lowercase()
+            .contains("authorization: bearer xoxb-test"),
+        "{seen}"
+    );
     let body: Value = serde_json::from_str(seen.split("\n\n").last().unwrap()).unwrap();
     assert_eq!(body["channel"], "#inc");
     assert_eq!(body["text"], "rolling back checkout");

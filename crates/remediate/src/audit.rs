@@ -418,7 +418,9 @@ mod tests {
                 (x >> 11) as f64 / (1u64 << 53) as f64
             })
             .collect();
-        sink.append(json!({ "risk": 0.363321272179248, "floats": floats })).await.unwrap();
+        sink.append(json!({ "risk": 0.363321272179248, "floats": floats }))
+            .await
+            .unwrap();
         assert_eq!(verify_file(&path, &key().verifying_key()).unwrap(), 1);
     }
 

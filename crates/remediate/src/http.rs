@@ -119,7 +119,9 @@ impl HttpRequest {
                 Arg::Lit(f) if f == "-H" => {
                     let h = lit(words.next(), "-H")?;
                     match h.split_once(':') {
-                        Some((k, v)) if k.eq_ignore_ascii_case("content-type") => content_type = v.trim().to_owned(),
+                        Some((k, v)) if k.eq_ignore_ascii_case("content-type") => {
+                            content_type = v.trim().to_owned()
+                        }
                         _ => return Err(refuse(format!("header {h:?}"))),
                     }
                 }

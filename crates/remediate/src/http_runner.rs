@@ -54,7 +54,12 @@ pub struct HttpRunnerConfig {
 
 impl Default for HttpRunnerConfig {
     fn default() -> Self {
-        Self { allowed_url_prefixes: vec![], env_passthrough: vec![], timeout_ms: 30_000, max_output_bytes: 64 * 1024 }
+        Self {
+            allowed_url_prefixes: vec![],
+            env_passthrough: vec![],
+            timeout_ms: 30_000,
+            max_output_bytes: 64 * 1024,
+        }
     }
 }
 
@@ -82,7 +87,11 @@ impl HttpRunner {
         if config.timeout_ms == 0 {
             return Err(RemediateError::Config("http timeout_ms must be > 0".into()));
         }
-        if let Some(p) = config.allowed_url_prefixes.iter().find(|p| !p.starts_with("http://")) {
+        if let Some(p) = config
+            .allowed_url_prefixes
+            .iter()
+            .find(|p| !p.starts_with("http://"))
+        {
             return Err(RemediateError::Config(format!(
                 "allowed URL prefix {p:?} must start with http:// (this runner has no TLS)"
             )));
@@ -93,7 +102,11 @@ impl HttpRunner {
             .max_redirects(0)
             .build()
             .into();
-        Ok(Self { config, vars: BTreeMap::new(), agent })
+        Ok(Self {
+            config,
+            vars: BTreeMap::new(),
+            agent,
+        })
     }
 
     /// Provides a variable's value directly (from a secret store) instead of the process
@@ -152,9 +165,16 @@ impl HttpRunner {
             )));
         }
         if !self.config.allowed_url_prefixes.is_empty()
-            && !self.config.allowed_url_prefixes.iter().any(|p| r.url.starts_with(p.as_str()))
+            && !self
+                .config
+                .allowed_url_prefixes
+                .iter()
+                .any(|p| r.url.starts_with(p.as_str()))
         {
-            return Err(RemediateError::NotAllowed(format!("URL {} is not allow-listed", r.url)));
+            return Err(RemediateError::NotAllowed(format!(
+                "URL {} is not allow-listed",
+                r.url
+            )));
         }
         let auth = match &r.auth {
             HttpAuth::None => None,
@@ -168,12 +188,23 @@ impl HttpRunner {
             }
             None => None,
         };
-        Ok(Some(Prepared { method: r.method, url: r.url, content_type: r.content_type, auth, body }))
+        Ok(Some(Prepared {
+            method: r.method,
+            url: r.url,
+            content_type: r.content_type,
+            auth,
+            body,
+        }))
     }
 
     fn send(&self, p: Prepared) -> Result<RunOutput, RemediateError> {
-        let fail = |m: String| RemediateError::Runner { runner: "http".into(), message: m };
-        let mut b = ureq::http::Request::builder().method(p.method.as_str()).uri(p.url.as_str());
+        let fail = |m: String| RemediateError::Runner {
+            runner: "http".into(),
+            message: m,
+        };
+        let mut b = ureq::http::Request::builder()
+            .method(p.method.as_str())
+            .uri(p.url.as_str());
         if let Some(a) = &p.auth {
             b = b.header("Authorization", a.as_str());
         }
@@ -181,9 +212,13 @@ impl HttpRunner {
         if has_body {
             b = b.header("Content-Type", p.content_type.as_str());
         }
-        let req = b.body(p.body.unwrap_or_default().into_bytes()).map_err(|e| fail(e.to_string()))?;
+        let req = b
+            .body(p.body.unwrap_or_default().into_bytes())
+            .map_err(|e| fail(e.to_string()))?;
         let resp = self.agent.run(req).map_err(|e| match e {
-            ureq::Error::Timeout(_) => RemediateError::Timeout { millis: self.config.timeout_ms },
+            ureq::Error::Timeout(_) => RemediateError::Timeout {
+                millis: self.config.timeout_ms,
+            },
             other => fail(format!("{} {}: {other}", p.method, p.url)),
         })?;
         let code = resp.status().as_u16();
@@ -199,7 +234,14 @@ impl HttpRunner {
         if truncated {
             output.push_str("\n[output truncated]");
         }
-        Ok(RunOutput { status: if (200..300).contains(&code) { 0 } else { i32::from(code) }, output })
+        Ok(RunOutput {
+            status: if (200..300).contains(&code) {
+                0
+            } else {
+                i32::from(code)
+            },
+            output,
+        })
     }
 }
 
@@ -215,7 +257,9 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -246,12 +290,18 @@ impl Runner for HttpRunner {
                     Arg::Env(e) => format!("${e}"),
                 })
                 .collect();
-            return Ok(RunOutput { status: 0, output: text.join(" ") });
+            return Ok(RunOutput {
+                status: 0,
+                output: text.join(" "),
+            });
         };
         let this = self.clone();
         let out = tokio::task::spawn_blocking(move || this.send(prepared))
             .await
-            .map_err(|e| RemediateError::Runner { runner: "http".into(), message: e.to_string() })??;
+            .map_err(|e| RemediateError::Runner {
+                runner: "http".into(),
+                message: e.to_string(),
+            })??;
         Ok(out)
     }
 }
@@ -262,17 +312,29 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (i, o) in
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
-        {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+        ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
     }
 
     #[test]
     fn config_is_validated() {
-        assert!(HttpRunner::try_new(HttpRunnerConfig { timeout_ms: 0, ..Default::default() }).is_err());
-        let tls = HttpRunnerConfig { allowed_url_prefixes: vec!["https://x.test/".into()], ..Default::default() };
+        assert!(HttpRunner::try_new(HttpRunnerConfig {
+            timeout_ms: 0,
+            ..Default::default()
+        })
+        .is_err());
+        let tls = HttpRunnerConfig {
+            allowed_url_prefixes: vec!["https://x.test/".into()],
+            ..Default::default()
+        };
         assert!(HttpRunner::try_new(tls).is_err());
     }
 }

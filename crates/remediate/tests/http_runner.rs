@@ -1,5 +1,6 @@
 //! The HTTP runner against a fake server on a local TcpListener.
 #![cfg(feature = "http")]
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -22,7 +23,10 @@ struct Seen {
 
 impl Seen {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -48,7 +52,10 @@ fn fake_server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<See
                 let (k, v) = h.split_once(':').unwrap();
                 headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
             }
-            let len: usize = headers.iter().find(|(k, _)| k == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
             let mut body = vec![0u8; len];
             reader.read_exact(&mut body).unwrap();
             write!(
@@ -58,7 +65,12 @@ fn fake_server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<See
             )
             .unwrap();
             stream.flush().unwrap();
-            tx.send(Seen { line: line.trim_end().to_owned(), headers, body: String::from_utf8(body).unwrap() }).unwrap();
+            tx.send(Seen {
+                line: line.trim_end().to_owned(),
+                headers,
+                body: String::from_utf8(body).unwrap(),
+            })
+            .unwrap();
         }
     });
     (base, rx)
@@ -82,10 +94,17 @@ fn event_step(base: &str) -> Step {
         url: format!("{base}/v2/enqueue"),
         content_type: "application/json".into(),
         auth: HttpAuth::Bearer("PD_TOKEN".into()),
-        body: Some(json!({ "routing_key": "{{env:PD_ROUTING_KEY}}", "event_action": "trigger",
-            "payload": { "summary": "checkout rolled back: it's done", "severity": "warning" } })),
+        body: Some(
+            json!({ "routing_key": "{{env:PD_ROUTING_KEY}}", "event_action": "trigger",
+            "payload": { "summary": "checkout rolled back: it's done", "severity": "warning" } }),
+        ),
     };
-    let check = HttpRequest { method: "GET".into(), body: None, url: format!("{base}/v2/health"), ..send.clone() };
+    let check = HttpRequest {
+        method: "GET".into(),
+        body: None,
+        url: format!("{base}/v2/health"),
+        ..send.clone()
+    };
     Step {
         action: "pagerduty_event".into(),
         target: "pagerduty".into(),
@@ -98,9 +117,16 @@ fn event_step(base: &str) -> Step {
 #[tokio::test]
 async fn sends_the_request_with_secrets_filled_from_allow_listed_variables() {
     let (base, seen) = fake_server(vec![(202, r#"{"status":"success"}"#)]);
-    let out = runner(&base).run(&event_step(&base), RunMode::Execute).await.unwrap();
+    let out = runner(&base)
+        .run(&event_step(&base), RunMode::Execute)
+        .await
+        .unwrap();
     assert_eq!(out.status, 0, "{}", out.output);
-    assert!(out.output.starts_with("HTTP 202") && out.output.contains("success"), "{}", out.output);
+    assert!(
+        out.output.starts_with("HTTP 202") && out.output.contains("success"),
+        "{}",
+        out.output
+    );
     let s = seen.recv().unwrap();
     assert_eq!(s.line, "POST /v2/enqueue HTTP/1.1");
     assert_eq!(s.header("authorization"), Some("Bearer s3cret"));
@@ -113,7 +139,10 @@ async fn sends_the_request_with_secrets_filled_from_allow_listed_variables() {
 #[tokio::test]
 async fn error_answers_become_the_step_status() {
     let (base, seen) = fake_server(vec![(500, r#"{"error":"boom"}"#)]);
-    let out = runner(&base).run(&event_step(&base), RunMode::Execute).await.unwrap();
+    let out = runner(&base)
+        .run(&event_step(&base), RunMode::Execute)
+        .await
+        .unwrap();
     assert_eq!(out.status, 500);
     assert!(out.output.contains("boom"));
     assert_eq!(seen.recv().unwrap().line, "POST /v2/enqueue HTTP/1.1");
@@ -129,7 +158,10 @@ async fn refuses_what_it_must_not_send() {
     let e = r.run(&step, RunMode::Execute).await.unwrap_err().to_string();
     assert!(e.contains("pass-through"), "{e}");
     // A URL outside the allow-list, and https without TLS.
-    for url in ["http://10.0.0.1/v2/enqueue", "https://events.pagerduty.com/v2/enqueue"] {
+    for url in [
+        "http://10.0.0.1/v2/enqueue",
+        "https://events.pagerduty.com/v2/enqueue",
+    ] {
         let mut step = event_step(base);
         step.script = step.script.replace(&format!("{base}/v2/enqueue"), url);
         let e = r.run(&step, RunMode::Execute).await.unwrap_err().to_string();
@@ -164,10 +196,21 @@ async fn approved_plan_runs_through_the_http_runner() {
     };
     let clock = ManualClock::default();
     let r = runner(&base);
-    let pre = Plan::new(fix).preflight(&Preflight::default(), &r, &clock).await.map_err(|f| f.report.reasons).unwrap();
+    let pre = Plan::new(fix)
+        .preflight(&Preflight::default(), &r, &clock)
+        .await
+        .map_err(|f| f.report.reasons)
+        .unwrap();
     assert_eq!(seen.recv().unwrap().line, "GET /v2/health HTTP/1.1");
-    let approved = pre.approve("alice", &clock, "page them").map_err(|_| "refused").unwrap();
-    let done = approved.execute(&r, &clock).await.map_err(|f| f.reason().to_owned()).unwrap();
+    let approved = pre
+        .approve("alice", &clock, "page them")
+        .map_err(|_| "refused")
+        .unwrap();
+    let done = approved
+        .execute(&r, &clock)
+        .await
+        .map_err(|f| f.reason().to_owned())
+        .unwrap();
     assert_eq!(done.executions()[0].status, 0);
     assert_eq!(done.executions()[0].runner, "http");
     assert_eq!(seen.recv().unwrap().line, "POST /v2/enqueue HTTP/1.1");
