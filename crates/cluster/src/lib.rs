@@ -4,7 +4,11 @@
 //!
 //! - [`TemplateMiner`]: the online template miner (Drain-style parse tree over generically
 //!   masked tokens) — [`TemplateMiner::add`] returns a [`ClusterId`] per message;
-//! - [`mask_message`]: the variable masking on its own.
+//! - [`mask_message`]: the variable masking on its own;
+//! - [`semantic_groups`]: near-synonymous templates under a host [`Embedder`]
+//!   (`faultline_core::ports::Embedder`; a hashed n-gram default exists).
+//!
+//! [`Embedder`]: faultline_core::ports::Embedder
 //!
 //! ```
 //! use faultline_cluster::{MinerConfig, TemplateMiner};
@@ -19,6 +23,7 @@ pub mod error;
 pub mod header;
 pub mod masking;
 pub mod miner;
+pub mod semantic;
 pub mod text_log;
 
 pub use analysis::{analyze_logs, LogAnalysis, LogAnalysisConfig};
@@ -26,4 +31,5 @@ pub use error::ClusterError;
 pub use header::{split_header, RawHeader};
 pub use masking::{mask_message, WILDCARD};
 pub use miner::{ClusterId, MinerConfig, MinerSnapshot, Slot, SnapshotCluster, TemplateMiner};
+pub use semantic::{semantic_groups, SemanticConfig};
 pub use text_log::{parse_header_time, parse_text_log};
