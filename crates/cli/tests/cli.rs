@@ -22,12 +22,19 @@ fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
 }
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/incidents").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/incidents")
+        .join(name)
 }
 
 #[test]
 fn analyze_prints_a_versioned_json_report() {
-    let out = bin().args(["analyze"]).arg(example("checkout-deploy")).args(["--top", "3"]).output().unwrap();
+    let out = bin()
+        .args(["analyze"])
+        .arg(example("checkout-deploy"))
+        .args(["--top", "3"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["version"], 1);
@@ -39,7 +46,12 @@ fn analyze_prints_a_versioned_json_report() {
 
 #[test]
 fn analyze_markdown_has_headline_and_evidence() {
-    let out = bin().args(["analyze"]).arg(example("cache-memory-leak")).args(["--format", "md"]).output().unwrap();
+    let out = bin()
+        .args(["analyze"])
+        .arg(example("cache-memory-leak"))
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let md = String::from_utf8(out.stdout).unwrap();
     assert!(md.starts_with("# Incident "));
@@ -50,7 +62,11 @@ fn analyze_markdown_has_headline_and_evidence() {
 #[test]
 fn malformed_bundle_exits_2_naming_file_line_field_value() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("incident.json"), r#"{"id": "x", "onset": 1700000000}"#).unwrap();
+    std::fs::write(
+        dir.path().join("incident.json"),
+        r#"{"id": "x", "onset": 1700000000}"#,
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("metrics.csv"),
         "timestamp,service,metric,value\n1700000000,a,cpu,1\n1700000015,a,cpu,oops\n",
@@ -59,7 +75,10 @@ fn malformed_bundle_exits_2_naming_file_line_field_value() {
     let out = bin().arg("analyze").arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("metrics.csv:3: field `value` has invalid value \"oops\""), "{err}");
+    assert!(
+        err.contains("metrics.csv:3: field `value` has invalid value \"oops\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -68,8 +87,19 @@ fn missing_bundle_and_bad_config_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let cfg = tempfile::NamedTempFile::with_suffix(".yaml").unwrap();
     std::fs::write(cfg.path(), "rca:\n  no_such_setting: 1\n").unwrap();
-    let out = bin().arg("analyze").arg(example("checkout-deploy")).arg("--config").arg(cfg.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("analyze")
+        .arg(example("checkout-deploy"))
+        .arg("--config")
+        .arg(cfg.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = bin().args(["analyze"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "a missing argument is bad input");
 }
@@ -86,11 +116,22 @@ fn detect_scores_every_row_in_unit_interval() {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("timestamp,value,anomaly_score"));
-    let scores: Vec<f64> = lines.map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let scores: Vec<f64> = lines
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
     assert_eq!(scores.len(), 300);
     assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
-    let max_other = scores.iter().enumerate().filter(|(i, _)| *i != 250).map(|(_, s)| *s).fold(0.0, f64::max);
-    assert!(scores[250] > max_other, "the spike scores highest: {} vs {max_other}", scores[250]);
+    let max_other = scores
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 250)
+        .map(|(_, s)| *s)
+        .fold(0.0, f64::max);
+    assert!(
+        scores[250] > max_other,
+        "the spike scores highest: {} vs {max_other}",
+        scores[250]
+    );
 }
 
 #[test]
@@ -105,8 +146,11 @@ fn mine_prints_one_object_per_line_in_order() {
     let input = "connected to 10.0.0.1 port 22\nconnected to 10.0.0.2 port 2222\ndisk full on /var\n";
     let out = run_with_stdin(&["mine"], input);
     assert!(out.status.success());
-    let rows: Vec<serde_json::Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["cluster"], rows[1]["cluster"]);
     assert_ne!(rows[0]["cluster"], rows[2]["cluster"]);
@@ -116,8 +160,18 @@ fn mine_prints_one_object_per_line_in_order() {
 
 #[test]
 fn mine_survives_invalid_utf8() {
-    let mut child = bin().arg("mine").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"ok line\n\xff\xfe garbage \x00\n").unwrap();
+    let mut child = bin()
+        .arg("mine")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ok line\n\xff\xfe garbage \x00\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
@@ -136,8 +190,9 @@ fn every_command_has_help_with_an_example() {
 #[test]
 fn decompose_outputs_components_that_sum_to_the_series() {
     let mut csv = String::from("timestamp,value\n");
-    let vals: Vec<f64> =
-        (0..240).map(|i| 100.0 + 0.1 * i as f64 + 10.0 * (i as f64 * std::f64::consts::TAU / 24.0).sin()).collect();
+    let vals: Vec<f64> = (0..240)
+        .map(|i| 100.0 + 0.1 * i as f64 + 10.0 * (i as f64 * std::f64::consts::TAU / 24.0).sin())
+        .collect();
     for (i, v) in vals.iter().enumerate() {
         csv.push_str(&format!("{},{v}\n", 1_700_000_000 + i * 3600));
     }

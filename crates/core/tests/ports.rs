@@ -7,7 +7,10 @@ use faultline_core::ports::*;
 use faultline_core::*;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn plan(env: &str, script: &str) -> FixPlan {
@@ -36,7 +39,12 @@ fn report(id: &str) -> IncidentReport {
         ServiceId::new("checkout"),
         "deploy 2.4.1 two minutes before onset".into(),
         0.9,
-        EvidenceRef::Change { ts: Timestamp(5), kind: "deploy".into(), version: None, source: None },
+        EvidenceRef::Change {
+            ts: Timestamp(5),
+            kind: "deploy".into(),
+            version: None,
+            source: None,
+        },
     );
     IncidentReport {
         version: REPORT_VERSION,
@@ -44,7 +52,10 @@ fn report(id: &str) -> IncidentReport {
             id: IncidentId(id.into()),
             title: "t".into(),
             onset: Timestamp(10),
-            window: TimeWindow { start: Timestamp(0), end: Timestamp(20) },
+            window: TimeWindow {
+                start: Timestamp(0),
+                end: Timestamp(20),
+            },
             environment: None,
             services: vec![],
             severity: None,
@@ -77,11 +88,17 @@ fn report(id: &str) -> IncidentReport {
 #[test]
 fn builtin_policy_denies_prod_deletes_and_unknown_tools_with_reasons() {
     let p = BuiltinPolicy::default();
-    assert!(p.evaluate(&plan("prod", "kubectl rollout restart deployment/checkout")).allowed);
+    assert!(
+        p.evaluate(&plan("prod", "kubectl rollout restart deployment/checkout"))
+            .allowed
+    );
     let d = p.evaluate(&plan("prod", "kubectl delete pod checkout-1"));
     assert!(!d.allowed);
     assert!(d.reasons[0].contains("deletes in production"), "{:?}", d.reasons);
-    assert!(p.evaluate(&plan("staging", "kubectl delete pod checkout-1")).allowed);
+    assert!(
+        p.evaluate(&plan("staging", "kubectl delete pod checkout-1"))
+            .allowed
+    );
     let d = p.evaluate(&plan("staging", "bash -c reboot"));
     assert!(!d.allowed && d.reasons[0].contains("'bash'"));
 }
@@ -89,7 +106,10 @@ fn builtin_policy_denies_prod_deletes_and_unknown_tools_with_reasons() {
 #[test]
 fn template_narrator_names_top_service_and_evidence() {
     let text = TemplateNarrator::render(&report("inc-1"));
-    assert!(text.starts_with("Most likely cause: checkout (confidence 70%)."), "{text}");
+    assert!(
+        text.starts_with("Most likely cause: checkout (confidence 70%)."),
+        "{text}"
+    );
     assert!(text.contains("deploy 2.4.1 two minutes before onset"));
     let mut empty = report("inc-2");
     empty.hypotheses.clear();
@@ -100,12 +120,17 @@ fn template_narrator_names_top_service_and_evidence() {
 fn incident_stores_round_trip_and_report_missing_ids() {
     rt().block_on(async {
         let dir = std::env::temp_dir().join(format!("faultline-store-{}", std::process::id()));
-        let stores: Vec<Box<dyn IncidentStore>> =
-            vec![Box::new(InMemoryIncidentStore::default()), Box::new(FileIncidentStore::new(&dir))];
+        let stores: Vec<Box<dyn IncidentStore>> = vec![
+            Box::new(InMemoryIncidentStore::default()),
+            Box::new(FileIncidentStore::new(&dir)),
+        ];
         for s in stores {
             s.put_report(&report("inc/1")).await.unwrap();
             s.put_report(&report("inc-0")).await.unwrap();
-            assert_eq!(s.report(&IncidentId("inc/1".into())).await.unwrap(), report("inc/1"));
+            assert_eq!(
+                s.report(&IncidentId("inc/1".into())).await.unwrap(),
+                report("inc/1")
+            );
             let ids: Vec<String> = s.incidents().await.unwrap().into_iter().map(|i| i.id.0).collect();
             assert_eq!(ids.len(), 2);
             assert!(matches!(
@@ -139,7 +164,9 @@ fn dry_run_runner_never_executes() {
         let p = plan("prod", "kubectl rollout undo deployment/checkout");
         let out = DryRunRunner.run(&p.steps[0], RunMode::Execute).await.unwrap();
         assert_eq!(out.status, 0);
-        assert!(out.output.starts_with("[dry-run] would run: kubectl rollout undo"));
+        assert!(out
+            .output
+            .starts_with("[dry-run] would run: kubectl rollout undo"));
     });
 }
 
@@ -157,12 +184,30 @@ fn in_memory_signal_store_merges_series_and_slices_windows() {
         let k = SeriesKey::new("api", "cpu");
         for (t, v) in [(3, 0.3), (1, 0.1)] {
             let s = Series::new(k.clone(), vec![Timestamp(t)], vec![v]).unwrap();
-            store.append(SignalSet { series: vec![s], ..Default::default() }).await.unwrap();
+            store
+                .append(SignalSet {
+                    series: vec![s],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
         }
-        let all = store.query(TimeWindow { start: Timestamp(0), end: Timestamp(9) }).await.unwrap();
+        let all = store
+            .query(TimeWindow {
+                start: Timestamp(0),
+                end: Timestamp(9),
+            })
+            .await
+            .unwrap();
         assert_eq!(all.series.len(), 1);
         assert_eq!(all.series[0].values, vec![0.1, 0.3]);
-        let none = store.query(TimeWindow { start: Timestamp(4), end: Timestamp(9) }).await.unwrap();
+        let none = store
+            .query(TimeWindow {
+                start: Timestamp(4),
+                end: Timestamp(9),
+            })
+            .await
+            .unwrap();
         assert!(none.series.is_empty());
     });
 }

@@ -29,7 +29,9 @@ fn bench_case(c: &mut Criterion, name: &str, services: usize, samples: usize) {
         })
     });
     let bd = bundle::read_bundle(&dir).expect("bundle reads");
-    g.bench_function("analyze", |b| b.iter(|| pipeline.analyze(&bd.incident, &bd.signals).expect("analysis")));
+    g.bench_function("analyze", |b| {
+        b.iter(|| pipeline.analyze(&bd.incident, &bd.signals).expect("analysis"))
+    });
     g.finish();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -21,7 +21,11 @@ pub struct PlanConfig {
 
 impl Default for PlanConfig {
     fn default() -> Self {
-        Self { enabled: true, default_environment: "staging".into(), namespace: "default".into() }
+        Self {
+            enabled: true,
+            default_environment: "staging".into(),
+            namespace: "default".into(),
+        }
     }
 }
 
@@ -59,7 +63,11 @@ impl PipelineConfig {
     /// Reads a configuration from a JSON value (an empty document or `null` is the default).
     /// Unknown keys are errors, at any depth: a misspelt setting must not be silently ignored.
     pub fn from_value(v: serde_json::Value) -> Result<Self> {
-        let v = if v.is_null() { serde_json::Value::Object(Default::default()) } else { v };
+        let v = if v.is_null() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            v
+        };
         let cfg: Self = serde_json::from_value(v.clone()).map_err(|e| Error::Config(e.to_string()))?;
         // Every field serialises, so a key of the input that the parsed value does not carry
         // was not recognised by any stage's configuration.
@@ -77,7 +85,11 @@ impl PipelineConfig {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        let r = if path.extension().is_some_and(|e| e == "json") { Self::from_json(&text) } else { Self::from_yaml(&text) };
+        let r = if path.extension().is_some_and(|e| e == "json") {
+            Self::from_json(&text)
+        } else {
+            Self::from_yaml(&text)
+        };
         r.map_err(|e| match e {
             Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),
             other => other,
@@ -85,9 +97,15 @@ impl PipelineConfig {
     }
     /// Checks every stage's settings.
     pub fn validate(&self) -> Result<()> {
-        self.detect.validate().map_err(|e| Error::Config(format!("detect: {e}")))?;
-        self.logs.validate().map_err(|e| Error::Config(format!("logs: {e}")))?;
-        self.rca.validate().map_err(|e| Error::Config(format!("rca: {e}")))?;
+        self.detect
+            .validate()
+            .map_err(|e| Error::Config(format!("detect: {e}")))?;
+        self.logs
+            .validate()
+            .map_err(|e| Error::Config(format!("logs: {e}")))?;
+        self.rca
+            .validate()
+            .map_err(|e| Error::Config(format!("rca: {e}")))?;
         Ok(())
     }
 }
@@ -95,7 +113,11 @@ impl PipelineConfig {
 fn unknown_keys(input: &serde_json::Value, known: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     if let (serde_json::Value::Object(i), serde_json::Value::Object(k)) = (input, known) {
         for (key, value) in i {
-            let p = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            let p = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
             match k.get(key) {
                 Some(kv) => unknown_keys(value, kv, &p, out),
                 None => out.push(p),
@@ -111,7 +133,10 @@ mod tests {
     #[test]
     fn unknown_settings_are_rejected_with_their_path() {
         let e = PipelineConfig::from_yaml("rca:\n  no_such_setting: 1\n").unwrap_err();
-        assert_eq!(e.to_string(), "bad configuration: unknown setting `rca.no_such_setting`");
+        assert_eq!(
+            e.to_string(),
+            "bad configuration: unknown setting `rca.no_such_setting`"
+        );
         assert!(PipelineConfig::from_json(r#"{"plan": {"enabled": false, "colour": "red"}}"#).is_err());
         assert!(PipelineConfig::from_yaml("").is_ok());
         assert!(PipelineConfig::from_yaml("plan:\n  namespace: shop\n").is_ok());

@@ -43,10 +43,10 @@ pub use config::{PipelineConfig, PlanConfig};
 pub use error::{Error, Result};
 pub use pipeline::{Pipeline, PipelineBuilder, Stage};
 
-/// The data model and adapter traits (`faultline-core`).
-pub use faultline_core as core;
 /// Log record parsing and template mining (`faultline-cluster`).
 pub use faultline_cluster as cluster;
+/// The data model and adapter traits (`faultline-core`).
+pub use faultline_core as core;
 /// Metric anomaly detection and forecasting (`faultline-detect`).
 pub use faultline_detect as detect;
 /// Root-cause analysis (`faultline-rca`).

@@ -80,7 +80,9 @@ impl PipelineBuilder {
         Ok(Pipeline {
             config: self.config,
             narrator: self.narrator,
-            catalog: self.catalog.unwrap_or_else(faultline_remediate::Catalog::default_catalog),
+            catalog: self
+                .catalog
+                .unwrap_or_else(faultline_remediate::Catalog::default_catalog),
             progress: self.progress,
         })
     }
@@ -107,7 +109,9 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Pipeline")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -147,7 +151,9 @@ impl Pipeline {
                 Ok(text) => report.narrative = text,
                 Err(e) => tracing::warn!(error = %e, "narrator failed; keeping the template narrative"),
             }
-            report.timings.insert(Stage::Narrate.name().into(), t.elapsed().as_secs_f64() * 1e3);
+            report
+                .timings
+                .insert(Stage::Narrate.name().into(), t.elapsed().as_secs_f64() * 1e3);
         }
         Ok(report)
     }
@@ -169,7 +175,11 @@ impl Pipeline {
         let t = Instant::now();
         let logs = faultline_cluster::analyze_logs(&signals.logs, incident.onset, &self.config.logs)?;
         timings.insert(Stage::Mine.name().into(), t.elapsed().as_secs_f64() * 1e3);
-        tracing::debug!(templates = logs.templates.len(), signals = logs.signals.len(), "mine done");
+        tracing::debug!(
+            templates = logs.templates.len(),
+            signals = logs.signals.len(),
+            "mine done"
+        );
 
         self.stage(Stage::Rca);
         let t = Instant::now();
@@ -227,7 +237,9 @@ impl Pipeline {
         for s in &signals.series {
             match faultline_detect::detect_series(s, &self.config.detect) {
                 Ok(found) => out.extend(
-                    found.into_iter().filter(|a| a.end >= incident.window.start && a.start <= incident.window.end),
+                    found
+                        .into_iter()
+                        .filter(|a| a.end >= incident.window.start && a.start <= incident.window.end),
                 ),
                 // One bad series (too short, constant) must not sink the analysis.
                 Err(e) => tracing::debug!(series = %s.key, error = %e, "series skipped by detection"),
@@ -242,9 +254,19 @@ impl Pipeline {
 fn report_templates(all: &[LogTemplate], signals: &[faultline_core::TemplateSignal]) -> Vec<LogTemplate> {
     let with_signal: BTreeSet<&faultline_core::TemplateId> = signals.iter().map(|s| &s.template).collect();
     let mut keep: Vec<&LogTemplate> = all.iter().filter(|t| with_signal.contains(&t.id)).collect();
-    let mut errors: Vec<&LogTemplate> =
-        all.iter().filter(|t| !with_signal.contains(&t.id) && t.error_count() > 0).collect();
-    errors.sort_by(|a, b| b.error_count().cmp(&a.error_count()).then_with(|| a.id.cmp(&b.id)));
-    keep.extend(errors.into_iter().take(MAX_REPORT_TEMPLATES.saturating_sub(keep.len()).max(5)));
+    let mut errors: Vec<&LogTemplate> = all
+        .iter()
+        .filter(|t| !with_signal.contains(&t.id) && t.error_count() > 0)
+        .collect();
+    errors.sort_by(|a, b| {
+        b.error_count()
+            .cmp(&a.error_count())
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    keep.extend(
+        errors
+            .into_iter()
+            .take(MAX_REPORT_TEMPLATES.saturating_sub(keep.len()).max(5)),
+    );
     keep.into_iter().cloned().collect()
 }

@@ -9,7 +9,10 @@ use faultline_core::Timestamp;
 use crate::{Error, Result};
 
 fn io_err(e: std::io::Error) -> Error {
-    Error::Core(faultline_core::CoreError::Io { path: "<stream>".into(), source: e })
+    Error::Core(faultline_core::CoreError::Io {
+        path: "<stream>".into(),
+        source: e,
+    })
 }
 
 /// Rows of a `timestamp,value` CSV: the timestamp text as written, the parsed time and the value.
@@ -42,15 +45,21 @@ pub fn read_time_values(input: impl BufRead, name: &str) -> Result<TimeValueRows
             continue; // header
         }
         let ts = Timestamp::parse(ts_text).map_err(|e| {
-            Error::Input(format!("{name}:{line_no}: field `timestamp` has invalid value {ts_text:?}: {e}"))
+            Error::Input(format!(
+                "{name}:{line_no}: field `timestamp` has invalid value {ts_text:?}: {e}"
+            ))
         })?;
         let Some(v_text) = v_text else {
-            return Err(Error::Input(format!("{name}:{line_no}: field `value` is missing")));
+            return Err(Error::Input(format!(
+                "{name}:{line_no}: field `value` is missing"
+            )));
         };
         let value = match v_text {
             "" | "nan" | "NaN" | "null" | "NA" => f64::NAN,
             t => t.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                Error::Input(format!("{name}:{line_no}: field `value` has invalid value {t:?}: not a finite number"))
+                Error::Input(format!(
+                    "{name}:{line_no}: field `value` has invalid value {t:?}: not a finite number"
+                ))
             })?,
         };
         rows.timestamp_text.push(ts_text.to_owned());
@@ -152,7 +161,11 @@ pub fn mine_lines(
             Ok(t) => std::borrow::Cow::Borrowed(t),
             Err(_) => String::from_utf8_lossy(&buf),
         };
-        let msg = if raw { faultline_cluster::split_header(&text).message } else { &text };
+        let msg = if raw {
+            faultline_cluster::split_header(&text).message
+        } else {
+            &text
+        };
         ids.push(miner.add(msg).0);
     }
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
@@ -165,7 +178,9 @@ pub fn mine_lines(
             cache.resize(slot + 1, None);
         }
         if cache[slot].is_none() {
-            let t = miner.template(faultline_cluster::ClusterId(id)).unwrap_or_default();
+            let t = miner
+                .template(faultline_cluster::ClusterId(id))
+                .unwrap_or_default();
             let line = serde_json::json!({ "cluster": id, "template": t }).to_string();
             cache[slot] = Some(line);
         }

@@ -12,7 +12,11 @@ pub fn to_json(report: &IncidentReport) -> String {
 
 fn cause_text(c: &Cause) -> String {
     match c {
-        Cause::Change { change_kind, version, ts } => match version {
+        Cause::Change {
+            change_kind,
+            version,
+            ts,
+        } => match version {
             Some(v) => format!("{change_kind} of version {v} at {ts}"),
             None => format!("{change_kind} at {ts}"),
         },
@@ -35,10 +39,28 @@ fn cause_text(c: &Cause) -> String {
 pub fn to_markdown(r: &IncidentReport) -> String {
     let mut s = String::new();
     let inc = &r.incident;
-    let _ = writeln!(s, "# Incident {}{}", inc.id, if inc.title.is_empty() { String::new() } else { format!(": {}", inc.title) });
+    let _ = writeln!(
+        s,
+        "# Incident {}{}",
+        inc.id,
+        if inc.title.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", inc.title)
+        }
+    );
     let _ = writeln!(s);
-    let _ = writeln!(s, "Onset {} · window {} – {}{}", inc.onset, inc.window.start, inc.window.end,
-        inc.environment.as_deref().map(|e| format!(" · environment {e}")).unwrap_or_default());
+    let _ = writeln!(
+        s,
+        "Onset {} · window {} – {}{}",
+        inc.onset,
+        inc.window.start,
+        inc.window.end,
+        inc.environment
+            .as_deref()
+            .map(|e| format!(" · environment {e}"))
+            .unwrap_or_default()
+    );
     let _ = writeln!(s);
     if !r.narrative.is_empty() {
         let _ = writeln!(s, "{}", r.narrative);
@@ -46,15 +68,35 @@ pub fn to_markdown(r: &IncidentReport) -> String {
     }
     match r.hypotheses.first() {
         None => {
-            let _ = writeln!(s, "## No hypothesis\n\nNothing anomalous enough to rank a root cause.\n");
+            let _ = writeln!(
+                s,
+                "## No hypothesis\n\nNothing anomalous enough to rank a root cause.\n"
+            );
         }
         Some(top) => {
-            let _ = writeln!(s, "## Most likely: {} — {}\n", top.service, cause_text(&top.cause));
-            let _ = writeln!(s, "{} (confidence {:.0}%)\n", top.statement, top.confidence * 100.0);
+            let _ = writeln!(
+                s,
+                "## Most likely: {} — {}\n",
+                top.service,
+                cause_text(&top.cause)
+            );
+            let _ = writeln!(
+                s,
+                "{} (confidence {:.0}%)\n",
+                top.statement,
+                top.confidence * 100.0
+            );
             let _ = writeln!(s, "Evidence:\n");
             for id in &top.support {
                 if let Some(e) = r.evidence(id) {
-                    let _ = writeln!(s, "- **{}** {} (score {:.2}, `{}`)", kind_name(e), e.summary, e.score, e.id);
+                    let _ = writeln!(
+                        s,
+                        "- **{}** {} (score {:.2}, `{}`)",
+                        kind_name(e),
+                        e.summary,
+                        e.score,
+                        e.id
+                    );
                 }
             }
             if !top.counter.is_empty() {
@@ -71,8 +113,15 @@ pub fn to_markdown(r: &IncidentReport) -> String {
     if r.hypotheses.len() > 1 {
         let _ = writeln!(s, "## Why not the others?\n");
         for h in r.hypotheses.iter().skip(1) {
-            let _ = writeln!(s, "{}. **{}** ({:.0}%, {}): {}", h.rank, h.service, h.confidence * 100.0, cause_text(&h.cause),
-                h.why_not.as_deref().unwrap_or(&h.statement));
+            let _ = writeln!(
+                s,
+                "{}. **{}** ({:.0}%, {}): {}",
+                h.rank,
+                h.service,
+                h.confidence * 100.0,
+                cause_text(&h.cause),
+                h.why_not.as_deref().unwrap_or(&h.statement)
+            );
         }
         let _ = writeln!(s);
     }
@@ -89,9 +138,22 @@ pub fn to_markdown(r: &IncidentReport) -> String {
         let _ = writeln!(s);
     }
     if let Some(p) = &r.plan {
-        let _ = writeln!(s, "## Fix plan ({}, risk {:.2}, {:?})\n\n{}\n", p.environment, p.risk, p.state, p.rationale);
+        let _ = writeln!(
+            s,
+            "## Fix plan ({}, risk {:.2}, {:?})\n\n{}\n",
+            p.environment, p.risk, p.state, p.rationale
+        );
         for (i, st) in p.steps.iter().enumerate() {
-            let _ = writeln!(s, "{}. {} on {}\n   ```\n   {}\n   ```\n   dry run: `{}` · rollback: `{}`", i + 1, st.action, st.target, st.script, st.dry_run, st.rollback);
+            let _ = writeln!(
+                s,
+                "{}. {} on {}\n   ```\n   {}\n   ```\n   dry run: `{}` · rollback: `{}`",
+                i + 1,
+                st.action,
+                st.target,
+                st.script,
+                st.dry_run,
+                st.rollback
+            );
         }
         let _ = writeln!(s);
     }
@@ -99,5 +161,8 @@ pub fn to_markdown(r: &IncidentReport) -> String {
 }
 
 fn kind_name(e: &faultline_core::Evidence) -> String {
-    serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(e.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

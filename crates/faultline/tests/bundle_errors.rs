@@ -33,7 +33,13 @@ fn bundle(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn malformed(files: &[(&str, &str)]) -> (String, u64, String, String, String) {
     let dir = bundle(files);
     match read_bundle(dir.path()) {
-        Err(BundleError::Malformed { file, line, field, value, reason }) => (file, line, field, value, reason),
+        Err(BundleError::Malformed {
+            file,
+            line,
+            field,
+            value,
+            reason,
+        }) => (file, line, field, value, reason),
         other => panic!("expected Malformed, got {other:?}"),
     }
 }
@@ -41,15 +47,25 @@ fn malformed(files: &[(&str, &str)]) -> (String, u64, String, String, String) {
 #[track_caller]
 fn assert_malformed(files: &[(&str, &str)], file: &str, line: u64, field: &str, value: &str) {
     let (f, l, fd, v, reason) = malformed(files);
-    assert_eq!((f.as_str(), l, fd.as_str(), v.as_str()), (file, line, field, value), "reason: {reason}");
+    assert_eq!(
+        (f.as_str(), l, fd.as_str(), v.as_str()),
+        (file, line, field, value),
+        "reason: {reason}"
+    );
     assert!(!reason.is_empty());
 }
 
 #[test]
 fn not_a_directory_is_reported() {
     let f = tempfile::NamedTempFile::new().unwrap();
-    assert!(matches!(read_bundle(f.path()), Err(BundleError::NotADirectory { .. })));
-    assert!(matches!(read_bundle("/definitely/not/here"), Err(BundleError::NotADirectory { .. })));
+    assert!(matches!(
+        read_bundle(f.path()),
+        Err(BundleError::NotADirectory { .. })
+    ));
+    assert!(matches!(
+        read_bundle("/definitely/not/here"),
+        Err(BundleError::NotADirectory { .. })
+    ));
 }
 
 #[test]
@@ -65,10 +81,34 @@ fn missing_incident_json_is_reported() {
 fn malformed_incident_json_names_field_and_value() {
     let (f, _, field, _, _) = malformed(&[("incident.json", "{not json")]);
     assert_eq!((f.as_str(), field.as_str()), ("incident.json", "<file>"));
-    assert_malformed(&[("incident.json", "[1,2]")], "incident.json", 1, "<file>", "[1,2]");
-    assert_malformed(&[("incident.json", r#"{"id": "x"}"#)], "incident.json", 1, "onset", "");
-    assert_malformed(&[("incident.json", r#"{"id": "x", "onset": "soon"}"#)], "incident.json", 1, "onset", "soon");
-    assert_malformed(&[("incident.json", r#"{"id": [1], "onset": 1}"#)], "incident.json", 1, "id", "[1]");
+    assert_malformed(
+        &[("incident.json", "[1,2]")],
+        "incident.json",
+        1,
+        "<file>",
+        "[1,2]",
+    );
+    assert_malformed(
+        &[("incident.json", r#"{"id": "x"}"#)],
+        "incident.json",
+        1,
+        "onset",
+        "",
+    );
+    assert_malformed(
+        &[("incident.json", r#"{"id": "x", "onset": "soon"}"#)],
+        "incident.json",
+        1,
+        "onset",
+        "soon",
+    );
+    assert_malformed(
+        &[("incident.json", r#"{"id": [1], "onset": 1}"#)],
+        "incident.json",
+        1,
+        "id",
+        "[1]",
+    );
     assert_malformed(
         &[("incident.json", r#"{"onset": 1, "window": {"start": 5}}"#)],
         "incident.json",
@@ -77,22 +117,46 @@ fn malformed_incident_json_names_field_and_value() {
         "",
     );
     assert_malformed(
-        &[("incident.json", r#"{"onset": 1, "window": {"start": 10, "end": 5}}"#)],
+        &[(
+            "incident.json",
+            r#"{"onset": 1, "window": {"start": 10, "end": 5}}"#,
+        )],
         "incident.json",
         1,
         "window.end",
         "1970-01-01T00:00:05Z",
     );
-    assert_malformed(&[("incident.json", r#"{"onset": 1, "window": 3}"#)], "incident.json", 1, "window", "3");
-    assert_malformed(&[("incident.json", r#"{"onset": 1, "title": 3}"#)], "incident.json", 1, "title", "3");
-    assert_malformed(&[("incident.json", r#"{"onset": 1, "services": "a"}"#)], "incident.json", 1, "services", "a");
+    assert_malformed(
+        &[("incident.json", r#"{"onset": 1, "window": 3}"#)],
+        "incident.json",
+        1,
+        "window",
+        "3",
+    );
+    assert_malformed(
+        &[("incident.json", r#"{"onset": 1, "title": 3}"#)],
+        "incident.json",
+        1,
+        "title",
+        "3",
+    );
+    assert_malformed(
+        &[("incident.json", r#"{"onset": 1, "services": "a"}"#)],
+        "incident.json",
+        1,
+        "services",
+        "a",
+    );
 }
 
 #[test]
 fn incident_defaults_id_to_directory_and_window_to_data() {
     let dir = bundle(&[
         ("incident.json", r#"{"onset": 1700000100}"#),
-        ("metrics.csv", "timestamp,service,metric,value\n1700000000,a,cpu,1\n1700000200,a,cpu,2\n"),
+        (
+            "metrics.csv",
+            "timestamp,service,metric,value\n1700000000,a,cpu,1\n1700000200,a,cpu,2\n",
+        ),
     ]);
     let b = read_bundle(dir.path()).unwrap();
     assert_eq!(b.incident.id.0, dir.path().file_name().unwrap().to_string_lossy());
@@ -103,12 +167,48 @@ fn incident_defaults_id_to_directory_and_window_to_data() {
 #[test]
 fn metrics_errors_name_line_field_and_value() {
     let h = "timestamp,service,metric,value\n";
-    assert_malformed(&[("metrics.csv", "timestamp,service,value\n1,a,2\n")], "metrics.csv", 1, "metric", "timestamp,service,value");
-    assert_malformed(&[("metrics.csv", &format!("{h}1,a,cpu,1\nyesterday,a,cpu,2\n"))], "metrics.csv", 3, "timestamp", "yesterday");
-    assert_malformed(&[("metrics.csv", &format!("{h}1,a,cpu,1\n2,a,cpu,lots\n"))], "metrics.csv", 3, "value", "lots");
-    assert_malformed(&[("metrics.csv", &format!("{h}1,a,cpu,inf\n"))], "metrics.csv", 2, "value", "inf");
-    assert_malformed(&[("metrics.csv", &format!("{h}1,,cpu,1\n"))], "metrics.csv", 2, "service", "");
-    assert_malformed(&[("metrics.csv", &format!("{h}1,a,,1\n"))], "metrics.csv", 2, "metric", "");
+    assert_malformed(
+        &[("metrics.csv", "timestamp,service,value\n1,a,2\n")],
+        "metrics.csv",
+        1,
+        "metric",
+        "timestamp,service,value",
+    );
+    assert_malformed(
+        &[("metrics.csv", &format!("{h}1,a,cpu,1\nyesterday,a,cpu,2\n"))],
+        "metrics.csv",
+        3,
+        "timestamp",
+        "yesterday",
+    );
+    assert_malformed(
+        &[("metrics.csv", &format!("{h}1,a,cpu,1\n2,a,cpu,lots\n"))],
+        "metrics.csv",
+        3,
+        "value",
+        "lots",
+    );
+    assert_malformed(
+        &[("metrics.csv", &format!("{h}1,a,cpu,inf\n"))],
+        "metrics.csv",
+        2,
+        "value",
+        "inf",
+    );
+    assert_malformed(
+        &[("metrics.csv", &format!("{h}1,,cpu,1\n"))],
+        "metrics.csv",
+        2,
+        "service",
+        "",
+    );
+    assert_malformed(
+        &[("metrics.csv", &format!("{h}1,a,,1\n"))],
+        "metrics.csv",
+        2,
+        "metric",
+        "",
+    );
     let (f, l, field, _, _) = malformed(&[("metrics.csv", &format!("{h}1,a,cpu,1\n2,a,cpu\n"))]);
     assert_eq!((f.as_str(), l, field.as_str()), ("metrics.csv", 3, "<row>"));
 }
@@ -129,7 +229,11 @@ fn metrics_extra_columns_become_labels_and_time_formats_agree() {
     assert_eq!(s.key.labels.get("pod"), Some("p1"));
     assert_eq!(
         s.timestamps,
-        vec![Timestamp::from_secs(1_715_682_600), Timestamp::from_secs(1_715_682_660), Timestamp::from_secs(1_715_682_720)]
+        vec![
+            Timestamp::from_secs(1_715_682_600),
+            Timestamp::from_secs(1_715_682_660),
+            Timestamp::from_secs(1_715_682_720)
+        ]
     );
     assert_eq!(s.values[..2], [1.5, 2.5]);
     assert!(s.values[2].is_nan(), "an empty value is a missing sample");
@@ -139,7 +243,8 @@ fn metrics_extra_columns_become_labels_and_time_formats_agree() {
 fn gzip_files_are_read_and_corrupt_gzip_is_an_io_error() {
     let dir = bundle(&[]);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(b"timestamp,service,metric,value\n1,a,cpu,1\n").unwrap();
+    gz.write_all(b"timestamp,service,metric,value\n1,a,cpu,1\n")
+        .unwrap();
     write(dir.path(), "metrics.csv.gz", &gz.finish().unwrap());
     assert_eq!(read_bundle(dir.path()).unwrap().signals.series.len(), 1);
 
@@ -151,34 +256,77 @@ fn gzip_files_are_read_and_corrupt_gzip_is_an_io_error() {
 #[test]
 fn log_lines_errors_name_line_and_field() {
     let ok = r#"{"timestamp": "2024-05-14T10:30:00Z", "service": "a", "message": "hi"}"#;
-    assert_malformed(&[("logs.jsonl", &format!("{ok}\n{{oops\n"))], "logs.jsonl", 2, "<line>", "{oops");
-    assert_malformed(&[("logs.jsonl", &format!("{ok}\n\n[1]\n"))], "logs.jsonl", 3, "<line>", "[1]");
-    assert_malformed(&[("logs.jsonl", r#"{"service": "a", "message": "x"}"#)], "logs.jsonl", 1, "timestamp", "");
     assert_malformed(
-        &[("logs.jsonl", r#"{"timestamp": "later", "service": "a", "message": "x"}"#)],
+        &[("logs.jsonl", &format!("{ok}\n{{oops\n"))],
+        "logs.jsonl",
+        2,
+        "<line>",
+        "{oops",
+    );
+    assert_malformed(
+        &[("logs.jsonl", &format!("{ok}\n\n[1]\n"))],
+        "logs.jsonl",
+        3,
+        "<line>",
+        "[1]",
+    );
+    assert_malformed(
+        &[("logs.jsonl", r#"{"service": "a", "message": "x"}"#)],
+        "logs.jsonl",
+        1,
+        "timestamp",
+        "",
+    );
+    assert_malformed(
+        &[(
+            "logs.jsonl",
+            r#"{"timestamp": "later", "service": "a", "message": "x"}"#,
+        )],
         "logs.jsonl",
         1,
         "timestamp",
         "later",
     );
-    assert_malformed(&[("logs.jsonl", r#"{"timestamp": 1, "message": "x"}"#)], "logs.jsonl", 1, "service", "");
-    assert_malformed(&[("logs.jsonl", r#"{"timestamp": 1, "service": "a"}"#)], "logs.jsonl", 1, "message", "");
     assert_malformed(
-        &[("logs.jsonl", r#"{"timestamp": 1, "service": {"x": 1}, "message": "m"}"#)],
+        &[("logs.jsonl", r#"{"timestamp": 1, "message": "x"}"#)],
+        "logs.jsonl",
+        1,
+        "service",
+        "",
+    );
+    assert_malformed(
+        &[("logs.jsonl", r#"{"timestamp": 1, "service": "a"}"#)],
+        "logs.jsonl",
+        1,
+        "message",
+        "",
+    );
+    assert_malformed(
+        &[(
+            "logs.jsonl",
+            r#"{"timestamp": 1, "service": {"x": 1}, "message": "m"}"#,
+        )],
         "logs.jsonl",
         1,
         "service",
         r#"{"x":1}"#,
     );
     assert_malformed(
-        &[("logs.jsonl", r#"{"timestamp": true, "service": "a", "message": "m"}"#)],
+        &[(
+            "logs.jsonl",
+            r#"{"timestamp": true, "service": "a", "message": "m"}"#,
+        )],
         "logs.jsonl",
         1,
         "timestamp",
         "true",
     );
     let dir = bundle(&[]);
-    write(dir.path(), "logs.jsonl", b"{\"timestamp\": 1, \"service\": \"a\", \"message\": \"\xff\"}\n");
+    write(
+        dir.path(),
+        "logs.jsonl",
+        b"{\"timestamp\": 1, \"service\": \"a\", \"message\": \"\xff\"}\n",
+    );
     match read_bundle(dir.path()) {
         Err(BundleError::Malformed { line: 1, field, .. }) => assert_eq!(field, "<line>"),
         other => panic!("{other:?}"),
@@ -200,14 +348,26 @@ fn log_fields_and_extras_are_kept() {
     assert_eq!(slow.severity, Severity::Warn);
     assert_eq!(slow.trace_id.as_deref(), Some("t1"));
     assert_eq!(slow.attributes.get("pod").and_then(|v| v.as_str()), Some("p"));
-    assert_eq!(slow.source.as_ref().map(|s| (s.file.as_str(), s.line)), Some(("logs.jsonl", 1)));
+    assert_eq!(
+        slow.source.as_ref().map(|s| (s.file.as_str(), s.line)),
+        Some(("logs.jsonl", 1))
+    );
 }
 
 #[test]
 fn event_errors_and_kinds() {
-    assert_malformed(&[("events.jsonl", r#"{"timestamp": 1, "service": "a"}"#)], "events.jsonl", 1, "kind", "");
     assert_malformed(
-        &[("events.jsonl", r#"{"timestamp": "x", "service": "a", "kind": "deploy"}"#)],
+        &[("events.jsonl", r#"{"timestamp": 1, "service": "a"}"#)],
+        "events.jsonl",
+        1,
+        "kind",
+        "",
+    );
+    assert_malformed(
+        &[(
+            "events.jsonl",
+            r#"{"timestamp": "x", "service": "a", "kind": "deploy"}"#,
+        )],
         "events.jsonl",
         1,
         "timestamp",
@@ -235,16 +395,28 @@ fn span_errors_name_field() {
         "duration_ms",
         "-3",
     );
-    assert_malformed(&[("traces.jsonl", &format!("{{{base}}}"))], "traces.jsonl", 1, "duration_ms", "");
     assert_malformed(
-        &[("traces.jsonl", &format!("{{{base}, \"duration_ms\": 3, \"status\": \"meh\"}}"))],
+        &[("traces.jsonl", &format!("{{{base}}}"))],
+        "traces.jsonl",
+        1,
+        "duration_ms",
+        "",
+    );
+    assert_malformed(
+        &[(
+            "traces.jsonl",
+            &format!("{{{base}, \"duration_ms\": 3, \"status\": \"meh\"}}"),
+        )],
         "traces.jsonl",
         1,
         "status",
         "meh",
     );
     assert_malformed(
-        &[("traces.jsonl", r#"{"trace_id": "t", "service": "a", "start": 1, "duration_ms": 1}"#)],
+        &[(
+            "traces.jsonl",
+            r#"{"trace_id": "t", "service": "a", "start": 1, "duration_ms": 1}"#,
+        )],
         "traces.jsonl",
         1,
         "span_id",
@@ -263,20 +435,32 @@ fn span_errors_name_field() {
 #[test]
 fn alert_errors_and_fingerprints() {
     assert_malformed(
-        &[("alerts.jsonl", r#"{"starts_at": 1, "status": "burning", "labels": {}}"#)],
+        &[(
+            "alerts.jsonl",
+            r#"{"starts_at": 1, "status": "burning", "labels": {}}"#,
+        )],
         "alerts.jsonl",
         1,
         "status",
         "burning",
     );
     assert_malformed(
-        &[("alerts.jsonl", r#"{"starts_at": 1, "status": "firing", "labels": [1]}"#)],
+        &[(
+            "alerts.jsonl",
+            r#"{"starts_at": 1, "status": "firing", "labels": [1]}"#,
+        )],
         "alerts.jsonl",
         1,
         "labels",
         "[1]",
     );
-    assert_malformed(&[("alerts.jsonl", r#"{"status": "firing"}"#)], "alerts.jsonl", 1, "starts_at", "");
+    assert_malformed(
+        &[("alerts.jsonl", r#"{"status": "firing"}"#)],
+        "alerts.jsonl",
+        1,
+        "starts_at",
+        "",
+    );
     let dir = bundle(&[(
         "alerts.jsonl",
         r#"{"starts_at": "2024-05-14T10:31:00Z", "ends_at": "0001-01-01T00:00:00Z", "status": "firing", "labels": {"alertname": "HighLatency", "service": "checkout"}}"#,
@@ -289,10 +473,31 @@ fn alert_errors_and_fingerprints() {
 
 #[test]
 fn topology_errors_and_edges() {
-    assert_malformed(&[("topology.csv", "from,to\na,b\n")], "topology.csv", 1, "source", "from,to");
-    assert_malformed(&[("topology.csv", "source,target\na,\n")], "topology.csv", 2, "target", "");
-    assert_malformed(&[("topology.csv", "source,target\n,b\n")], "topology.csv", 2, "source", "");
-    let dir = bundle(&[("topology.csv", "source,target,kind\nfrontend,checkout,http\ncheckout,db\n")]);
+    assert_malformed(
+        &[("topology.csv", "from,to\na,b\n")],
+        "topology.csv",
+        1,
+        "source",
+        "from,to",
+    );
+    assert_malformed(
+        &[("topology.csv", "source,target\na,\n")],
+        "topology.csv",
+        2,
+        "target",
+        "",
+    );
+    assert_malformed(
+        &[("topology.csv", "source,target\n,b\n")],
+        "topology.csv",
+        2,
+        "source",
+        "",
+    );
+    let dir = bundle(&[(
+        "topology.csv",
+        "source,target,kind\nfrontend,checkout,http\ncheckout,db\n",
+    )]);
     let t = read_bundle(dir.path()).unwrap().signals.topology;
     assert_eq!(t.len(), 2);
     assert_eq!(t.callees(&"frontend".into()), vec!["checkout".into()]);
@@ -311,5 +516,8 @@ fn raw_text_logs_take_service_from_file_name() {
     assert_eq!(b.signals.logs.len(), 2, "the stack trace joins its record");
     assert!(b.signals.logs.iter().all(|l| l.service.as_str() == "checkout"));
     assert!(b.signals.logs[0].body.contains("NullPointerException"));
-    assert_eq!(b.signals.logs[0].source.as_ref().map(|s| s.file.as_str()), Some("logs/checkout.log"));
+    assert_eq!(
+        b.signals.logs[0].source.as_ref().map(|s| s.file.as_str()),
+        Some("logs/checkout.log")
+    );
 }

@@ -14,14 +14,25 @@ fn examples_dir() -> PathBuf {
 fn check(name: &str, scenario: Scenario) {
     let truth = synth::generate(scenario, &SynthConfig::default()).truth;
     let b = bundle::read_bundle(examples_dir().join(name)).expect("example bundle reads");
-    let report = Pipeline::builder().build().unwrap().analyze(&b.incident, &b.signals).unwrap();
+    let report = Pipeline::builder()
+        .build()
+        .unwrap()
+        .analyze(&b.incident, &b.signals)
+        .unwrap();
 
     let top = report.hypotheses.first().expect("a hypothesis");
-    assert_eq!(top.service.as_str(), truth.service, "{name}: injected cause must rank first");
+    assert_eq!(
+        top.service.as_str(),
+        truth.service,
+        "{name}: injected cause must rank first"
+    );
     assert_eq!(top.rank, 1);
     assert!(top.confidence > 0.0 && top.confidence <= 1.0);
     for id in top.support.iter().chain(&top.counter) {
-        assert!(report.evidence(id).is_some(), "{name}: evidence {id} referenced but missing");
+        assert!(
+            report.evidence(id).is_some(),
+            "{name}: evidence {id} referenced but missing"
+        );
     }
     let md = render::to_markdown(&report);
     assert!(md.contains(&format!("## Most likely: {}", truth.service)), "{md}");

@@ -43,7 +43,13 @@ pub enum BundleError {
 }
 
 impl BundleError {
-    pub(crate) fn malformed(file: &str, line: u64, field: &str, value: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn malformed(
+        file: &str,
+        line: u64,
+        field: &str,
+        value: &str,
+        reason: impl Into<String>,
+    ) -> Self {
         let mut v: String = value.chars().take(200).collect();
         if v.len() < value.len() {
             v.push('…');

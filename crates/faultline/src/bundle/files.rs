@@ -21,15 +21,26 @@ impl BundleFile {
     pub fn find(dir: &Path, name: &str) -> Option<Self> {
         let plain = dir.join(name);
         if plain.is_file() {
-            return Some(Self { name: name.to_owned(), path: plain, gz: false });
+            return Some(Self {
+                name: name.to_owned(),
+                path: plain,
+                gz: false,
+            });
         }
         let gz = dir.join(format!("{name}.gz"));
-        gz.is_file().then(|| Self { name: format!("{name}.gz"), path: gz, gz: true })
+        gz.is_file().then(|| Self {
+            name: format!("{name}.gz"),
+            path: gz,
+            gz: true,
+        })
     }
 
     /// A buffered reader over the decompressed bytes.
     pub fn reader(&self) -> Result<Box<dyn BufRead>, BundleError> {
-        let f = File::open(&self.path).map_err(|source| BundleError::Io { path: self.path.clone(), source })?;
+        let f = File::open(&self.path).map_err(|source| BundleError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(if self.gz {
             Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(f)))
         } else {
@@ -42,7 +53,10 @@ impl BundleFile {
         let mut bytes = Vec::new();
         self.reader()?
             .read_to_end(&mut bytes)
-            .map_err(|source| BundleError::Io { path: self.path.clone(), source })?;
+            .map_err(|source| BundleError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
         Ok(match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -60,9 +74,10 @@ impl BundleFile {
         let mut line_no = 0u64;
         loop {
             buf.clear();
-            let n = r
-                .read_until(b'\n', &mut buf)
-                .map_err(|source| BundleError::Io { path: self.path.clone(), source })?;
+            let n = r.read_until(b'\n', &mut buf).map_err(|source| BundleError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
             if n == 0 {
                 return Ok(());
             }

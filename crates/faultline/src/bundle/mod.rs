@@ -62,7 +62,9 @@ pub fn read_bundle(dir: impl AsRef<Path>) -> Result<Bundle, BundleError> {
     }
     if let Some(f) = BundleFile::find(dir, "logs.jsonl") {
         f.for_each_line(|n, text| {
-            signals.logs.push(records::log_record(Line::parse(&f.name, n, text)?)?);
+            signals
+                .logs
+                .push(records::log_record(Line::parse(&f.name, n, text)?)?);
             Ok(())
         })?;
     }
@@ -70,7 +72,9 @@ pub fn read_bundle(dir: impl AsRef<Path>) -> Result<Bundle, BundleError> {
     signals.logs.sort_by_key(|l| l.ts);
     if let Some(f) = BundleFile::find(dir, "events.jsonl") {
         f.for_each_line(|n, text| {
-            signals.events.push(records::change_event(Line::parse(&f.name, n, text)?)?);
+            signals
+                .events
+                .push(records::change_event(Line::parse(&f.name, n, text)?)?);
             Ok(())
         })?;
         signals.events.sort_by_key(|e| e.ts);
@@ -83,7 +87,9 @@ pub fn read_bundle(dir: impl AsRef<Path>) -> Result<Bundle, BundleError> {
     }
     if let Some(f) = BundleFile::find(dir, "alerts.jsonl") {
         f.for_each_line(|n, text| {
-            signals.alerts.push(records::alert(Line::parse(&f.name, n, text)?)?);
+            signals
+                .alerts
+                .push(records::alert(Line::parse(&f.name, n, text)?)?);
             Ok(())
         })?;
     }
@@ -98,7 +104,11 @@ pub fn read_bundle(dir: impl AsRef<Path>) -> Result<Bundle, BundleError> {
         alerts = signals.alerts.len(),
         "bundle read"
     );
-    Ok(Bundle { path: dir.to_owned(), incident, signals })
+    Ok(Bundle {
+        path: dir.to_owned(),
+        incident,
+        signals,
+    })
 }
 
 /// The time range covered by the data (and the onset); one hour around the onset when there
@@ -120,7 +130,10 @@ fn data_range(s: &SignalSet, onset: Timestamp) -> TimeWindow {
     }
     if lo == hi {
         let h = faultline_core::DurationNs::from_secs(3600);
-        return TimeWindow { start: onset.sub(h), end: onset.add(h) };
+        return TimeWindow {
+            start: onset.sub(h),
+            end: onset.add(h),
+        };
     }
     TimeWindow { start: lo, end: hi }
 }
@@ -128,8 +141,20 @@ fn data_range(s: &SignalSet, onset: Timestamp) -> TimeWindow {
 fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
     let text = f.read_text()?;
     let mut l = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(obj)) => Line { file: &f.name, line: 1, obj },
-        Ok(_) => return Err(BundleError::malformed(&f.name, 1, "<file>", &text, "expected a JSON object")),
+        Ok(Value::Object(obj)) => Line {
+            file: &f.name,
+            line: 1,
+            obj,
+        },
+        Ok(_) => {
+            return Err(BundleError::malformed(
+                &f.name,
+                1,
+                "<file>",
+                &text,
+                "expected a JSON object",
+            ))
+        }
         Err(e) => {
             return Err(BundleError::malformed(
                 &f.name,
@@ -147,21 +172,35 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
     let id = match l.obj.remove("id") {
         Some(Value::String(s)) if !s.trim().is_empty() => s,
         Some(Value::Number(n)) => n.to_string(),
-        None | Some(Value::Null) => dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        None | Some(Value::Null) => dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         Some(v) => return Err(field_err("id", &v, "expected a non-empty string".into())),
     };
     let onset = match l.obj.remove("onset") {
         Some(v) => records::json_timestamp(&v).map_err(|r| field_err("onset", &v, r))?,
-        None => return Err(BundleError::malformed(&f.name, 1, "onset", "", "required field is missing")),
+        None => {
+            return Err(BundleError::malformed(
+                &f.name,
+                1,
+                "onset",
+                "",
+                "required field is missing",
+            ))
+        }
     };
     let window = match l.obj.remove("window") {
-        None | Some(Value::Null) => TimeWindow { start: Timestamp::MIN, end: Timestamp::MAX },
+        None | Some(Value::Null) => TimeWindow {
+            start: Timestamp::MIN,
+            end: Timestamp::MAX,
+        },
         Some(Value::Object(mut w)) => {
             let mut get = |k: &str| -> Result<Timestamp, BundleError> {
                 let field = format!("window.{k}");
-                let v = w
-                    .remove(k)
-                    .ok_or_else(|| BundleError::malformed(&f.name, 1, &field, "", "required field is missing"))?;
+                let v = w.remove(k).ok_or_else(|| {
+                    BundleError::malformed(&f.name, 1, &field, "", "required field is missing")
+                })?;
                 records::json_timestamp(&v).map_err(|r| field_err(&field, &v, r))
             };
             let (start, end) = (get("start")?, get("end")?);
@@ -176,7 +215,13 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
             }
             TimeWindow { start, end }
         }
-        Some(v) => return Err(field_err("window", &v, "expected an object with start and end".into())),
+        Some(v) => {
+            return Err(field_err(
+                "window",
+                &v,
+                "expected an object with start and end".into(),
+            ))
+        }
     };
     let text_field = |l: &mut Line<'_>, k: &str| -> Result<Option<String>, BundleError> {
         match l.obj.remove(k) {
@@ -192,9 +237,19 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|v| v.as_str().map(ServiceId::new).ok_or_else(|| field_err("services", v, "expected strings".into())))
+            .map(|v| {
+                v.as_str()
+                    .map(ServiceId::new)
+                    .ok_or_else(|| field_err("services", v, "expected strings".into()))
+            })
             .collect::<Result<_, _>>()?,
-        Some(v) => return Err(field_err("services", &v, "expected an array of service names".into())),
+        Some(v) => {
+            return Err(field_err(
+                "services",
+                &v,
+                "expected an array of service names".into(),
+            ))
+        }
     };
     Ok(Incident {
         id: IncidentId(id),
@@ -211,7 +266,9 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
 fn csv_error(file: &str, e: &csv::Error) -> BundleError {
     let line = e.position().map_or(0, |p| p.line());
     match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => BundleError::malformed(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => BundleError::malformed(
             file,
             line,
             "<row>",
@@ -248,14 +305,22 @@ fn header_columns<const N: usize>(
     for (r, p) in required.iter().zip(pos) {
         if p == usize::MAX {
             let got: Vec<&str> = header.iter().collect();
-            return Err(BundleError::malformed(file, 1, r, &got.join(","), format!("header lacks column `{r}`")));
+            return Err(BundleError::malformed(
+                file,
+                1,
+                r,
+                &got.join(","),
+                format!("header lacks column `{r}`"),
+            ));
         }
     }
     Ok((pos, extra))
 }
 
 fn read_metrics(f: &BundleFile) -> Result<Vec<Series>, BundleError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(f.reader()?);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(f.reader()?);
     let header = rdr.headers().map_err(|e| csv_error(&f.name, &e))?.clone();
     let ([c_ts, c_svc, c_metric, c_value], labels) =
         header_columns(&f.name, &header, ["timestamp", "service", "metric", "value"], &[])?;
@@ -276,23 +341,46 @@ fn read_metrics(f: &BundleFile) -> Result<Vec<Series>, BundleError> {
             .map_err(|e| BundleError::malformed(&f.name, line, "timestamp", ts_text, e.to_string()))?;
         let svc = field(c_svc).trim();
         if svc.is_empty() {
-            return Err(BundleError::malformed(&f.name, line, "service", svc, "must not be empty"));
+            return Err(BundleError::malformed(
+                &f.name,
+                line,
+                "service",
+                svc,
+                "must not be empty",
+            ));
         }
         let metric = field(c_metric).trim();
         if metric.is_empty() {
-            return Err(BundleError::malformed(&f.name, line, "metric", metric, "must not be empty"));
+            return Err(BundleError::malformed(
+                &f.name,
+                line,
+                "metric",
+                metric,
+                "must not be empty",
+            ));
         }
         let v_text = field(c_value).trim();
         let value = match v_text {
             "" | "nan" | "NaN" | "NA" | "null" | "None" => f64::NAN,
             t => match t.parse::<f64>() {
                 Ok(v) if v.is_finite() => v,
-                Ok(_) => return Err(BundleError::malformed(&f.name, line, "value", t, "must be finite")),
+                Ok(_) => {
+                    return Err(BundleError::malformed(
+                        &f.name,
+                        line,
+                        "value",
+                        t,
+                        "must be finite",
+                    ))
+                }
                 Err(_) => return Err(BundleError::malformed(&f.name, line, "value", t, "not a number")),
             },
         };
         key.clear();
-        for part in [svc, metric].into_iter().chain(labels.iter().map(|(i, _)| field(*i))) {
+        for part in [svc, metric]
+            .into_iter()
+            .chain(labels.iter().map(|(i, _)| field(*i)))
+        {
             key.push_str(part);
             key.push('\u{1f}');
         }
@@ -306,8 +394,16 @@ fn read_metrics(f: &BundleFile) -> Result<Vec<Series>, BundleError> {
                         l.insert(name, v);
                     }
                 }
-                let sk = SeriesKey { service: ServiceId::new(svc), metric: metric.to_owned(), labels: l };
-                series.push(Series { key: sk, timestamps: Vec::new(), values: Vec::new() });
+                let sk = SeriesKey {
+                    service: ServiceId::new(svc),
+                    metric: metric.to_owned(),
+                    labels: l,
+                };
+                series.push(Series {
+                    key: sk,
+                    timestamps: Vec::new(),
+                    values: Vec::new(),
+                });
                 index.insert(key.clone(), series.len() - 1);
                 series.len() - 1
             }
@@ -323,7 +419,10 @@ fn read_metrics(f: &BundleFile) -> Result<Vec<Series>, BundleError> {
 }
 
 fn read_topology(f: &BundleFile) -> Result<Topology, BundleError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(f.reader()?);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(f.reader()?);
     let header = rdr.headers().map_err(|e| csv_error(&f.name, &e))?.clone();
     let ([c_src, c_dst], _) = header_columns(&f.name, &header, ["source", "target"], &["kind"])?;
     let c_kind = header.iter().position(|h| h.trim().eq_ignore_ascii_case("kind"));
@@ -339,12 +438,28 @@ fn read_topology(f: &BundleFile) -> Result<Topology, BundleError> {
         let src = rec.get(c_src).unwrap_or("").trim();
         let dst = rec.get(c_dst).unwrap_or("").trim();
         if src.is_empty() {
-            return Err(BundleError::malformed(&f.name, line, "source", src, "must not be empty"));
+            return Err(BundleError::malformed(
+                &f.name,
+                line,
+                "source",
+                src,
+                "must not be empty",
+            ));
         }
         if dst.is_empty() {
-            return Err(BundleError::malformed(&f.name, line, "target", dst, "must not be empty"));
+            return Err(BundleError::malformed(
+                &f.name,
+                line,
+                "target",
+                dst,
+                "must not be empty",
+            ));
         }
-        let kind = c_kind.and_then(|c| rec.get(c)).map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned);
+        let kind = c_kind
+            .and_then(|c| rec.get(c))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned);
         t.add_edge(src, dst, kind);
     }
     Ok(t)
@@ -355,10 +470,16 @@ fn read_raw_logs(dir: &Path, default_ts: Timestamp, signals: &mut SignalSet) -> 
     if !logs_dir.is_dir() {
         return Ok(());
     }
-    let entries = std::fs::read_dir(&logs_dir).map_err(|source| BundleError::Io { path: logs_dir.clone(), source })?;
+    let entries = std::fs::read_dir(&logs_dir).map_err(|source| BundleError::Io {
+        path: logs_dir.clone(),
+        source,
+    })?;
     let mut names: Vec<String> = Vec::new();
     for e in entries {
-        let e = e.map_err(|source| BundleError::Io { path: logs_dir.clone(), source })?;
+        let e = e.map_err(|source| BundleError::Io {
+            path: logs_dir.clone(),
+            source,
+        })?;
         let name = e.file_name().to_string_lossy().into_owned();
         if name.ends_with(".log") || name.ends_with(".log.gz") {
             names.push(name.trim_end_matches(".gz").to_owned());
@@ -367,12 +488,20 @@ fn read_raw_logs(dir: &Path, default_ts: Timestamp, signals: &mut SignalSet) -> 
     names.sort();
     names.dedup();
     for name in names {
-        let Some(f) = BundleFile::find(&logs_dir, &name) else { continue };
+        let Some(f) = BundleFile::find(&logs_dir, &name) else {
+            continue;
+        };
         let service = ServiceId::new(name.trim_end_matches(".log"));
         let rel = format!("logs/{}", f.name);
         let text = f.read_text()?;
-        let start = if default_ts == Timestamp::MIN { Timestamp(0) } else { default_ts };
-        signals.logs.extend(faultline_cluster::parse_text_log(&text, &service, &rel, start));
+        let start = if default_ts == Timestamp::MIN {
+            Timestamp(0)
+        } else {
+            default_ts
+        };
+        signals
+            .logs
+            .extend(faultline_cluster::parse_text_log(&text, &service, &rel, start));
     }
     Ok(())
 }
@@ -394,6 +523,8 @@ impl BundleSource {
 #[async_trait]
 impl SignalSource for BundleSource {
     async fn signals(&self, window: TimeWindow) -> faultline_core::Result<SignalSet> {
-        faultline_core::ports::StaticSource(self.signals.clone()).signals(window).await
+        faultline_core::ports::StaticSource(self.signals.clone())
+            .signals(window)
+            .await
     }
 }

@@ -28,7 +28,13 @@ impl<'a> Line<'a> {
                 text,
                 format!("expected a JSON object, found {}", json_type(&other)),
             )),
-            Err(e) => Err(BundleError::malformed(file, line, "<line>", text, format!("invalid JSON: {e}"))),
+            Err(e) => Err(BundleError::malformed(
+                file,
+                line,
+                "<line>",
+                text,
+                format!("invalid JSON: {e}"),
+            )),
         }
     }
 
@@ -57,8 +63,12 @@ impl<'a> Line<'a> {
     }
 
     fn take_ts(&mut self, names: &[&str]) -> Result<Option<Timestamp>, BundleError> {
-        let Some((k, v)) = self.take(names) else { return Ok(None) };
-        json_timestamp(&v).map(Some).map_err(|reason| self.err(&k, &v, reason))
+        let Some((k, v)) = self.take(names) else {
+            return Ok(None);
+        };
+        json_timestamp(&v)
+            .map(Some)
+            .map_err(|reason| self.err(&k, &v, reason))
     }
 
     fn req_ts(&mut self, names: &[&str]) -> Result<Timestamp, BundleError> {
@@ -78,7 +88,13 @@ impl<'a> Line<'a> {
     fn req_str(&mut self, names: &[&str]) -> Result<String, BundleError> {
         let s = self.take_str(names)?.ok_or_else(|| self.missing(names[0]))?;
         if s.trim().is_empty() {
-            return Err(BundleError::malformed(self.file, self.line, names[0], &s, "must not be empty"));
+            return Err(BundleError::malformed(
+                self.file,
+                self.line,
+                names[0],
+                &s,
+                "must not be empty",
+            ));
         }
         Ok(s)
     }
@@ -102,7 +118,10 @@ impl<'a> Line<'a> {
     }
 
     fn source(&self) -> SourceRef {
-        SourceRef { file: self.file.to_owned(), line: self.line }
+        SourceRef {
+            file: self.file.to_owned(),
+            line: self.line,
+        }
     }
 
     fn into_attributes(self) -> BTreeMap<String, Value> {
@@ -144,7 +163,9 @@ const TS: &[&str] = &["timestamp", "ts", "time", "@timestamp"];
 pub(crate) fn log_record(mut l: Line<'_>) -> Result<LogRecord, BundleError> {
     let ts = l.req_ts(TS)?;
     let service = ServiceId::new(l.req_str(&["service", "service_name", "app"])?);
-    let body = l.take_str(&["message", "msg", "body", "log"])?.ok_or_else(|| l.missing("message"))?;
+    let body = l
+        .take_str(&["message", "msg", "body", "log"])?
+        .ok_or_else(|| l.missing("message"))?;
     let severity = match l.take(&["level", "severity", "lvl", "severity_text"]) {
         None => Severity::Unspecified,
         Some((_, Value::String(s))) => Severity::parse(&s),
@@ -174,14 +195,24 @@ pub(crate) fn change_event(mut l: Line<'_>) -> Result<ChangeEvent, BundleError> 
     let version = l.take_str(&["version"])?;
     let description = l.take_str(&["description", "message"])?;
     let source = l.source();
-    Ok(ChangeEvent { ts, service, kind, version, description, source: Some(source), attributes: l.into_attributes() })
+    Ok(ChangeEvent {
+        ts,
+        service,
+        kind,
+        version,
+        description,
+        source: Some(source),
+        attributes: l.into_attributes(),
+    })
 }
 
 /// A `traces.jsonl` line.
 pub(crate) fn span(mut l: Line<'_>) -> Result<Span, BundleError> {
     let trace_id = l.req_str(&["trace_id", "traceId"])?;
     let span_id = l.req_str(&["span_id", "spanId"])?;
-    let parent_span_id = l.take_str(&["parent_span_id", "parentSpanId"])?.filter(|s| !s.is_empty());
+    let parent_span_id = l
+        .take_str(&["parent_span_id", "parentSpanId"])?
+        .filter(|s| !s.is_empty());
     let service = ServiceId::new(l.req_str(&["service"])?);
     let operation = l.take_str(&["operation", "name"])?.unwrap_or_default();
     let start = l.req_ts(&["start", "start_time", "timestamp"])?;
@@ -198,7 +229,13 @@ pub(crate) fn span(mut l: Line<'_>) -> Result<Span, BundleError> {
             "ok" | "unset" | "" | "status_code_ok" | "status_code_unset" => SpanStatus::Ok,
             "error" | "status_code_error" => SpanStatus::Error,
             _ => {
-                return Err(BundleError::malformed(l.file, l.line, "status", &s, "expected \"ok\" or \"error\""))
+                return Err(BundleError::malformed(
+                    l.file,
+                    l.line,
+                    "status",
+                    &s,
+                    "expected \"ok\" or \"error\"",
+                ))
             }
         },
     };
@@ -207,7 +244,17 @@ pub(crate) fn span(mut l: Line<'_>) -> Result<Span, BundleError> {
         Some((_, Value::Object(m))) => m.into_iter().collect(),
         Some((k, v)) => return Err(l.err(&k, &v, "expected an object")),
     };
-    Ok(Span { trace_id, span_id, parent_span_id, service, operation, start, duration, status, attributes })
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_span_id,
+        service,
+        operation,
+        start,
+        duration,
+        status,
+        attributes,
+    })
 }
 
 /// An `alerts.jsonl` line.
@@ -221,18 +268,39 @@ pub(crate) fn alert(mut l: Line<'_>) -> Result<Alert, BundleError> {
         }
     }
     let ends_at = l.take_ts(&["ends_at", "endsAt"])?;
-    let status = match l.take_str(&["status"])?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let status = match l
+        .take_str(&["status"])?
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("firing") => AlertStatus::Firing,
         Some("resolved") => AlertStatus::Resolved,
         Some(other) => {
-            return Err(BundleError::malformed(l.file, l.line, "status", other, "expected \"firing\" or \"resolved\""))
+            return Err(BundleError::malformed(
+                l.file,
+                l.line,
+                "status",
+                other,
+                "expected \"firing\" or \"resolved\"",
+            ))
         }
     };
     let labels = l.take_labels("labels")?;
     let annotations = l.take_labels("annotations")?;
     let fingerprint = match l.take_str(&["fingerprint"])? {
         Some(f) => f,
-        None => format!("{:016x}", faultline_core::id::StableHasher::hash_str(&labels.to_string())),
+        None => format!(
+            "{:016x}",
+            faultline_core::id::StableHasher::hash_str(&labels.to_string())
+        ),
     };
-    Ok(Alert { starts_at, ends_at, status, labels, annotations, fingerprint })
+    Ok(Alert {
+        starts_at,
+        ends_at,
+        status,
+        labels,
+        annotations,
+        fingerprint,
+    })
 }
