@@ -5,6 +5,8 @@
 //! - [`TemplateMiner`]: the online template miner (Drain-style parse tree over generically
 //!   masked tokens) — [`TemplateMiner::add`] returns a [`ClusterId`] per message;
 //! - [`mask_message`]: the variable masking on its own;
+//! - [`parse_structured`]: message, level, time, error, stack and trace fields of JSON and
+//!   logfmt lines under their common names;
 //! - [`semantic_groups`]: near-synonymous templates under a host [`Embedder`]
 //!   (`faultline_core::ports::Embedder`; a hashed n-gram default exists).
 //!
@@ -24,6 +26,7 @@ pub mod header;
 pub mod masking;
 pub mod miner;
 pub mod semantic;
+pub mod structured;
 pub mod text_log;
 
 pub use analysis::{analyze_logs, LogAnalysis, LogAnalysisConfig};
@@ -32,4 +35,5 @@ pub use header::{split_header, RawHeader};
 pub use masking::{mask_message, WILDCARD};
 pub use miner::{ClusterId, MinerConfig, MinerSnapshot, Slot, SnapshotCluster, TemplateMiner};
 pub use semantic::{semantic_groups, SemanticConfig};
+pub use structured::{parse_structured, RecordFormat, StructuredFields};
 pub use text_log::{parse_header_time, parse_text_log};

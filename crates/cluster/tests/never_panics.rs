@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use faultline_cluster::{mask_message, parse_text_log, split_header, MinerConfig, TemplateMiner};
+use faultline_cluster::{
+    mask_message, parse_structured, parse_text_log, split_header, MinerConfig, TemplateMiner,
+};
 use faultline_core::{ServiceId, Timestamp};
 use proptest::prelude::*;
 
@@ -36,6 +38,12 @@ proptest! {
             prop_assert!(p.is_some(), "{l:?} under {t:?}");
             prop_assert_eq!(p.unwrap().len(), t.matches("<*>").count(), "{:?} under {:?}", l, t);
         }
+    }
+
+    #[test]
+    fn parse_structured_never_panics(line in "[a-z_.@=\" \\\\{}:,0-9\\[\\]]{0,60}", any_line in any::<String>()) {
+        let _ = parse_structured(&line);
+        let _ = parse_structured(&any_line);
     }
 
     #[test]
