@@ -1,8 +1,9 @@
 //! Reading raw text logs into records, with multi-line records joined.
 //!
 //! A line opens a new record when it starts with a recognised header time
-//! ([`crate::split_header`]), is a JSON object, or is the first line of a crash report that
-//! runtimes print without a header (`panic:`, `fatal error:`, `Exception in thread`,
+//! ([`crate::split_header`]), is a JSON object or a logfmt line starting with `key=` (fields
+//! read by [`crate::parse_structured`]; error and stack texts become the `error` / `stack`
+//! attributes), or is the first line of a crash report that runtimes print without a header (`panic:`, `fatal error:`, `Exception in thread`,
 //! `node:internal/…`, `Unhandled exception.`). Every other line — indented stack frames
 //! (Java `at`, .NET `   at`, Node `    at`, Python `  File`, Go tab-indented frames), `Caused
 //! by:`, `... N more`, `Traceback`, Python exception lines, Ruby `from`/`file.rb:12:in`, PHP
@@ -139,50 +140,20 @@ impl Builder<'_> {
     }
 }
 
-const MESSAGE_KEYS: [&str; 6] = ["message", "msg", "@message", "log", "text", "event"];
-const LEVEL_KEYS: [&str; 5] = ["level", "lvl", "severity", "log.level", "levelname"];
-const TIME_KEYS: [&str; 6] = ["timestamp", "ts", "time", "@timestamp", "datetime", "t"];
-
-fn json_record(b: &Builder<'_>, line: &str, line_no: usize, last_ts: Timestamp) -> Option<LogRecord> {
-    let serde_json::Value::Object(mut map) = serde_json::from_str::<serde_json::Value>(line).ok()? else {
-        return None;
-    };
-    let body = MESSAGE_KEYS
-        .iter()
-        .find_map(|k| map.remove(*k))
-        .map(|v| match v {
-            serde_json::Value::String(s) => s,
-            v => v.to_string(),
-        })
-        .unwrap_or_default();
-    let severity = LEVEL_KEYS
-        .iter()
-        .find_map(|k| map.remove(*k))
-        .map(|v| match v {
-            serde_json::Value::String(s) => Severity::parse(&s),
-            serde_json::Value::Number(n) => Severity::parse(&n.to_string()),
-            _ => Severity::Unspecified,
-        })
-        .unwrap_or_default();
-    let ts = TIME_KEYS
-        .iter()
-        .find_map(|k| map.remove(*k))
-        .and_then(|v| match v {
-            serde_json::Value::String(s) => Timestamp::parse(&s).ok(),
-            serde_json::Value::Number(n) => n.as_f64().and_then(|f| Timestamp::from_epoch_number(f).ok()),
-            _ => None,
-        })
-        .unwrap_or(last_ts);
-    let mut rec = b.new_record(ts, severity, &body, line_no);
-    rec.trace_id = ["trace_id", "traceId", "trace.id"]
-        .iter()
-        .find_map(|k| map.remove(*k))
-        .and_then(|v| v.as_str().map(str::to_string));
-    rec.span_id = ["span_id", "spanId", "span.id"]
-        .iter()
-        .find_map(|k| map.remove(*k))
-        .and_then(|v| v.as_str().map(str::to_string));
-    rec.attributes = map.into_iter().collect();
+/// A record from a JSON or logfmt line ([`crate::parse_structured`]): the message is the
+/// body; error and stack texts go to the `error` / `stack` attributes.
+fn structured_record(b: &Builder<'_>, line: &str, line_no: usize, last_ts: Timestamp) -> Option<LogRecord> {
+    let f = crate::parse_structured(line)?;
+    let mut rec = b.new_record(f.timestamp.unwrap_or(last_ts), f.severity, &f.message, line_no);
+    rec.trace_id = f.trace_id;
+    rec.span_id = f.span_id;
+    rec.attributes = f.attributes;
+    if let Some(e) = f.error {
+        rec.attributes.insert("error".into(), e.into());
+    }
+    if let Some(st) = f.stack {
+        rec.attributes.insert("stack".into(), st.into());
+    }
     Some(rec)
 }
 
@@ -217,8 +188,14 @@ pub fn parse_text_log(text: &str, service: &ServiceId, file: &str, default_ts: T
         let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
         let trimmed = line.trim_start();
         let indented = trimmed.len() != line.len();
-        if !indented && trimmed.starts_with('{') && trimmed.trim_end().ends_with('}') {
-            if let Some(rec) = json_record(&b, trimmed.trim_end(), line_no, last_ts) {
+        let structured = !indented
+            && ((trimmed.starts_with('{') && trimmed.trim_end().ends_with('}'))
+                || trimmed
+                    .split_ascii_whitespace()
+                    .next()
+                    .is_some_and(|t| t.contains('=')));
+        if structured {
+            if let Some(rec) = structured_record(&b, trimmed.trim_end(), line_no, last_ts) {
                 last_ts = rec.ts;
                 b.start(rec);
                 continue;

@@ -132,6 +132,29 @@ fn go_frames_json_lines_and_panics_are_separated() {
 }
 
 #[test]
+fn logfmt_and_json_records_carry_error_and_stack_fields() {
+    let text = "level=error ts=2024-05-14T10:32:07.401Z msg=\"request failed\" err=\"context deadline exceeded\" traceId=0af7\n\
+                2024-05-14 10:32:08.000 INFO  [main] c.e.OrderService - Retrying order=8812\n\
+                {\"level\":50,\"msg\":\"checkout failed\",\"err\":{\"message\":\"502\",\"stack\":\"Error: 502\\n    at f (a.js:1:2)\"}}\n";
+    let r = parse(text);
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert_eq!(
+        (r[0].body.as_str(), r[0].severity),
+        ("request failed", Severity::Error)
+    );
+    assert_eq!(
+        r[0].attributes.get("error"),
+        Some(&serde_json::json!("context deadline exceeded"))
+    );
+    assert_eq!(r[0].trace_id.as_deref(), Some("0af7"));
+    assert_eq!(r[1].body, "Retrying order=8812");
+    assert_eq!(
+        r[2].attributes.get("stack"),
+        Some(&serde_json::json!("Error: 502\n    at f (a.js:1:2)"))
+    );
+}
+
+#[test]
 fn node_dotnet_ruby_php_traces_join_their_record() {
     for (text, first, expect) in [
         (NODE, "checkout request failed for cart c-4411", vec![(1, 4), (5, 1)]),
