@@ -628,3 +628,38 @@ rules:
     assert_eq!(execs[0]["runner"], "http");
     assert_eq!(execs[0]["status"], 0);
 }
+
+const FREEZE_POLICY: &str = r#"package faultline
+
+import rego.v1
+
+deny contains msg if {
+	input.production
+	msg := "production changes are frozen this week"
+}
+"#;
+
+#[cfg(feature = "rego")]
+#[test]
+fn rego_policy_denies_with_its_reason() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("freeze.rego"), FREEZE_POLICY).unwrap();
+    let b = bundle();
+    ok(d, &["plan", b.to_str().unwrap(), "--out", "prod.json"]);
+    let err = refused(d, &["preflight", "prod.json", "--policy", "freeze.rego"]);
+    assert!(err.contains("production changes are frozen this week"), "{err}");
+    ok(d, &["plan", b.to_str().unwrap(), "--out", "staging.json", "--environment", "staging"]);
+    ok(d, &["preflight", "staging.json", "--policy", "freeze.rego"]);
+}
+
+#[cfg(not(feature = "rego"))]
+#[test]
+fn policy_flag_without_rego_support_is_bad_input() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("freeze.rego"), FREEZE_POLICY).unwrap();
+    ok(d, &["plan", bundle().to_str().unwrap(), "--out", "plan.json"]);
+    let err = refused(d, &["preflight", "plan.json", "--policy", "freeze.rego"]);
+    assert!(err.contains("without Rego support"), "{err}");
+}
