@@ -54,6 +54,7 @@ pub mod graph;
 mod hypotheses;
 pub mod logs;
 pub mod metrics;
+pub mod narrate;
 pub mod scoring;
 pub mod stats;
 mod timeline;
