@@ -18,8 +18,10 @@
 //! turned into a block-maximum probability). So a level near 1 means "as unusual as the most
 //! unusual thing recently", whatever the series' noise and tail shape. The level is the largest
 //! channel. **Rest gate:** a level that does not exceed `rest_margin` times every level of the
-//! previous `rest_samples` samples is multiplied by `rest_damping` (threshold-independent; a
-//! sustained episode crosses once). The level maps to [0, 1] by `x / (x + squash_scale)`
+//! previous `rest_samples` samples, and `rest_near_margin` times every level of the previous
+//! `rest_near_samples`, is multiplied by `rest_damping` (threshold-independent; a sustained
+//! episode crosses once, and an escalation by less than `rest_near_margin` right after an
+//! alarm — a near-record followed by a record — is not a second alarm). The level maps to [0, 1] by `x / (x + squash_scale)`
 //! (monotone, no ties at 1).
 //!
 //! The score of sample `i` depends only on samples `..=i`. Non-finite values score 0 and do
@@ -69,6 +71,13 @@ pub struct StreamConfig {
     pub rest_damping: f64,
     /// Level that maps to a score of 0.5 (positive).
     pub squash_scale: f64,
+    /// Samples of the rest gate's short tier (0 disables it): within this many samples of a
+    /// level, a new level escapes damping only if it also exceeds `rest_near_margin` times
+    /// it, so the escalating second sample of an episode (a near-record followed by a record)
+    /// does not raise a second alarm.
+    pub rest_near_samples: usize,
+    /// Factor of the short tier (at least 1).
+    pub rest_near_margin: f64,
 }
 
 impl Default for StreamConfig {
@@ -79,15 +88,17 @@ impl Default for StreamConfig {
             warmup_samples: 30,
             range_weight: 5.0,
             range_history_samples: 2000,
-            novelty_window_samples: 10,
+            novelty_window_samples: 30,
             novelty_history_samples: 2000,
             novelty_k: 3,
             calibration_samples: 2000,
             rank_block_samples: 500,
             rest_samples: 100,
-            rest_margin: 1.5,
+            rest_margin: 1.25,
             rest_damping: 0.05,
             squash_scale: 8.0,
+            rest_near_samples: 30,
+            rest_near_margin: 2.0,
         }
     }
 }
@@ -112,6 +123,9 @@ impl StreamConfig {
         }
         if !(self.rest_margin >= 1.0 && self.rest_margin.is_finite()) {
             return Err(DetectError::config("rest_margin", "must be finite and >= 1"));
+        }
+        if !(self.rest_near_margin >= 1.0 && self.rest_near_margin.is_finite()) {
+            return Err(DetectError::config("rest_near_margin", "must be finite and >= 1"));
         }
         if !(0.0..=1.0).contains(&self.rest_damping) {
             return Err(DetectError::config("rest_damping", "must be in [0, 1]"));
@@ -268,6 +282,7 @@ pub struct StreamDetector {
     range_hi: SlidingMax,
     range_lo: SlidingMax,
     recent: SlidingMax,
+    near: SlidingMax,
     seen: usize,
 }
 
@@ -300,9 +315,24 @@ impl StreamDetector {
             range_hi: SlidingMax::new(cfg.range_history_samples),
             range_lo: SlidingMax::new(cfg.range_history_samples),
             recent: SlidingMax::new(cfg.rest_samples),
+            near: SlidingMax::new(cfg.rest_near_samples),
             seen: 0,
             cfg,
         }
+    }
+
+    /// Rest gate: whether `level` exceeds `rest_margin` × every level of the last
+    /// `rest_samples` samples and `rest_near_margin` × every level of the last
+    /// `rest_near_samples`; then remembers it.
+    fn escapes_rest(&mut self, level: f64) -> bool {
+        let prev = self.recent.max().max(0.0);
+        self.recent.push(level);
+        let near_ok = self.cfg.rest_near_samples == 0 || {
+            let p = self.near.max().max(0.0);
+            self.near.push(level);
+            level > p * self.cfg.rest_near_margin
+        };
+        near_ok && level > prev * self.cfg.rest_margin
     }
 
     /// Scores one value (samples are assumed equally spaced).
@@ -342,9 +372,7 @@ impl StreamDetector {
         let out = if self.cfg.rest_samples == 0 {
             score
         } else {
-            let prev = self.recent.max().max(0.0);
-            self.recent.push(level);
-            if level > prev * self.cfg.rest_margin {
+            if self.escapes_rest(level) {
                 score
             } else {
                 score * self.cfg.rest_damping
@@ -422,6 +450,44 @@ mod tests {
             plain.ratio_then_push(f64::from(i));
         }
         assert!((plain.ratio_then_push(9.5) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rest_gate_lets_one_alarm_through_per_escalating_episode() {
+        let cfg = StreamConfig::default();
+        let mut d = StreamDetector::try_new(cfg.clone()).unwrap();
+        for _ in 0..200 {
+            assert!(!d.escapes_rest(0.0));
+        }
+        // A near-record, then a record 1.9× larger one sample later: one alarm, not two.
+        assert!(d.escapes_rest(0.5));
+        assert!(!d.escapes_rest(0.95));
+        // A much larger escalation is still reported.
+        assert!(d.escapes_rest(2.5));
+        // After the short tier forgets, the long tier's smaller margin applies again.
+        for _ in 0..cfg.rest_samples {
+            d.escapes_rest(0.1);
+        }
+        let mut probe = d.clone();
+        assert!(!probe.escapes_rest(0.19), "within the short tier: needs 2 × 0.1");
+        assert!(d.escapes_rest(0.2 + 1e-9));
+        for _ in 0..cfg.rest_near_samples {
+            d.escapes_rest(0.0);
+        }
+        let mut probe = d.clone();
+        assert!(
+            !probe.escapes_rest(0.24),
+            "within the long tier: needs 1.25 × 0.2"
+        );
+        assert!(d.escapes_rest(0.26));
+        // Without the short tier, the escalation would have been a second alarm.
+        let mut plain = StreamDetector::try_new(StreamConfig {
+            rest_near_samples: 0,
+            ..cfg
+        })
+        .unwrap();
+        assert!(plain.escapes_rest(0.5));
+        assert!(plain.escapes_rest(0.95));
     }
 
     #[test]
