@@ -649,7 +649,17 @@ fn rego_policy_denies_with_its_reason() {
     ok(d, &["plan", b.to_str().unwrap(), "--out", "prod.json"]);
     let err = refused(d, &["preflight", "prod.json", "--policy", "freeze.rego"]);
     assert!(err.contains("production changes are frozen this week"), "{err}");
-    ok(d, &["plan", b.to_str().unwrap(), "--out", "staging.json", "--environment", "staging"]);
+    ok(
+        d,
+        &[
+            "plan",
+            b.to_str().unwrap(),
+            "--out",
+            "staging.json",
+            "--environment",
+            "staging",
+        ],
+    );
     ok(d, &["preflight", "staging.json", "--policy", "freeze.rego"]);
 }
 
