@@ -673,3 +673,44 @@ fn policy_flag_without_rego_support_is_bad_input() {
     let err = refused(d, &["preflight", "plan.json", "--policy", "freeze.rego"]);
     assert!(err.contains("without Rego support"), "{err}");
 }
+
+#[test]
+fn failing_step_marks_the_plan_failed_and_exits_1() {
+    // The shell runner starts kubectl, which is absent here (or has no cluster): the step
+    // fails, the completed steps (none) are rolled back, and there is nothing to verify.
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    ok(
+        d,
+        &[
+            "plan",
+            bundle().to_str().unwrap(),
+            "--out",
+            "plan.json",
+            "--environment",
+            "dev",
+        ],
+    );
+    let o = run(
+        d,
+        &["execute", "plan.json", "--auto-approve", "--runner", "shell"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("step 1 (kubectl_rollout_undo) failed"));
+    let record = json(&d.join("plan.execution.json"));
+    assert_eq!(record["state"], "failed");
+    assert_ne!(record["executions"][0]["status"], 0);
+    window(&d.join("base.csv"), 1, 0.0, 0);
+    let err = refused(
+        d,
+        &[
+            "verify",
+            "plan.json",
+            "--baseline",
+            "base.csv",
+            "--canary",
+            "base.csv",
+        ],
+    );
+    assert!(err.contains("nothing to verify"), "{err}");
+}
