@@ -132,7 +132,9 @@ pub fn decompose_csv(
 /// never an error.
 ///
 /// ```
-/// let input = "user alice logged in from 10.0.0.1\nuser bob logged in from 10.0.0.2\n";
+/// let input = "user alice logged in from 10.0.0.1\nuser bob logged in from 10.0.0.2\n\
+///              user carol logged in from 10.0.0.3\nuser dave logged in from 10.0.0.4\n\
+///              user erin logged in from 10.0.0.5\n";
 /// let mut out = Vec::new();
 /// faultline::protocol::mine_lines(input.as_bytes(), &mut out, false, &Default::default()).unwrap();
 /// let text = String::from_utf8(out).unwrap();
