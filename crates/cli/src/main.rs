@@ -37,9 +37,11 @@ enum Format {
 #[derive(Subcommand)]
 enum Command {
     /// Analyse an incident bundle and print the report.
-    #[command(after_help = "Example:\n  faultline analyze examples/incidents/checkout-deploy --format md\n\n\
+    #[command(
+        after_help = "Example:\n  faultline analyze examples/incidents/checkout-deploy --format md\n\n\
         BUNDLE is a directory with incident.json and any of metrics.csv, logs.jsonl, logs/<service>.log,\n\
-        events.jsonl, traces.jsonl, alerts.jsonl, topology.csv (each optionally .gz). See docs/bundle-format.md.")]
+        events.jsonl, traces.jsonl, alerts.jsonl, topology.csv (each optionally .gz). See docs/bundle-format.md."
+    )]
     Analyze {
         /// The incident bundle directory.
         bundle: PathBuf,
@@ -122,7 +124,12 @@ fn input_name(file: &str) -> &str {
 fn run(cli: Cli) -> Result<(), Error> {
     let stdout = io::stdout();
     match cli.command {
-        Command::Analyze { bundle, format, top, config } => {
+        Command::Analyze {
+            bundle,
+            format,
+            top,
+            config,
+        } => {
             let cfg = match config {
                 Some(p) => PipelineConfig::from_file(p)?,
                 None => PipelineConfig::default(),
@@ -141,12 +148,24 @@ fn run(cli: Cli) -> Result<(), Error> {
             writeln!(out, "{text}").map_err(|e| Error::Input(format!("cannot write output: {e}")))?;
         }
         Command::Detect { file } => {
-            faultline::protocol::detect_csv(open_input(&file)?, stdout.lock(), input_name(&file), &Default::default())?;
+            faultline::protocol::detect_csv(
+                open_input(&file)?,
+                stdout.lock(),
+                input_name(&file),
+                &Default::default(),
+            )?;
         }
         Command::Mine { file, raw } => {
             faultline::protocol::mine_lines(open_input(&file)?, stdout.lock(), raw, &Default::default())?;
         }
-        Command::Decompose { file, period, seasonal, trend, low_pass, robust } => {
+        Command::Decompose {
+            file,
+            period,
+            seasonal,
+            trend,
+            low_pass,
+            robust,
+        } => {
             let mut p = faultline::detect::StlParams::new(period);
             p.seasonal = seasonal;
             p.trend = trend;
@@ -167,7 +186,11 @@ fn run(cli: Cli) -> Result<(), Error> {
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

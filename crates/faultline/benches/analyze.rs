@@ -2,6 +2,8 @@
 //! 20 services × 1 h of 15 s metrics (10 per service) + 100k log lines (target < 300 ms), and
 //! 1000 services (target < 5 s). Run: `cargo bench -p faultline --bench analyze`.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented public function
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use faultline::synth::{generate, Scenario, SynthConfig};
 use faultline::{bundle, Pipeline};
