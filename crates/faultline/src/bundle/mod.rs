@@ -317,6 +317,19 @@ fn header_columns<const N: usize>(
     Ok((pos, extra))
 }
 
+/// Reads the next CSV row into `rec`; its 1-based line number, or `None` at the end.
+fn next_row<R: std::io::Read>(
+    rdr: &mut csv::Reader<R>,
+    rec: &mut csv::StringRecord,
+    file: &str,
+) -> Result<Option<u64>, BundleError> {
+    match rdr.read_record(rec) {
+        Ok(true) => Ok(Some(rec.position().map_or(0, |p| p.line()))),
+        Ok(false) => Ok(None),
+        Err(e) => Err(csv_error(file, &e)),
+    }
+}
+
 fn read_metrics(f: &BundleFile) -> Result<Vec<Series>, BundleError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -328,13 +341,7 @@ fn read_metrics(f: &BundleFile) -> Result<Vec<Series>, BundleError> {
     let mut series: Vec<Series> = Vec::new();
     let mut key = String::new();
     let mut rec = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(&f.name, &e)),
-        }
-        let line = rec.position().map_or(0, |p| p.line());
+    while let Some(line) = next_row(&mut rdr, &mut rec, &f.name)? {
         let field = |i: usize| rec.get(i).unwrap_or("");
         let ts_text = field(c_ts);
         let ts = Timestamp::parse(ts_text)
@@ -428,13 +435,7 @@ fn read_topology(f: &BundleFile) -> Result<Topology, BundleError> {
     let c_kind = header.iter().position(|h| h.trim().eq_ignore_ascii_case("kind"));
     let mut t = Topology::default();
     let mut rec = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(&f.name, &e)),
-        }
-        let line = rec.position().map_or(0, |p| p.line());
+    while let Some(line) = next_row(&mut rdr, &mut rec, &f.name)? {
         let src = rec.get(c_src).unwrap_or("").trim();
         let dst = rec.get(c_dst).unwrap_or("").trim();
         if src.is_empty() {
