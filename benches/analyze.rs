@@ -1,6 +1,6 @@
 //! End-to-end speed of `read_bundle` + `Pipeline::analyze` on generated incidents:
 //! 20 services × 1 h of 15 s metrics (10 per service) + 100k log lines (target < 300 ms), and
-//! 1000 services (target < 5 s). Run: `cargo bench -p faultline --bench analyze`.
+//! 1000 services (target < 5 s). Run: `cargo bench -p faultline-benches --bench analyze`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented public function
 

@@ -1,0 +1,1 @@
+//! Criterion benchmarks across crates; see `analyze.rs` (`cargo bench -p faultline-benches`).
