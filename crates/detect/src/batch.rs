@@ -208,13 +208,7 @@ impl<D: OnlineDetector, F: Fn() -> D> Detector for OnlineBatch<F> {
     }
     fn detect(&self, series: &Series) -> Result<Vec<Anomaly>, DetectError> {
         let mut d = (self.make)();
-        let (ts, ys): (Vec<Timestamp>, Vec<f64>) = series
-            .timestamps
-            .iter()
-            .zip(&series.values)
-            .filter(|(_, v)| v.is_finite())
-            .map(|(t, v)| (*t, *v))
-            .unzip();
+        let (ts, ys) = finite_samples(series);
         let scores: Vec<f64> = ys.iter().map(|&v| d.update(v)).collect();
         let hits: Vec<usize> = (0..ys.len()).filter(|&i| scores[i] >= self.min_score).collect();
         let mut out = Vec::new();
@@ -272,13 +266,7 @@ impl<D: OnlineDetector, F: Fn() -> D> Detector for OnlineBatch<F> {
 /// ```
 pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>, DetectError> {
     cfg.validate()?;
-    let (ts, ys): (Vec<Timestamp>, Vec<f64>) = series
-        .timestamps
-        .iter()
-        .zip(&series.values)
-        .filter(|(_, v)| v.is_finite())
-        .map(|(t, v)| (*t, *v))
-        .unzip();
+    let (ts, ys) = finite_samples(series);
     let n = ys.len();
     if n < cfg.min_samples {
         return Ok(vec![]);
@@ -543,6 +531,18 @@ fn is_ramp(ys: &[f64]) -> bool {
         sxx += dx * dx;
     }
     (sxy / sxx).abs() > 0.8
+}
+
+/// The series' samples with a finite value, as separate time and value columns (missing
+/// samples are skipped, never scored).
+fn finite_samples(series: &Series) -> (Vec<Timestamp>, Vec<f64>) {
+    series
+        .timestamps
+        .iter()
+        .zip(&series.values)
+        .filter(|(_, v)| v.is_finite())
+        .map(|(t, v)| (*t, *v))
+        .unzip()
 }
 
 #[cfg(test)]
