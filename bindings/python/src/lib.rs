@@ -1,0 +1,1 @@
+//! Python bindings of faultline (module `faultline._native`).

@@ -1,0 +1,1 @@
+//! Parsers of the wire formats observability tools speak (OTLP, Prometheus, Alertmanager, ...) into faultline signals.
