@@ -42,21 +42,26 @@ fn online(c: &mut Criterion) {
             black_box(acc)
         })
     });
-    for window in [32usize, 64] {
-        g.bench_with_input(BenchmarkId::new("robust_z", window), &window, |b, &w| {
-            b.iter(|| {
-                let cfg = RobustZConfig {
-                    window_samples: w,
-                    ..Default::default()
-                };
-                let mut d = RobustZ::try_new(cfg).expect("valid config");
-                let mut acc = 0.0;
-                for &v in &data {
-                    acc += d.update(v);
-                }
-                black_box(acc)
-            })
-        });
+    // Side by side: the exact incremental baseline (default, refresh 1) and the previous
+    // default (sorted blocks merged every 16 samples).
+    for window in [32usize, 64, 256, 1024] {
+        for (label, refresh) in [("robust_z_exact", 1usize), ("robust_z_refresh16", 16)] {
+            g.bench_with_input(BenchmarkId::new(label, window), &window, |b, &w| {
+                b.iter(|| {
+                    let cfg = RobustZConfig {
+                        window_samples: w,
+                        refresh_samples: refresh,
+                        ..Default::default()
+                    };
+                    let mut d = RobustZ::try_new(cfg).expect("valid config");
+                    let mut acc = 0.0;
+                    for &v in &data {
+                        acc += d.update(v);
+                    }
+                    black_box(acc)
+                })
+            });
+        }
     }
     g.finish();
 

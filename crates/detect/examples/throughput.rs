@@ -40,6 +40,12 @@ fn series(n: usize) -> Vec<f64> {
 }
 
 fn measure(name: &str, data: &[f64], min_cpu_s: f64, mut run: impl FnMut(&[f64]) -> f64) {
+    // THROUGHPUT_ONLY=substring runs only the matching measurements (for profiling).
+    if let Some(only) = std::env::var_os("THROUGHPUT_ONLY") {
+        if !name.contains(only.to_string_lossy().as_ref()) {
+            return;
+        }
+    }
     let start = cpu_seconds();
     let mut points = 0usize;
     let mut acc = 0.0;
@@ -65,15 +71,18 @@ fn main() {
         let mut z = RollingZ::try_new(RollingZConfig::default()).expect("valid default");
         d.iter().map(|&v| z.update(v)).sum()
     });
-    for w in [32usize, 64] {
-        measure(&format!("robust_z (window {w})"), &data, secs, |d| {
-            let cfg = RobustZConfig {
-                window_samples: w,
-                ..Default::default()
-            };
-            let mut z = RobustZ::try_new(cfg).expect("valid config");
-            d.iter().map(|&v| z.update(v)).sum()
-        });
+    for w in [32usize, 64, 256, 1024] {
+        for r in [1usize, 16] {
+            measure(&format!("robust_z (window {w}, refresh {r})"), &data, secs, |d| {
+                let cfg = RobustZConfig {
+                    window_samples: w,
+                    refresh_samples: r,
+                    ..Default::default()
+                };
+                let mut z = RobustZ::try_new(cfg).expect("valid config");
+                d.iter().map(|&v| z.update(v)).sum()
+            });
+        }
     }
     if std::env::var_os("THROUGHPUT_BASE").is_some() {
         measure("robust_z (no refresh)", &data, secs, |d| {

@@ -38,6 +38,7 @@ pub mod batch;
 pub mod error;
 mod novelty;
 pub mod online;
+pub mod rolling;
 pub mod seasonal;
 pub mod stats;
 pub mod stl;

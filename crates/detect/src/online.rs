@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::rolling::RollingMedianMad;
 use crate::stats::{mad_of_sorted, median_of_sorted, score_from_z, MAD_TO_SIGMA};
 use crate::DetectError;
 
@@ -163,8 +164,10 @@ pub struct RobustZConfig {
     pub cold_start_samples: usize,
     /// Smallest scale, relative to `|median|`, so that flat windows do not divide by zero.
     pub min_relative_scale: f64,
-    /// The median and MAD are recomputed every this many samples (1 = every sample); in
-    /// between, the last baseline is used.
+    /// The median and MAD are recomputed every this many samples; in between, the last
+    /// baseline is used. 1 (the default) = exact at every sample, maintained incrementally
+    /// ([`crate::rolling::RollingMedianMad`]); larger values use sorted blocks merged at each
+    /// refresh (the previous default was 16).
     pub refresh_samples: usize,
 }
 
@@ -175,7 +178,7 @@ impl Default for RobustZConfig {
             threshold_sigma: 4.0,
             cold_start_samples: 10,
             min_relative_scale: 1e-3,
-            refresh_samples: 16,
+            refresh_samples: 1,
         }
     }
 }
@@ -200,12 +203,17 @@ impl RobustZConfig {
 }
 
 /// Robust z-score: distance from the rolling median in units of `1.4826 MAD` of the last
-/// `window_samples` values (current value excluded). The baseline (median and MAD, exact for
-/// the window at that moment) is recomputed every `refresh_samples` and at every sample while
-/// the window fills; in between the last one is used, so it lags by at most
-/// `refresh_samples - 1` values.
+/// `window_samples` values (current value excluded).
 ///
-/// Cost: the window is stored in blocks of `refresh_samples` positions, each kept sorted; a
+/// With `refresh_samples = 1` (the default) the baseline is exact at every sample and
+/// maintained incrementally by [`crate::rolling::RollingMedianMad`]: a sorted copy of the
+/// window updated by one shift per sample, the median read off the middle, the MAD by a walk
+/// of a tracked crossing (amortised O(1)). State: 16 bytes per sample of window (about 1 KB
+/// with the defaults).
+///
+/// With `refresh_samples = r > 1` the baseline (median and MAD, exact for the window at that
+/// moment) is recomputed every `r` samples and at every sample while the window fills; in
+/// between the last one is used, so it lags by at most `r - 1` values. The window is stored in blocks of `refresh_samples` positions, each kept sorted; a
 /// refresh sorts only the blocks written since the previous one and merges the sorted blocks
 /// (O(window log(window / refresh))), then reads the median and MAD off the merged order in
 /// O(log window). Per sample in between: a store and the score. State: 32 bytes per sample of
@@ -222,6 +230,8 @@ pub struct RobustZ {
     scale: f64,
     since_refresh: usize,
     seen: usize,
+    /// The exact incremental baseline (`refresh_samples == 1`).
+    exact: Option<RollingMedianMad>,
 }
 
 /// Writes `src` in ascending order into `dst` (same length, finite values). Short blocks use a
@@ -282,12 +292,15 @@ impl RobustZ {
     pub fn try_new(cfg: RobustZConfig) -> Result<Self, DetectError> {
         cfg.validate()?;
         let w = cfg.window_samples;
+        let exact = cfg.refresh_samples == 1;
+        let blocked = if exact { 0 } else { w };
         Ok(Self {
-            ring: Vec::with_capacity(w),
+            ring: Vec::with_capacity(blocked),
             head: 0,
-            blocks: Vec::with_capacity(w),
-            merged: Vec::with_capacity(w),
-            scratch: Vec::with_capacity(w),
+            blocks: Vec::with_capacity(blocked),
+            merged: Vec::with_capacity(blocked),
+            scratch: Vec::with_capacity(blocked),
+            exact: exact.then(|| RollingMedianMad::new(w)),
             median: f64::NAN,
             scale: f64::NAN,
             since_refresh: 0,
@@ -354,6 +367,20 @@ impl OnlineDetector for RobustZ {
         if !value.is_finite() {
             return 0.0;
         }
+        if let Some(win) = &mut self.exact {
+            if !win.is_empty() {
+                let (med, mad) = win.median_mad();
+                self.median = med;
+                self.scale = (MAD_TO_SIGMA * mad).max(self.cfg.min_relative_scale * med.abs());
+            }
+            win.push(value);
+            self.seen += 1;
+            return if self.seen > self.cfg.cold_start_samples {
+                score_from_z(self.z(value).0, self.cfg.threshold_sigma)
+            } else {
+                0.0
+            };
+        }
         let filling = self.ring.len() < self.cfg.window_samples;
         if !self.ring.is_empty() && (filling || self.since_refresh >= self.cfg.refresh_samples) {
             self.refresh();
@@ -377,6 +404,9 @@ impl OnlineDetector for RobustZ {
         score
     }
     fn reset(&mut self) {
+        if let Some(win) = &mut self.exact {
+            win.clear();
+        }
         self.ring.clear();
         self.blocks.clear();
         self.head = 0;
@@ -477,7 +507,7 @@ mod tests {
 
     #[test]
     fn robust_z_blocks_match_a_direct_recomputation() {
-        for (w, r) in [(64usize, 16usize), (50, 16), (10, 3), (7, 7), (5, 9)] {
+        for (w, r) in [(64usize, 16usize), (50, 16), (10, 3), (7, 7), (5, 9), (64, 1), (33, 1), (200, 1)] {
             let cfg = RobustZConfig {
                 window_samples: w,
                 refresh_samples: r,
