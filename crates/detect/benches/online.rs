@@ -6,7 +6,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use faultline_detect::{
-    stl, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, StlParams, StreamConfig,
+    stl, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig, StlParams, StreamConfig,
     StreamDetector,
 };
 
@@ -63,6 +63,16 @@ fn online(c: &mut Criterion) {
             });
         }
     }
+    g.bench_function("seasonal_z_p288", |b| {
+        b.iter(|| {
+            let mut d = SeasonalZ::try_new(SeasonalZConfig::default()).expect("valid default");
+            let mut acc = 0.0;
+            for &v in &data {
+                acc += d.update(v);
+            }
+            black_box(acc)
+        })
+    });
     g.finish();
 
     let short = series(20_000);

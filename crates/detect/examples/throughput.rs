@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use faultline_detect::{
-    OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, StreamConfig, StreamDetector,
+    OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig, StreamConfig, StreamDetector,
 };
 
 /// User + system CPU seconds of this process (0 when /proc is unavailable).
@@ -94,6 +94,10 @@ fn main() {
             d.iter().map(|&v| z.update(v)).sum()
         });
     }
+    measure("seasonal_z (period 288)", &data, secs, |d| {
+        let mut z = SeasonalZ::try_new(SeasonalZConfig::default()).expect("valid default");
+        d.iter().map(|&v| z.update(v)).sum()
+    });
     let short = &data[..50_000];
     measure("StreamDetector (default)", short, secs, |d| {
         let mut z = StreamDetector::try_new(StreamConfig::default()).expect("valid default");

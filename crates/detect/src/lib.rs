@@ -29,7 +29,8 @@
 //! - [`score_stream`] / [`StreamConfig`] / [`StreamDetector`]: causal scores for
 //!   `faultline detect` (NAB-style streams);
 //! - [`OnlineDetector`]: [`RobustZ`] (median/MAD) and [`RollingZ`] (mean/sd), one point at a
-//!   time with bounded state;
+//!   time with bounded state; [`SeasonalZ`] (robust Holt-Winters residuals) for seasonal
+//!   series;
 //! - [`stl()`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
 //! - [`seasonal::detect_period`]: automatic period detection (autocorrelation);
 //! - [`DetectError`]: the crate's error type.
@@ -40,6 +41,7 @@ mod novelty;
 pub mod online;
 pub mod rolling;
 pub mod seasonal;
+pub mod seasonal_z;
 pub mod stats;
 pub mod stl;
 pub mod stream;
@@ -47,5 +49,6 @@ pub mod stream;
 pub use batch::{detect_series, DetectConfig, Detector, DetectorConfig, OnlineBatch, SegmentDetector};
 pub use error::DetectError;
 pub use online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig};
+pub use seasonal_z::{SeasonalZ, SeasonalZConfig};
 pub use stl::{stl, Decomposition, StlParams};
 pub use stream::{score_stream, StreamConfig, StreamDetector};
