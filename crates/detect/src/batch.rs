@@ -149,6 +149,12 @@ pub enum DetectorConfig {
     RobustZ(RobustZConfig),
     /// Rolling mean/standard deviation z-score (the original design), run online.
     RollingZ(RollingZConfig),
+    /// Seasonal-Hybrid ESD ([`crate::esd::sh_esd`]).
+    ShEsd(crate::esd::ShEsdConfig),
+    /// Robust seasonal Holt-Winters residuals ([`crate::SeasonalZ`]), run online.
+    SeasonalZ(crate::SeasonalZConfig),
+    /// Tukey's IQR fences over a rolling window ([`crate::IqrFence`]), run online.
+    Iqr(crate::IqrConfig),
 }
 
 impl Default for DetectorConfig {
@@ -174,6 +180,21 @@ impl DetectorConfig {
                 let c = c.clone();
                 Box::new(OnlineBatch::new("rolling_z", 0.5, 2, move || {
                     RollingZ::try_new(c.clone()).expect("validated above")
+                }))
+            }
+            Self::ShEsd(c) => Box::new(crate::esd::ShEsdDetector::try_new(c.clone())?),
+            Self::SeasonalZ(c) => {
+                crate::SeasonalZ::try_new(c.clone())?;
+                let c = c.clone();
+                Box::new(OnlineBatch::new("seasonal_z", 0.5, 2, move || {
+                    crate::SeasonalZ::try_new(c.clone()).expect("validated above")
+                }))
+            }
+            Self::Iqr(c) => {
+                crate::IqrFence::try_new(c.clone())?;
+                let c = c.clone();
+                Box::new(OnlineBatch::new("iqr_fence", 0.5, 2, move || {
+                    crate::IqrFence::try_new(c.clone()).expect("validated above")
                 }))
             }
         })
@@ -398,7 +419,7 @@ pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>
 }
 
 #[allow(clippy::too_many_arguments)]
-fn anomaly(
+pub(crate) fn anomaly(
     series: &Series,
     ts: &[Timestamp],
     (start, end, peak): (usize, usize, usize),
@@ -535,7 +556,7 @@ fn is_ramp(ys: &[f64]) -> bool {
 
 /// The series' samples with a finite value, as separate time and value columns (missing
 /// samples are skipped, never scored).
-fn finite_samples(series: &Series) -> (Vec<Timestamp>, Vec<f64>) {
+pub(crate) fn finite_samples(series: &Series) -> (Vec<Timestamp>, Vec<f64>) {
     series
         .timestamps
         .iter()

@@ -37,6 +37,8 @@
 
 pub mod batch;
 pub mod error;
+pub mod esd;
+pub mod iqr;
 mod novelty;
 pub mod online;
 pub mod rolling;
@@ -48,6 +50,8 @@ pub mod stream;
 
 pub use batch::{detect_series, DetectConfig, Detector, DetectorConfig, OnlineBatch, SegmentDetector};
 pub use error::DetectError;
+pub use esd::{sh_esd, EsdDirection, ShEsdConfig};
+pub use iqr::{IqrConfig, IqrFence};
 pub use online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig};
 pub use seasonal_z::{SeasonalZ, SeasonalZConfig};
 pub use stl::{stl, Decomposition, StlParams};

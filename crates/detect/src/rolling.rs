@@ -110,6 +110,19 @@ impl RollingMedianMad {
         }
     }
 
+    /// Quantile `q` in [0, 1] of the held values, interpolated linearly between order
+    /// statistics (Hyndman and Fan's type 7, the default of R and numpy); NaN when empty.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let n = self.sorted.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        self.sorted[lo] + (h - lo as f64) * (self.sorted[hi] - self.sorted[lo])
+    }
+
     /// Median of the held values (NaN when empty).
     pub fn median(&self) -> f64 {
         crate::stats::median_of_sorted(&self.sorted)

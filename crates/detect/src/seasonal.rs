@@ -1,9 +1,11 @@
 //! Automatic period detection.
 //!
 //! [`detect_period`] computes the autocorrelation on block means (at most 1024 blocks, so one
-//! search costs about 1024²/2.5 multiply-adds whatever the length), takes the lag with the
-//! highest autocorrelation that is a local maximum, refines it at full resolution, and keeps it
-//! when the autocorrelation reaches `min_acf`.
+//! search costs about 1024²/2.5 multiply-adds whatever the length), finds the highest
+//! autocorrelation among its local maxima, takes the *shortest* lag whose local maximum is
+//! within 10 % of it (multiples of a period correlate almost as well as the period, and noise
+//! decides which is highest), refines it at full resolution, and keeps it when the best
+//! autocorrelation reaches `min_acf`.
 //!
 //! A causal seasonal channel built on it (seasonal-naive residual `x_t - median(x_{t-P},
 //! x_{t-2P}, x_{t-3P})` through the robust deviation of [`crate::stream`]) was tried in
@@ -68,10 +70,15 @@ pub fn detect_period(x: &[f64], min_acf: f64) -> Option<usize> {
             best = Some((l, r[l]));
         }
     }
-    let (l, a) = best?;
+    let (_, a) = best?;
     if a < min_acf {
         return None;
     }
+    // Multiples of the period correlate about as well as the period itself (and noise decides
+    // which is highest): take the shortest local maximum within 10 % of the best.
+    let l = (min_lag..=max_lag)
+        .find(|&l| r[l] >= r[l - 1] && r[l] >= r[l + 1] && r[l] >= 0.9 * a)
+        .unwrap_or(min_lag);
     if block == 1 {
         return Some(l);
     }
@@ -118,6 +125,18 @@ mod tests {
             })
             .collect();
         assert_eq!(detect_period(&noise, 0.5), None);
+        // Noisy daily cycle over two weeks: the period, not a multiple of it.
+        let mut st = 9u64;
+        let noisy: Vec<f64> = (0..48 * 14)
+            .map(|i| {
+                st = st
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let e = (st >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                80.0 * ((i % 48) as f64 / 48.0 * std::f64::consts::TAU).sin() + 4.0 * e
+            })
+            .collect();
+        assert_eq!(detect_period(&noisy, 0.3), Some(48));
         assert_eq!(detect_period(&[1.0; 500], 0.3), None);
     }
 }
