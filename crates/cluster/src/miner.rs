@@ -773,10 +773,17 @@ impl TemplateMiner {
             // (never none), so a far member does not veto the merge of near ones.
             let plain = self.line.iter().filter(|t| !t.masked).count();
             let need = ((self.cfg.similarity_threshold * plain as f64).ceil() as usize).max(1);
+            // A line without plain words (`ready=qdye,policy=<*>`) keeps the keys of its keyed
+            // variables as its constants.
+            let key_kept = if plain == 0 {
+                (0..len).filter(|&p| vars[p] == Some(Slot::Keyed)).count()
+            } else {
+                0
+            };
             let hard = |n: &Near| n.diff.iter().filter(|&&p| !self.line[p as usize].masked).count();
             members.sort_by_key(|n| (hard(n), n.id));
             let mut used = vec![false; len];
-            let mut kept = plain;
+            let mut kept = plain + key_kept;
             members.retain(|n| {
                 let Some(c) = self.clusters.get(n.id as usize) else {
                     return false;
@@ -831,7 +838,14 @@ impl TemplateMiner {
         }
         let consts = self.line.iter().filter(|t| !t.masked).count();
         let kept = (0..len)
-            .filter(|&p| !self.line[p].masked && (!used[p] || vars[p] == Some(Slot::Keyed)))
+            .filter(|&p| {
+                let keyed = used[p] && vars[p] == Some(Slot::Keyed);
+                if self.line[p].masked {
+                    consts == 0 && keyed
+                } else {
+                    !used[p] || keyed
+                }
+            })
             .count();
         if kept == 0 || (kept as f64) < self.cfg.similarity_threshold * consts as f64 {
             return id;
@@ -857,17 +871,22 @@ impl TemplateMiner {
     /// Template text of a new variable at `pos` over clusters `ids`: `key<*>suffix` for a
     /// keyed position, else a shared `key=` prefix (if any) and `<*>`.
     fn var_text(&self, ids: &[u32], pos: usize, slot: Slot) -> Box<str> {
-        let texts = ids
-            .iter()
-            .filter_map(|&c| self.clusters.get(c as usize).and_then(|c| c.texts.get(pos)));
+        let texts = || {
+            ids.iter()
+                .filter_map(|&c| self.clusters.get(c as usize).and_then(|c| c.texts.get(pos)))
+        };
         if slot == Slot::Keyed {
             if let Some(t) = self.line.get(pos).map(|t| self.token_text(t)) {
                 if let Some((k, s)) = token_key(t.as_bytes()) {
-                    return format!("{}{WILDCARD}{}", &t[..k], &t[t.len() - s..]).into();
+                    // A list of fields (`ready=a,policy=<*>`) keeps the tail its values share
+                    // from the first field separator on.
+                    let tail = shared_field_tail(texts().map(|x| &x[..]).chain([t]), k);
+                    let end = if tail.len() > s { tail } else { &t[t.len() - s..] };
+                    return format!("{}{WILDCARD}{}", &t[..k], end).into();
                 }
             }
         }
-        let (pre, suf) = common_decoration(texts);
+        let (pre, suf) = common_decoration(texts());
         format!("{pre}{WILDCARD}{suf}").into()
     }
 
@@ -1282,6 +1301,32 @@ impl TemplateMiner {
     }
 }
 
+/// The longest suffix all `texts` share that starts at a field separator (`,`, `;`, `&`,
+/// `|`) after byte `skip` of each; empty when there is none.
+fn shared_field_tail<'a>(texts: impl Iterator<Item = &'a str>, skip: usize) -> &'a str {
+    let mut tail: Option<&'a str> = None;
+    for t in texts {
+        let t = t.get(skip..).unwrap_or("");
+        tail = Some(match tail {
+            None => t,
+            Some(p) => {
+                let n = p
+                    .bytes()
+                    .rev()
+                    .zip(t.bytes().rev())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                &p[p.len() - n..]
+            }
+        });
+    }
+    let tail = tail.unwrap_or("");
+    match tail.find([',', ';', '&', '|']) {
+        Some(i) => &tail[i..],
+        None => "",
+    }
+}
+
 /// The decoration every text shares around its value: the prefix up to the last `=`, `:`,
 /// opening bracket or quote before the value, and the closing punctuation after it
 /// (`(<*>)`, `rhost=<*>`, `<*>,`).
@@ -1496,6 +1541,21 @@ mod tests {
             m.template(last).as_deref(),
             Some("Destroying surface called by <*>")
         );
+    }
+
+    #[test]
+    fn a_field_list_without_plain_words_merges_on_its_key() {
+        let mut m = miner();
+        let mut ids = Vec::new();
+        for (w, n) in [("qdye", 4), ("pzqa", 17), ("vwhf", 921), ("nago", 6)] {
+            ids.push(m.add(&format!("ready={w},policy={n},wakefulness={}", n * 3)));
+        }
+        let last = m.resolve(ids[3]);
+        assert!(ids.iter().all(|&i| m.resolve(i) == last));
+        assert_eq!(m.template(last).as_deref(), Some("ready=<*>,policy=<*>"));
+        // Another key stays apart.
+        let other = m.add("state=idle,policy=3");
+        assert_ne!(m.resolve(other), last);
     }
 
     #[test]
