@@ -177,6 +177,9 @@ pub fn esd_critical_value(n: usize, i: usize, alpha: f64, two_sided: bool) -> f6
     (n - i) as f64 * t / ((df + t * t) * rem).sqrt()
 }
 
+/// `sqrt(pi / 2)`: times the mean absolute deviation, estimates a normal standard deviation.
+const MEAN_AD_TO_SIGMA: f64 = 1.253_314_137_315_500_3;
+
 /// One outlier found by [`generalized_esd`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EsdOutlier {
@@ -189,8 +192,9 @@ pub struct EsdOutlier {
 }
 
 /// Generalized ESD with median / `1.4826 MAD` on finite `values`: the outliers among at most
-/// `max_outliers` candidates, in the order removed (see the module docs). Stops early when the
-/// scale of what is left is 0 or fewer than 3 values remain.
+/// `max_outliers` candidates, in the order removed (see the module docs). When more than half
+/// of what is left equals the median (MAD 0) the scale is `1.2533` times the mean absolute
+/// deviation instead; the test stops when that is 0 too or fewer than 3 values remain.
 ///
 /// ```
 /// use faultline_detect::esd::{generalized_esd, EsdDirection};
@@ -214,7 +218,12 @@ pub fn generalized_esd(values: &[f64], max_outliers: usize, alpha: f64, dir: Esd
     for i in 1..=k {
         let s = &sorted[lo..hi];
         let m = median_of_sorted(s);
-        let scale = MAD_TO_SIGMA * mad_of_sorted(s, m);
+        let mut scale = MAD_TO_SIGMA * mad_of_sorted(s, m);
+        if scale <= 0.0 {
+            // More than half the values equal the median: fall back to the mean absolute
+            // deviation (times sqrt(pi / 2), its normal consistency constant).
+            scale = MEAN_AD_TO_SIGMA * s.iter().map(|v| (v - m).abs()).sum::<f64>() / s.len() as f64;
+        }
         if scale <= 0.0 || !scale.is_finite() {
             break;
         }
