@@ -32,6 +32,8 @@
 //!   time with bounded state; [`SeasonalZ`] (robust Holt-Winters residuals) for seasonal
 //!   series;
 //! - [`stl()`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
+//!   [`mstl()`] for several periods;
+//! - [`sh_esd`] (Seasonal-Hybrid ESD), [`IqrFence`] (Tukey's fences);
 //! - [`seasonal::detect_period`]: automatic period detection (autocorrelation);
 //! - [`DetectError`]: the crate's error type.
 
@@ -39,6 +41,7 @@ pub mod batch;
 pub mod error;
 pub mod esd;
 pub mod iqr;
+pub mod mstl;
 mod novelty;
 pub mod online;
 pub mod rolling;
@@ -52,6 +55,7 @@ pub use batch::{detect_series, DetectConfig, Detector, DetectorConfig, OnlineBat
 pub use error::DetectError;
 pub use esd::{sh_esd, EsdDirection, ShEsdConfig};
 pub use iqr::{IqrConfig, IqrFence};
+pub use mstl::{mstl, MstlDecomposition, MstlParams};
 pub use online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig};
 pub use seasonal_z::{SeasonalZ, SeasonalZConfig};
 pub use stl::{stl, Decomposition, StlParams};
