@@ -58,6 +58,9 @@ pub struct DetectConfig {
     pub point_threshold_sigma: f64,
     /// Outliers at most this many samples apart belong to one episode.
     pub merge_gap_samples: usize,
+    /// Also report volatility changes ([`crate::detect_variance`]) with these settings;
+    /// `None` (the default) = off.
+    pub variance: Option<crate::VarianceConfig>,
     /// Half-width of the expected band, in baseline spreads.
     pub band_sigma: f64,
 }
@@ -73,6 +76,7 @@ impl Default for DetectConfig {
             min_relative_shift: 0.1,
             point_threshold_sigma: 6.0,
             merge_gap_samples: 2,
+            variance: None,
             band_sigma: 3.0,
         }
     }
@@ -92,6 +96,9 @@ impl DetectConfig {
         pos("shift_threshold_sigma", self.shift_threshold_sigma)?;
         pos("point_threshold_sigma", self.point_threshold_sigma)?;
         pos("band_sigma", self.band_sigma)?;
+        if let Some(v) = &self.variance {
+            v.validate()?;
+        }
         if !(self.min_relative_shift.is_finite() && self.min_relative_shift >= 0.0) {
             return Err(DetectError::config("min_relative_shift", "must be >= 0"));
         }
@@ -155,6 +162,8 @@ pub enum DetectorConfig {
     SeasonalZ(crate::SeasonalZConfig),
     /// Tukey's IQR fences over a rolling window ([`crate::IqrFence`]), run online.
     Iqr(crate::IqrConfig),
+    /// Volatility changes ([`crate::detect_variance`]).
+    Variance(crate::VarianceConfig),
 }
 
 impl Default for DetectorConfig {
@@ -183,6 +192,7 @@ impl DetectorConfig {
                 }))
             }
             Self::ShEsd(c) => Box::new(crate::esd::ShEsdDetector::try_new(c.clone())?),
+            Self::Variance(c) => Box::new(crate::variance::VarianceDetector::try_new(c.clone())?),
             Self::SeasonalZ(c) => {
                 crate::SeasonalZ::try_new(c.clone())?;
                 let c = c.clone();
@@ -413,6 +423,9 @@ pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>
             POINT_DETECTOR,
         ));
         k = e + 1;
+    }
+    if let Some(v) = &cfg.variance {
+        out.extend(crate::variance::detect_variance(series, v)?);
     }
     out.sort_by(|a, b| a.start.cmp(&b.start).then(b.score.total_cmp(&a.score)));
     Ok(out)

@@ -33,7 +33,8 @@
 //!   series;
 //! - [`stl()`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
 //!   [`mstl()`] for several periods;
-//! - [`sh_esd`] (Seasonal-Hybrid ESD), [`IqrFence`] (Tukey's fences);
+//! - [`sh_esd`] (Seasonal-Hybrid ESD), [`IqrFence`] (Tukey's fences), [`detect_variance`]
+//!   (volatility changes, ICSS);
 //! - [`seasonal::detect_period`]: automatic period detection (autocorrelation);
 //! - [`DetectError`]: the crate's error type.
 
@@ -50,6 +51,7 @@ pub mod seasonal_z;
 pub mod stats;
 pub mod stl;
 pub mod stream;
+pub mod variance;
 
 pub use batch::{detect_series, DetectConfig, Detector, DetectorConfig, OnlineBatch, SegmentDetector};
 pub use error::DetectError;
@@ -60,3 +62,4 @@ pub use online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfi
 pub use seasonal_z::{SeasonalZ, SeasonalZConfig};
 pub use stl::{stl, Decomposition, StlParams};
 pub use stream::{score_stream, StreamConfig, StreamDetector};
+pub use variance::{detect_variance, VarianceConfig};

@@ -221,3 +221,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn volatility_change_is_reported_only_when_enabled() {
+    use faultline_detect::VarianceConfig;
+    let mut s = 11u64;
+    let v: Vec<f64> = (0..240)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            100.0 + if i < 160 { 2.0 } else { 12.0 } * e
+        })
+        .collect();
+    let ts = (0..240).map(|i| Timestamp::from_secs(15 * i)).collect();
+    let series = Series::new(SeriesKey::new("db", "latency_ms"), ts, v).unwrap();
+    let off = detect_series(&series, &DetectConfig::default()).unwrap();
+    assert!(off.iter().all(|a| a.kind != AnomalyKind::Variance));
+    let cfg = DetectConfig {
+        variance: Some(VarianceConfig::default()),
+        ..Default::default()
+    };
+    let on = detect_series(&series, &cfg).unwrap();
+    let var: Vec<_> = on.iter().filter(|a| a.kind == AnomalyKind::Variance).collect();
+    assert_eq!(var.len(), 1, "{on:?}");
+    assert!(var[0].observed > 3.0 * var[0].expected.value);
+}
