@@ -1,1 +1,75 @@
-//! Parsers of the wire formats observability tools speak (OTLP, Prometheus, Alertmanager, ...) into faultline signals.
+//! # faultline-ingest
+//!
+//! Parsers of the wire formats observability tools speak into faultline's signals: one entry
+//! point, [`parse`], turns a request body of a given [`Format`] into a [`Batch`] (metric points
+//! grouped per series, log records, spans, change events, alerts) or an [`IngestError`] that
+//! names the offending record, field and value and maps onto an RFC 9457 problem document.
+//!
+//! Formats: faultline's JSON batch, OTLP/HTTP logs, metrics and traces (JSON and protobuf),
+//! Prometheus text exposition and remote-write, Alertmanager / Grafana webhooks, Telegraf
+//! JSON, Sentry webhooks, Kubernetes events and deploy/change events. See `docs/ingest.md` for
+//! each format's mapping and the decisions behind it.
+//!
+//! Bodies are validated as a whole (the first bad record refuses the batch) and bounded by
+//! [`Limits`]: hostile input never panics and never costs more than a small multiple of the
+//! body size in memory.
+//!
+//! ```
+//! use faultline_ingest::{parse, Format, Limits};
+//!
+//! let body = br#"{"metrics": [{"ts": "2024-05-14T10:30:00Z", "service": "checkout",
+//!                              "metric": "latency_p99_ms", "value": 6020.0}],
+//!                "logs": [{"ts": "2024-05-14T10:30:01Z", "service": "checkout",
+//!                          "severity": "ERROR", "body": "payment timed out"}]}"#;
+//! let batch = parse(Format::Batch, body, &Limits::default()).unwrap();
+//! let counts = batch.counts();
+//! assert_eq!((counts.series, counts.points, counts.logs), (1, 1, 1));
+//! ```
+//!
+//! Main types: [`Format`] (with [`Format::from_content_type`]), [`Limits`], [`Batch`] /
+//! [`Counts`], [`IngestError`].
+
+pub mod alertmanager;
+mod batch;
+mod error;
+mod faultline_batch;
+mod format;
+mod json;
+mod limits;
+
+pub use batch::{Batch, Counts, SERVICE_LABELS, UNKNOWN_SERVICE};
+pub use error::{IngestError, MAX_QUOTED_BYTES};
+pub use format::{Encoding, Format, UnknownFormat};
+pub use limits::{InvalidLimits, Limits};
+
+/// Parses one request body of `format` into a [`Batch`], validating it as a whole.
+///
+/// The body is the payload as sent, except for HTTP `Content-Encoding` (gzip), which the
+/// transport removes; remote-write's snappy block compression is part of its format and is
+/// handled here.
+///
+/// ```
+/// use faultline_ingest::{parse, Format, Limits};
+/// let body = br#"{"version":"4","status":"firing","alerts":[{"status":"firing",
+///   "labels":{"alertname":"CheckoutLatencyHigh","service":"checkout"},
+///   "annotations":{"summary":"p99 above 1.5s"},
+///   "startsAt":"2024-05-14T10:32:30.512Z","endsAt":"0001-01-01T00:00:00Z"}]}"#;
+/// let batch = parse(Format::Alertmanager, body, &Limits::default()).unwrap();
+/// assert_eq!(batch.alerts[0].service().unwrap().as_str(), "checkout");
+/// assert_eq!(batch.alerts[0].ends_at, None);
+/// ```
+pub fn parse(format: Format, body: &[u8], limits: &Limits) -> Result<Batch, IngestError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(IngestError::BodyTooLarge {
+            bytes: body.len(),
+            max: limits.max_body_bytes,
+        });
+    }
+    match format {
+        Format::Batch => faultline_batch::parse(body, limits),
+        Format::Alertmanager => alertmanager::parse(body, limits),
+        other => Err(IngestError::UnsupportedMediaType {
+            content_type: format!("{other} (not implemented yet)"),
+        }),
+    }
+}
