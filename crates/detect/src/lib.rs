@@ -35,12 +35,15 @@
 //!   [`mstl()`] for several periods;
 //! - [`sh_esd`] (Seasonal-Hybrid ESD), [`IqrFence`] (Tukey's fences), [`detect_variance`]
 //!   (volatility changes, ICSS);
+//! - [`forecast()`] / [`time_to_threshold`]: Holt / ETS(A,A,N) on the STL-deseasonalised
+//!   series with prediction intervals; a threshold crossing becomes a predictive anomaly;
 //! - [`seasonal::detect_period`]: automatic period detection (autocorrelation);
 //! - [`DetectError`]: the crate's error type.
 
 pub mod batch;
 pub mod error;
 pub mod esd;
+pub mod forecast;
 pub mod iqr;
 pub mod mstl;
 mod novelty;
@@ -56,6 +59,7 @@ pub mod variance;
 pub use batch::{detect_series, DetectConfig, Detector, DetectorConfig, OnlineBatch, SegmentDetector};
 pub use error::DetectError;
 pub use esd::{sh_esd, EsdDirection, ShEsdConfig};
+pub use forecast::{forecast, time_to_threshold, Forecast, ForecastConfig, ThresholdSide};
 pub use iqr::{IqrConfig, IqrFence};
 pub use mstl::{mstl, MstlDecomposition, MstlParams};
 pub use online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig};

@@ -5,24 +5,66 @@
 //! autocorrelation among its local maxima, takes the *shortest* lag whose local maximum is
 //! within 10 % of it (multiples of a period correlate almost as well as the period, and noise
 //! decides which is highest), refines it at full resolution, and keeps it when the best
-//! autocorrelation reaches `min_acf`.
+//! autocorrelation reaches `min_acf`. A least-squares line is removed first.
 //!
 //! A causal seasonal channel built on it (seasonal-naive residual `x_t - median(x_{t-P},
 //! x_{t-2P}, x_{t-3P})` through the robust deviation of [`crate::stream`]) was tried in
 //! `score_stream` and lost on NAB (docs/detect.md §2), so it is not wired in.
 
-/// Autocorrelation of `x` at `lag` (mean removed, normalised by the overall variance).
-fn acf(x: &[f64], mean: f64, var: f64, lag: usize) -> f64 {
+/// Prefix sums of `x` and `x²` (length `n + 1`).
+fn prefix_sums(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut s = Vec::with_capacity(x.len() + 1);
+    let mut q = Vec::with_capacity(x.len() + 1);
+    let (mut a, mut b) = (0.0, 0.0);
+    s.push(0.0);
+    q.push(0.0);
+    for &v in x {
+        a += v;
+        b += v * v;
+        s.push(a);
+        q.push(b);
+    }
+    (s, q)
+}
+
+/// Autocorrelation of `x` at `lag` as the Pearson correlation of `x[lag..]` with
+/// `x[..n - lag]` (each overlap centred and scaled by its own mean and spread, so a residual
+/// trend or level change does not bias the peak); `(s, q)` are the prefix sums of `x` and `x²`.
+fn acf(x: &[f64], (s, q): (&[f64], &[f64]), lag: usize) -> f64 {
     let n = x.len();
-    if lag >= n || var <= 0.0 {
+    if lag == 0 || lag + 2 > n {
         return 0.0;
     }
-    let s: f64 = x[lag..]
-        .iter()
-        .zip(&x[..n - lag])
-        .map(|(a, b)| (a - mean) * (b - mean))
-        .sum();
-    s / ((n - lag) as f64 * var)
+    let m = (n - lag) as f64;
+    let (sa, sb) = (s[n] - s[lag], s[n - lag]);
+    let (qa, qb) = (q[n] - q[lag], q[n - lag]);
+    let sab: f64 = x[lag..].iter().zip(&x[..n - lag]).map(|(a, b)| a * b).sum();
+    let cov = sab - sa * sb / m;
+    let va = qa - sa * sa / m;
+    let vb = qb - sb * sb / m;
+    if va <= 0.0 || vb <= 0.0 {
+        return 0.0;
+    }
+    cov / (va * vb).sqrt()
+}
+
+/// `x` minus its least-squares line (a trend raises the autocorrelation at every lag and
+/// blurs the peaks).
+fn detrend(x: &[f64]) -> Vec<f64> {
+    let n = x.len() as f64;
+    if x.len() < 3 {
+        return x.to_vec();
+    }
+    let tm = (n - 1.0) / 2.0;
+    let xm = x.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (t, &v) in x.iter().enumerate() {
+        let dt = t as f64 - tm;
+        sxy += dt * (v - xm);
+        sxx += dt * dt;
+    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    x.iter().enumerate().map(|(t, &v)| v - xm - slope * (t as f64 - tm)).collect()
 }
 
 /// The dominant period of `x` in samples (at least 2.5 periods must fit in `x`), or `None` when
@@ -34,6 +76,8 @@ fn acf(x: &[f64], mean: f64, var: f64, lag: usize) -> f64 {
 /// assert_eq!(faultline_detect::seasonal::detect_period(&x, 0.5), Some(24));
 /// ```
 pub fn detect_period(x: &[f64], min_acf: f64) -> Option<usize> {
+    let detrended = detrend(x);
+    let x = &detrended[..];
     let n = x.len();
     let block = n.div_ceil(1024).max(1);
     let coarse: Vec<f64> = x
@@ -47,9 +91,10 @@ pub fn detect_period(x: &[f64], min_acf: f64) -> Option<usize> {
     }
     let mean = coarse.iter().sum::<f64>() / m as f64;
     let var = coarse.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / m as f64;
-    if var <= 0.0 {
+    if var <= 1e-24 * mean.abs().max(1.0).powi(2) {
         return None;
     }
+    let (cs, cq) = prefix_sums(&coarse);
     let max_lag = (m as f64 / 2.5) as usize;
     let min_lag = (4 / block).max(2);
     if max_lag <= min_lag + 1 {
@@ -60,7 +105,7 @@ pub fn detect_period(x: &[f64], min_acf: f64) -> Option<usize> {
             if l < min_lag - 1 {
                 0.0
             } else {
-                acf(&coarse, mean, var, l)
+                acf(&coarse, (&cs, &cq), l)
             }
         })
         .collect();
@@ -83,12 +128,11 @@ pub fn detect_period(x: &[f64], min_acf: f64) -> Option<usize> {
         return Some(l);
     }
     // Refine at full resolution around the coarse lag.
-    let fmean = x.iter().sum::<f64>() / n as f64;
-    let fvar = x.iter().map(|v| (v - fmean) * (v - fmean)).sum::<f64>() / n as f64;
+    let (fs, fq) = prefix_sums(x);
     let lo = (l - 1) * block;
     let hi = ((l + 1) * block).min(n * 2 / 5);
     (lo.max(2)..=hi.max(lo.max(2)))
-        .map(|lag| (lag, acf(x, fmean, fvar, lag)))
+        .map(|lag| (lag, acf(x, (&fs, &fq), lag)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(lag, _)| lag)
 }
