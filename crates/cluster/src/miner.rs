@@ -145,6 +145,8 @@ const CONST_MEMO_SLOTS: usize = 1 << 12;
 const MAX_MESSAGE_BYTES: usize = 1 << 30;
 /// Near clusters considered per new cluster (the closest ones).
 const MAX_NEAR: usize = 64;
+/// Clusters remembered per first token as candidates of a tail merge (the newest ones).
+const MAX_BY_FIRST: usize = 64;
 /// Seed of shape and template hashes.
 const SHAPE_SEED: u64 = 0x51_7cc1_b727_220a;
 
@@ -164,6 +166,9 @@ pub enum Slot {
     /// A learned variable behind a key (`interactive=<*>`, `setLightsOn(<*>)`): any token
     /// with the same key and closing punctuation.
     Keyed,
+    /// The last position of a template whose variable spans the rest of the line (one or
+    /// more tokens): a list of varying length after a fixed prefix.
+    Tail,
 }
 
 /// The key of a `key=value`, `key:value`, `name(value)` or `name[value]` token: byte length
@@ -212,6 +217,11 @@ struct Cluster {
 impl Cluster {
     fn live(&self, id: u32) -> bool {
         self.parent == id && !self.evicted
+    }
+
+    /// Whether the last position spans the rest of a line (kept out of the leaves).
+    fn is_tail(&self) -> bool {
+        self.slots.last() == Some(&Slot::Tail)
     }
 
     /// Positions that are not constants, as a mask description.
@@ -331,6 +341,10 @@ pub struct TemplateMiner {
     const_memo: Vec<u64>,
     /// Next id the eviction clock looks at.
     clock: u32,
+    /// First token hash → the newest clusters starting with it (candidates of a tail merge).
+    by_first: FastMap<u64, Vec<u32>>,
+    /// First token hash → live clusters whose last position spans the rest of a line.
+    tails: FastMap<u64, Vec<u32>>,
 }
 
 /// A near cluster: its id and the positions where it differs from the new line.
@@ -356,6 +370,8 @@ impl TemplateMiner {
             line: Vec::with_capacity(64),
             const_memo: vec![0; CONST_MEMO_SLOTS],
             clock: 0,
+            by_first: FastMap::default(),
+            tails: FastMap::default(),
         })
     }
 
@@ -536,7 +552,7 @@ impl TemplateMiner {
         let Some(t) = self.line.get(i) else { return false };
         match slot {
             Slot::Const => t.hash == hash,
-            Slot::Learned => true,
+            Slot::Learned | Slot::Tail => true,
             Slot::Keyed => key_hash(self.tok_bytes(t)) == Some(hash),
         }
     }
@@ -556,7 +572,7 @@ impl TemplateMiner {
                     m.next();
                     match slot {
                         Slot::Const => t.hash,
-                        Slot::Learned => LEARNED,
+                        Slot::Learned | Slot::Tail => LEARNED,
                         Slot::Keyed => key_hash(self.tok_bytes(t))?,
                     }
                 }
@@ -592,7 +608,7 @@ impl TemplateMiner {
     /// Finds or creates the cluster of the current line (cache miss path).
     fn place(&mut self) -> u32 {
         let len = self.line.len() as u32;
-        if let Some(id) = self.lookup(len) {
+        if let Some(id) = self.lookup(len).or_else(|| self.lookup_tail()) {
             if let Some(c) = self.clusters.get_mut(id as usize) {
                 c.count += 1;
             }
@@ -604,7 +620,182 @@ impl TemplateMiner {
         let id = self.create();
         let near = self.near_clusters(id);
         let root = self.merge_family(id, &near);
-        self.absorb_subsumed(root)
+        let root = self.absorb_subsumed(root);
+        if root == id && self.clusters.get(id as usize).is_some_and(|c| c.count == 1) {
+            return self.merge_tail(id);
+        }
+        root
+    }
+
+    /// A live tail cluster (fixed prefix, then a variable spanning the rest) matching the
+    /// current line.
+    fn lookup_tail(&self) -> Option<u32> {
+        let first = self.line.first()?;
+        let ids = self.tails.get(&first.hash)?;
+        ids.iter().copied().find(|&id| {
+            self.clusters.get(id as usize).is_some_and(|c| {
+                c.live(id)
+                    && c.is_tail()
+                    && self.line.len() >= c.slots.len()
+                    && (0..c.slots.len() - 1).all(|i| self.token_matches(i, c.slots[i], c.hashes[i]))
+            })
+        })
+    }
+
+    /// Merges the new singleton cluster `id` with clusters of other token counts that share
+    /// its first `P` tokens, when their lengths show a list of varying length after that
+    /// prefix: at least `merge_min_variants` clusters (the line's included) of at least three
+    /// distinct token counts, `P >= 2`. The survivor's template is the prefix and one
+    /// variable spanning the rest (`Slot::Tail`). Returns the survivor.
+    fn merge_tail(&mut self, id: u32) -> u32 {
+        let len = self.line.len();
+        let Some(first) = self.line.first().filter(|t| !t.masked).map(|t| t.hash) else {
+            return id;
+        };
+        let Some(cands) = self.by_first.get(&first) else {
+            return id;
+        };
+        // (shared prefix, token count, id) of every live candidate.
+        let mut found: Vec<(usize, usize, u32)> = Vec::new();
+        for &cid in cands {
+            let Some(c) = self.clusters.get(cid as usize) else {
+                continue;
+            };
+            if cid == id || !c.live(cid) || c.is_tail() {
+                continue;
+            }
+            let n = c.slots.len();
+            let p = (0..n.min(len))
+                .take_while(|&i| self.token_matches(i, c.slots[i], c.hashes[i]))
+                .count();
+            if p >= 2 {
+                found.push((p, n, cid));
+            }
+        }
+        let min_members = self.cfg.merge_min_variants.max(2);
+        let mut prefixes: Vec<usize> = found.iter().map(|f| f.0).collect();
+        prefixes.sort_unstable_by(|a, b| b.cmp(a));
+        prefixes.dedup();
+        for p in prefixes {
+            if p >= len {
+                continue;
+            }
+            // A list of values: every tail is mostly masked tokens (ids, numbers, frames), so
+            // constant continuations (`Error loading …` / `Error creating …`) stay apart.
+            let listy = |texts: &mut dyn Iterator<Item = bool>| {
+                let (mut n, mut masked) = (0usize, 0usize);
+                for m in texts {
+                    n += 1;
+                    masked += usize::from(m);
+                }
+                n >= 2 && 3 * masked >= 2 * n
+            };
+            if !listy(&mut self.line[p..].iter().map(|t| t.masked)) {
+                continue;
+            }
+            let group: Vec<(usize, u32)> = found
+                .iter()
+                .filter(|f| {
+                    f.0 >= p
+                        && f.1 > p
+                        && self.clusters.get(f.2 as usize).is_some_and(|c| {
+                            listy(&mut c.texts[p..].iter().map(|t| t.contains(WILDCARD)))
+                        })
+                })
+                .map(|f| (f.1, f.2))
+                .collect();
+            let mut lens: Vec<usize> = group.iter().map(|g| g.0).chain([len]).collect();
+            lens.sort_unstable();
+            lens.dedup();
+            if group.len() + 1 >= min_members && lens.len() >= 3 {
+                let ids: Vec<u32> = group.iter().map(|g| g.1).chain([id]).collect();
+                return self.union_tail(&ids, p);
+            }
+        }
+        id
+    }
+
+    /// Merges clusters `ids` (the new line's last) into the smallest, whose template becomes
+    /// the first `prefix` positions of the line's template (widened by the members'
+    /// variables) and a [`Slot::Tail`] variable.
+    fn union_tail(&mut self, ids: &[u32], prefix: usize) -> u32 {
+        let Some(&root) = ids.iter().min() else { return 0 };
+        let base = ids.last().copied().unwrap_or(root);
+        let Some(b) = self.clusters.get(base as usize) else {
+            return root;
+        };
+        let mut hashes: Vec<u64> = b.hashes.iter().take(prefix).copied().collect();
+        let mut slots: Vec<Slot> = b.slots.iter().take(prefix).copied().collect();
+        let mut texts: Vec<Box<str>> = b.texts.iter().take(prefix).cloned().collect();
+        let mut numeric: Vec<bool> = b.numeric.iter().take(prefix).copied().collect();
+        numeric.resize(prefix, false);
+        for &m in ids {
+            let Some(c) = self.clusters.get(m as usize) else {
+                continue;
+            };
+            for p in 0..prefix.min(c.slots.len()) {
+                numeric[p] &= c.numeric.get(p) == Some(&true);
+                if c.slots[p] != Slot::Const && slots[p] == Slot::Const {
+                    slots[p] = c.slots[p];
+                    hashes[p] = c.hashes[p];
+                    texts[p] = c.texts[p].clone();
+                }
+            }
+        }
+        hashes.push(LEARNED);
+        slots.push(Slot::Tail);
+        texts.push(WILDCARD.into());
+        numeric.push(false);
+        let mut absorbed = 0u64;
+        let mut lens: Vec<u32> = Vec::new();
+        for &m in ids {
+            self.unindex(m);
+            if let Some(c) = self.clusters.get_mut(m as usize) {
+                lens.push(c.hashes.len() as u32);
+                if m != root {
+                    absorbed += c.count;
+                    c.parent = root;
+                    c.hashes = Vec::new();
+                    c.slots = Vec::new();
+                    c.texts = Vec::new();
+                    c.numeric = Vec::new();
+                    self.live -= 1;
+                }
+            }
+        }
+        let first = hashes.first().copied().unwrap_or(LEARNED);
+        if let Some(c) = self.clusters.get_mut(root as usize) {
+            c.count += absorbed;
+            c.hashes = hashes;
+            c.slots = slots;
+            c.texts = texts;
+            c.numeric = numeric;
+        }
+        // The survivor leaves its leaf: tail clusters are found by their first token.
+        lens.sort_unstable();
+        lens.dedup();
+        for len in lens {
+            if let Some(leaf) = self.leaves.get_mut(&len) {
+                let clusters = &self.clusters;
+                leaf.clusters.retain(|e| {
+                    clusters
+                        .get(e.id as usize)
+                        .is_some_and(|x| x.live(e.id) && !x.is_tail())
+                });
+            }
+        }
+        self.add_tail(first, root);
+        root
+    }
+
+    /// Registers live tail cluster `id` under its first token hash.
+    fn add_tail(&mut self, first: u64, id: u32) {
+        let clusters = &self.clusters;
+        let v = self.tails.entry(first).or_default();
+        v.retain(|&t| clusters.get(t as usize).is_some_and(|c| c.live(t) && c.is_tail()));
+        if !v.contains(&id) {
+            v.push(id);
+        }
     }
 
     /// A live cluster whose template matches the current line.
@@ -968,7 +1159,7 @@ impl TemplateMiner {
         let Some(c) = self.clusters.get(id as usize) else {
             return;
         };
-        if !c.live(id) {
+        if !c.live(id) || c.is_tail() {
             return;
         }
         let key = c.key();
@@ -1040,7 +1231,7 @@ impl TemplateMiner {
             };
             let covered = (0..r.hashes.len()).all(|p| match r.slots[p] {
                 Slot::Const => c.slots[p] == Slot::Const && c.hashes[p] == r.hashes[p],
-                Slot::Learned => true,
+                Slot::Learned | Slot::Tail => true,
                 Slot::Keyed => {
                     c.slots[p] == Slot::Keyed && c.hashes[p] == r.hashes[p]
                         || c.slots[p] == Slot::Const && key_hash(c.texts[p].as_bytes()) == Some(r.hashes[p])
@@ -1126,7 +1317,23 @@ impl TemplateMiner {
                 .clusters
                 .push(e);
         }
+        if let Some(t) = self.line.first().filter(|t| !t.masked) {
+            self.note_first(t.hash, id);
+        }
         self.reindex(id)
+    }
+
+    /// Remembers cluster `id` under its first token hash (the newest [`MAX_BY_FIRST`]).
+    fn note_first(&mut self, first: u64, id: u32) {
+        let clusters = &self.clusters;
+        let v = self.by_first.entry(first).or_default();
+        if v.len() >= MAX_BY_FIRST {
+            v.retain(|&c| clusters.get(c as usize).is_some_and(|x| x.live(c)));
+            if v.len() >= MAX_BY_FIRST {
+                v.remove(0);
+            }
+        }
+        v.push(id);
     }
 }
 
@@ -1213,7 +1420,7 @@ impl TemplateMiner {
                 hashes.push(match s {
                     Slot::Const if t == WILDCARD => m.wild,
                     Slot::Const => hash_bytes(t.as_bytes()),
-                    Slot::Learned => LEARNED,
+                    Slot::Learned | Slot::Tail => LEARNED,
                     Slot::Keyed => key_hash(t.as_bytes()).ok_or_else(|| {
                         ClusterError::InvalidSnapshot(format!("cluster {id}: keyed token without key"))
                     })?,
@@ -1232,13 +1439,34 @@ impl TemplateMiner {
             });
             if live {
                 m.live += 1;
-                if let Some(c) = m.clusters.last() {
-                    let e = LeafEntry::of(id, c);
-                    m.leaves
-                        .entry(c.hashes.len() as u32)
-                        .or_default()
-                        .clusters
-                        .push(e);
+                let Some(c) = m.clusters.last() else { continue };
+                let first = (c.slots.first() == Some(&Slot::Const)
+                    && c.texts.first().is_some_and(|t| !t.contains(WILDCARD)))
+                .then(|| c.hashes[0]);
+                if c.slots.iter().rev().skip(1).any(|s| *s == Slot::Tail) {
+                    return Err(ClusterError::InvalidSnapshot(format!(
+                        "cluster {id}: a tail slot before the last token"
+                    )));
+                }
+                if c.is_tail() {
+                    match first {
+                        Some(f) if c.slots.len() >= 2 => m.add_tail(f, id),
+                        _ => {
+                            return Err(ClusterError::InvalidSnapshot(format!(
+                                "cluster {id}: a tail template needs a constant first token"
+                            )))
+                        }
+                    }
+                    continue;
+                }
+                let e = LeafEntry::of(id, c);
+                m.leaves
+                    .entry(c.hashes.len() as u32)
+                    .or_default()
+                    .clusters
+                    .push(e);
+                if let Some(f) = first {
+                    m.note_first(f, id);
                 }
                 m.reindex(id);
             }
@@ -1265,10 +1493,12 @@ impl TemplateMiner {
             return None;
         }
         let n = c.texts.len();
+        // A tail template's last variable takes the rest of the line.
+        let cap = if c.is_tail() { n } else { self.cfg.max_tokens };
         let mut toks: Vec<&str> = Vec::with_capacity(n);
         let mut rest = message.trim_start_matches(|ch: char| ch.is_ascii_whitespace());
         while !rest.is_empty() {
-            if toks.len() + 1 == self.cfg.max_tokens {
+            if toks.len() + 1 == cap {
                 toks.push(rest.trim_end_matches(|ch: char| ch.is_ascii_whitespace()));
                 break;
             }
@@ -1556,6 +1786,37 @@ mod tests {
         // Another key stays apart.
         let other = m.add("state=idle,policy=3");
         assert_ne!(m.resolve(other), last);
+    }
+
+    #[test]
+    fn lists_of_varying_length_merge_into_a_tail_variable() {
+        let mut m = miner();
+        let mut ids = Vec::new();
+        for n in 1..=6u32 {
+            for k in 0..3u32 {
+                let list: Vec<String> = (0..n).map(|i| (3000 + 17 * i + k).to_string()).collect();
+                ids.push(m.add(&format!("Fan speeds ( {} )", list.join(" "))));
+            }
+        }
+        let root = m.resolve(ids[17]);
+        assert!(ids[9..].iter().all(|&i| m.resolve(i) == root));
+        assert_eq!(m.template(root).as_deref(), Some("Fan speeds ( <*>"));
+        assert_eq!(
+            m.parameters(root, "Fan speeds ( 1 2 3 4 5 )").expect("tail matches"),
+            ["1 2 3 4 5 )"]
+        );
+        // A new length joins without a new cluster; the snapshot keeps the tail.
+        let live = m.len();
+        assert_eq!(m.add("Fan speeds ( 1 2 3 4 5 6 7 8 )"), root);
+        assert_eq!(m.len(), live);
+        let mut r = TemplateMiner::restore(m.snapshot()).expect("valid snapshot");
+        assert_eq!(r.add("Fan speeds ( 9 8 7 6 5 4 3 2 1 )"), root);
+        // Constant continuations of one prefix stay apart.
+        let a = m.add("Error loading program image from disk");
+        let b = m.add("Error creating node map from file");
+        let c = m.add("Error reading the configuration");
+        let d = m.add("Error opening a socket to the controller");
+        assert!(a != b && b != c && c != d);
     }
 
     #[test]
