@@ -37,6 +37,8 @@
 //!   (volatility changes, ICSS);
 //! - [`forecast()`] / [`time_to_threshold`]: Holt / ETS(A,A,N) on the STL-deseasonalised
 //!   series with prediction intervals; a threshold crossing becomes a predictive anomaly;
+//! - [`red::red_from_spans`], [`red::counter_rate`], [`red::use_role`]: RED series from
+//!   spans and counters, USE roles of resource metrics;
 //! - [`seasonal::detect_period`]: automatic period detection (autocorrelation);
 //! - [`DetectError`]: the crate's error type.
 
@@ -48,6 +50,7 @@ pub mod iqr;
 pub mod mstl;
 mod novelty;
 pub mod online;
+pub mod red;
 pub mod rolling;
 pub mod seasonal;
 pub mod seasonal_z;
