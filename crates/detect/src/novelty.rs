@@ -8,10 +8,13 @@
 //! instead of O(history × window). The buffer starts with `history + 2 window` virtual zeros so
 //! the recurrence holds from the first sample; windows touching the padding are never
 //! candidates. Every [`EXACT_EVERY`] samples the distances are recomputed from scratch, so
-//! rounding cannot drift. State: `2 (history + 2 window)` values plus `history` distances.
+//! rounding cannot drift. State: `history + 2 window + 256` values plus `history` distances.
 
 /// Samples between exact recomputations of the rolling distances.
 const EXACT_EVERY: usize = 1024;
+/// Values appended before the buffer's front is dropped (one `memmove` of `pad` values per
+/// this many samples; the buffer never holds more than `pad + TRIM_EVERY`).
+const TRIM_EVERY: usize = 256;
 
 /// Nearest-neighbour distance of the last `window` values among the last `history` samples.
 #[derive(Debug, Clone)]
@@ -39,7 +42,7 @@ impl Novelty {
             history,
             k: k.max(1),
             buf: {
-                let mut b = Vec::with_capacity(2 * pad + 1);
+                let mut b = Vec::with_capacity(pad + TRIM_EVERY + 1);
                 b.resize(pad, 0.0);
                 b
             },
@@ -47,6 +50,11 @@ impl Novelty {
             count: 0,
             best: Vec::with_capacity(k.max(1) + 1),
         }
+    }
+
+    /// Bytes of heap state.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        (self.buf.capacity() + self.dist.capacity() + self.best.capacity()) * 8
     }
 
     fn pad(&self) -> usize {
@@ -58,7 +66,7 @@ impl Novelty {
     pub(crate) fn update(&mut self, v: f64) -> Option<f64> {
         let (w, h) = (self.window, self.history);
         let pad = self.pad();
-        if self.buf.len() >= 2 * pad {
+        if self.buf.len() >= pad + TRIM_EVERY {
             self.buf.drain(..self.buf.len() - pad);
         }
         self.buf.push(v);

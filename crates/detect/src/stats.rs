@@ -103,6 +103,10 @@ impl SortedWindow {
     pub fn len(&self) -> usize {
         self.sorted.len()
     }
+    /// Bytes of heap state (both copies of the window).
+    pub fn heap_bytes(&self) -> usize {
+        (self.ring.capacity() + self.sorted.capacity()) * std::mem::size_of::<f64>()
+    }
     /// Whether no value is held.
     pub fn is_empty(&self) -> bool {
         self.sorted.is_empty()

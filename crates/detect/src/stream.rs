@@ -25,7 +25,8 @@
 //! (monotone, no ties at 1).
 //!
 //! The score of sample `i` depends only on samples `..=i`. Non-finite values score 0 and do
-//! not change the state. Timestamps are not used (samples are treated as equally spaced).
+//! not change the state. Samples are treated as equally spaced; timestamps only serve gap
+//! handling (`gap_reset_intervals`, off by default).
 
 use std::collections::VecDeque;
 
@@ -78,6 +79,12 @@ pub struct StreamConfig {
     pub rest_near_samples: usize,
     /// Factor of the short tier (at least 1).
     pub rest_near_margin: f64,
+    /// Gap handling (timestamps, [`StreamDetector::update_at`]): a sample arriving more than
+    /// this many typical intervals (median of the last 16 positive intervals) after the
+    /// previous one clears the rest gate's memory, so the first anomaly after an outage is not
+    /// damped by levels from before it. 0 (the default) = off; values are then treated as
+    /// equally spaced whatever their timestamps.
+    pub gap_reset_intervals: f64,
 }
 
 impl Default for StreamConfig {
@@ -99,6 +106,7 @@ impl Default for StreamConfig {
             squash_scale: 8.0,
             rest_near_samples: 30,
             rest_near_margin: 2.0,
+            gap_reset_intervals: 0.0,
         }
     }
 }
@@ -126,6 +134,9 @@ impl StreamConfig {
         }
         if !(self.rest_near_margin >= 1.0 && self.rest_near_margin.is_finite()) {
             return Err(DetectError::config("rest_near_margin", "must be finite and >= 1"));
+        }
+        if !(self.gap_reset_intervals >= 0.0 && self.gap_reset_intervals.is_finite()) {
+            return Err(DetectError::config("gap_reset_intervals", "must be finite and >= 0"));
         }
         if !(0.0..=1.0).contains(&self.rest_damping) {
             return Err(DetectError::config("rest_damping", "must be in [0, 1]"));
@@ -219,6 +230,9 @@ impl SlidingMax {
             self.deque.pop_front();
         }
     }
+    fn heap_bytes(&self) -> usize {
+        self.deque.capacity() * std::mem::size_of::<(usize, f64)>()
+    }
     /// Values held (at most `cap`).
     fn len(&self) -> usize {
         self.seen.min(self.cap)
@@ -284,6 +298,10 @@ pub struct StreamDetector {
     recent: SlidingMax,
     near: SlidingMax,
     seen: usize,
+    /// Last timestamp seen by `update_at` (nanoseconds) and the last positive intervals.
+    last_ts: Option<i64>,
+    intervals: VecDeque<i64>,
+    gaps: usize,
 }
 
 impl StreamDetector {
@@ -317,6 +335,9 @@ impl StreamDetector {
             recent: SlidingMax::new(cfg.rest_samples),
             near: SlidingMax::new(cfg.rest_near_samples),
             seen: 0,
+            last_ts: None,
+            intervals: VecDeque::with_capacity(16),
+            gaps: 0,
             cfg,
         }
     }
@@ -333,6 +354,64 @@ impl StreamDetector {
             level > p * self.cfg.rest_near_margin
         };
         near_ok && level > prev * self.cfg.rest_margin
+    }
+
+    /// Bytes of state held for this series now (struct plus heap; the monotone deques of the
+    /// range and rest-gate maxima vary with the data, up to 16 bytes per sample of their
+    /// windows).
+    pub fn state_bytes(&self) -> usize {
+        let res: usize = self
+            .res
+            .iter()
+            .map(|r| std::mem::size_of::<Resolution>() + r.recent.capacity() * 8 + r.baseline.heap_bytes())
+            .sum();
+        let novelty = self
+            .novelty
+            .as_ref()
+            .map_or(0, |(nv, norm)| nv.heap_bytes() + norm.window.heap_bytes());
+        std::mem::size_of::<Self>()
+            + res
+            + self.deviation.window.heap_bytes()
+            + novelty
+            + self.range_hi.heap_bytes()
+            + self.range_lo.heap_bytes()
+            + self.recent.heap_bytes()
+            + self.near.heap_bytes()
+    }
+
+    /// Scores one value stamped `ts`: as [`StreamDetector::update`], after gap handling
+    /// (`gap_reset_intervals`). Timestamps that do not increase are accepted and scored (the
+    /// value still counts as the next sample) but do not enter the typical interval.
+    pub fn update_at(&mut self, ts: Timestamp, value: f64) -> f64 {
+        if value.is_finite() {
+            let t = ts.as_nanos();
+            if let Some(prev) = self.last_ts {
+                let dt = t.saturating_sub(prev);
+                if dt > 0 {
+                    if self.cfg.gap_reset_intervals > 0.0 && self.intervals.len() >= 4 {
+                        let mut iv: Vec<i64> = self.intervals.iter().copied().collect();
+                        iv.sort_unstable();
+                        let typical = iv[iv.len() / 2] as f64;
+                        if dt as f64 > self.cfg.gap_reset_intervals * typical {
+                            self.gaps += 1;
+                            self.recent = SlidingMax::new(self.cfg.rest_samples);
+                            self.near = SlidingMax::new(self.cfg.rest_near_samples);
+                        }
+                    }
+                    if self.intervals.len() == 16 {
+                        self.intervals.pop_front();
+                    }
+                    self.intervals.push_back(dt);
+                }
+            }
+            self.last_ts = Some(t);
+        }
+        self.update(value)
+    }
+
+    /// Gaps seen by [`StreamDetector::update_at`] (0 while `gap_reset_intervals` is 0).
+    pub fn gaps_seen(&self) -> usize {
+        self.gaps
     }
 
     /// Scores one value (samples are assumed equally spaced).
@@ -401,14 +480,20 @@ impl StreamDetector {
 /// assert!(scores[500] > scores[499]);
 /// ```
 pub fn score_stream(timestamps: &[Timestamp], values: &[f64], cfg: &StreamConfig) -> Vec<f64> {
-    let _ = timestamps;
     let cfg = if cfg.validate().is_ok() {
         cfg.clone()
     } else {
         StreamConfig::default()
     };
     let mut d = StreamDetector::new_unchecked(cfg);
-    values.iter().map(|&v| d.update(v)).collect()
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| match timestamps.get(i) {
+            Some(&t) => d.update_at(t, v),
+            None => d.update(v),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -488,6 +573,43 @@ mod tests {
         .unwrap();
         assert!(plain.escapes_rest(0.5));
         assert!(plain.escapes_rest(0.95));
+    }
+
+    #[test]
+    fn state_is_bounded_and_reported() {
+        let mut d = StreamDetector::try_new(StreamConfig::default()).unwrap();
+        for i in 0..20_000 {
+            d.update(((i * 37) % 101) as f64 + if i % 1000 == 0 { 500.0 } else { 0.0 });
+        }
+        let b = d.state_bytes();
+        assert!(b > 50_000 && b < 120_000, "{b}");
+    }
+
+    #[test]
+    fn a_gap_clears_the_rest_gate_only_when_enabled() {
+        let ts = |i: i64| Timestamp::from_secs(60 * i + if i >= 600 { 86_400 } else { 0 });
+        let value = |i: i64| match i {
+            598 => 100.0,
+            601 => 150.0,
+            _ => (i % 7) as f64,
+        };
+        let run = |cfg: StreamConfig| {
+            let mut d = StreamDetector::try_new(cfg).unwrap();
+            let scores: Vec<f64> = (0..700).map(|i| d.update_at(ts(i), value(i))).collect();
+            (scores, d.gaps_seen())
+        };
+        let (off, gaps_off) = run(StreamConfig::default());
+        let (on, gaps_on) = run(StreamConfig {
+            gap_reset_intervals: 10.0,
+            ..Default::default()
+        });
+        assert_eq!((gaps_off, gaps_on), (0, 1));
+        // The spike right after the outage is less extreme than the one just before it:
+        // damped by the rest gate without gap handling, a fresh alarm with it.
+        assert!(on[601] > 5.0 * off[601], "{} vs {}", on[601], off[601]);
+        assert_eq!(on[..600], off[..600]);
+        let plain = score_stream(&(0..700).map(ts).collect::<Vec<_>>(), &(0..700).map(value).collect::<Vec<_>>(), &StreamConfig::default());
+        assert_eq!(plain, off);
     }
 
     #[test]
