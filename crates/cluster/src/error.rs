@@ -16,6 +16,14 @@ pub enum ClusterError {
     /// A miner snapshot is inconsistent (hand-edited or from another version).
     #[error("invalid miner snapshot: {0}")]
     InvalidSnapshot(String),
+    /// A named pattern does not compile or references an unknown pattern.
+    #[error("invalid pattern {name:?}: {reason}")]
+    InvalidPattern {
+        /// The pattern's name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl ClusterError {

@@ -7,6 +7,8 @@
 //! - [`mask_message`]: the variable masking on its own;
 //! - [`parse_structured`]: message, level, time, error, stack and trace fields of JSON and
 //!   logfmt lines under their common names;
+//! - [`PatternSet`]: grok-style named patterns (built-in and user) that type parameters;
+//! - [`TemplateRates`]: per-window template rates, new templates and spikes over a stream;
 //! - [`semantic_groups`]: near-synonymous templates under a host [`Embedder`]
 //!   (`faultline_core::ports::Embedder`; a hashed n-gram default exists).
 //!
@@ -25,6 +27,8 @@ pub mod error;
 pub mod header;
 pub mod masking;
 pub mod miner;
+pub mod patterns;
+pub mod rates;
 pub mod semantic;
 pub mod structured;
 pub mod text_log;
@@ -34,6 +38,8 @@ pub use error::ClusterError;
 pub use header::{split_header, RawHeader};
 pub use masking::{mask_message, WILDCARD};
 pub use miner::{ClusterId, MinerConfig, MinerSnapshot, Slot, SnapshotCluster, TemplateMiner};
+pub use patterns::{NamedPattern, PatternConfig, PatternSet, TypedValue, BUILTIN_PATTERNS};
+pub use rates::{RateConfig, RateEvent, RateEventKind, TemplateRates};
 pub use semantic::{semantic_groups, SemanticConfig};
 pub use structured::{parse_structured, RecordFormat, StructuredFields};
 pub use text_log::{parse_header_time, parse_text_log};

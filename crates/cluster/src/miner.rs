@@ -698,9 +698,10 @@ impl TemplateMiner {
                 .filter(|f| {
                     f.0 >= p
                         && f.1 > p
-                        && self.clusters.get(f.2 as usize).is_some_and(|c| {
-                            listy(&mut c.texts[p..].iter().map(|t| t.contains(WILDCARD)))
-                        })
+                        && self
+                            .clusters
+                            .get(f.2 as usize)
+                            .is_some_and(|c| listy(&mut c.texts[p..].iter().map(|t| t.contains(WILDCARD))))
                 })
                 .map(|f| (f.1, f.2))
                 .collect();
@@ -1802,7 +1803,8 @@ mod tests {
         assert!(ids[9..].iter().all(|&i| m.resolve(i) == root));
         assert_eq!(m.template(root).as_deref(), Some("Fan speeds ( <*>"));
         assert_eq!(
-            m.parameters(root, "Fan speeds ( 1 2 3 4 5 )").expect("tail matches"),
+            m.parameters(root, "Fan speeds ( 1 2 3 4 5 )")
+                .expect("tail matches"),
             ["1 2 3 4 5 )"]
         );
         // A new length joins without a new cluster; the snapshot keeps the tail.
