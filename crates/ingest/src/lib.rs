@@ -36,6 +36,7 @@ mod faultline_batch;
 mod format;
 mod json;
 mod limits;
+pub mod otlp;
 
 pub use batch::{Batch, Counts, SERVICE_LABELS, UNKNOWN_SERVICE};
 pub use error::{IngestError, MAX_QUOTED_BYTES};
@@ -68,6 +69,9 @@ pub fn parse(format: Format, body: &[u8], limits: &Limits) -> Result<Batch, Inge
     match format {
         Format::Batch => faultline_batch::parse(body, limits),
         Format::Alertmanager => alertmanager::parse(body, limits),
+        Format::OtlpLogs(enc) => otlp::parse_logs(enc, body, limits),
+        Format::OtlpMetrics(enc) => otlp::parse_metrics(enc, body, limits),
+        Format::OtlpTraces(enc) => otlp::parse_traces(enc, body, limits),
         other => Err(IngestError::UnsupportedMediaType {
             content_type: format!("{other} (not implemented yet)"),
         }),
