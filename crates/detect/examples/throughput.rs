@@ -98,6 +98,20 @@ fn main() {
         let mut z = SeasonalZ::try_new(SeasonalZConfig::default()).expect("valid default");
         d.iter().map(|&v| z.update(v)).sum()
     });
+    let mut sd = StreamDetector::try_new(StreamConfig::default()).expect("valid default");
+    let mut rz = RobustZ::try_new(RobustZConfig::default()).expect("valid default");
+    let mut sz = SeasonalZ::try_new(SeasonalZConfig::default()).expect("valid default");
+    for &v in &data[..50_000] {
+        sd.update(v);
+        rz.update(v);
+        sz.update(v);
+    }
+    println!(
+        "state bytes per series: StreamDetector {}, RobustZ (window 64) {}, SeasonalZ (period 288) {}",
+        sd.state_bytes(),
+        rz.state_bytes(),
+        sz.state_bytes()
+    );
     let short = &data[..50_000];
     measure("StreamDetector (default)", short, secs, |d| {
         let mut z = StreamDetector::try_new(StreamConfig::default()).expect("valid default");

@@ -345,6 +345,14 @@ impl RobustZ {
         self.since_refresh = 0;
     }
 
+    /// Bytes of state held per series (struct plus heap).
+    pub fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + (self.ring.capacity() + self.blocks.capacity() + self.merged.capacity() + self.scratch.capacity())
+                * 8
+            + self.exact.as_ref().map_or(0, RollingMedianMad::heap_bytes)
+    }
+
     /// Signed robust z of `value` against the current baseline, with the baseline median
     /// (NaN before the first sample).
     pub fn z(&self, value: f64) -> (f64, f64) {
