@@ -6,8 +6,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use faultline_detect::{
-    stl, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig, StlParams, StreamConfig,
-    StreamDetector,
+    stl, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig,
+    StlParams, StreamConfig, StreamDetector,
 };
 
 /// Seeded noisy daily-ish series with a few spikes.

@@ -21,7 +21,11 @@ fn bench_series(n: usize, period: usize) -> Vec<f64> {
             s ^= s << 17;
             let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
             let ph = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
-            1000.0 + 0.01 * i as f64 + 200.0 * ph.sin() + 60.0 * (2.0 * ph).cos() + 20.0 * e
+            1000.0
+                + 0.01 * i as f64
+                + 200.0 * ph.sin()
+                + 60.0 * (2.0 * ph).cos()
+                + 20.0 * e
                 + if i % 977 == 0 { 300.0 } else { 0.0 }
                 + if i > n * 7 / 10 { 150.0 } else { 0.0 }
         })
@@ -29,7 +33,10 @@ fn bench_series(n: usize, period: usize) -> Vec<f64> {
 }
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn stl_vs_stlrs(c: &mut Criterion) {

@@ -8,7 +8,8 @@
 use std::hint::black_box;
 
 use faultline_detect::{
-    OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig, StreamConfig, StreamDetector,
+    OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig,
+    StreamConfig, StreamDetector,
 };
 
 /// User + system CPU seconds of this process (0 when /proc is unavailable).

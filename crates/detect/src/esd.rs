@@ -171,7 +171,11 @@ pub fn student_t_upper_quantile(q: f64, df: f64) -> f64 {
 /// Critical value `λ_i` of generalized ESD for step `i` (1-based) of `n` values.
 pub fn esd_critical_value(n: usize, i: usize, alpha: f64, two_sided: bool) -> f64 {
     let rem = (n - i + 1) as f64;
-    let q = if two_sided { alpha / (2.0 * rem) } else { alpha / rem };
+    let q = if two_sided {
+        alpha / (2.0 * rem)
+    } else {
+        alpha / rem
+    };
     let df = (n - i - 1) as f64;
     let t = student_t_upper_quantile(q, df);
     (n - i) as f64 * t / ((df + t * t) * rem).sqrt()
@@ -206,7 +210,12 @@ pub struct EsdOutlier {
 /// idx.sort();
 /// assert_eq!(idx, vec![40, 70]);
 /// ```
-pub fn generalized_esd(values: &[f64], max_outliers: usize, alpha: f64, dir: EsdDirection) -> Vec<EsdOutlier> {
+pub fn generalized_esd(
+    values: &[f64],
+    max_outliers: usize,
+    alpha: f64,
+    dir: EsdDirection,
+) -> Vec<EsdOutlier> {
     let n = values.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
@@ -378,7 +387,11 @@ pub fn sh_esd(series: &Series, cfg: &ShEsdConfig) -> Result<Vec<Anomaly>, Detect
     let period = cfg
         .period_samples
         .or_else(|| crate::seasonal::detect_period(&ys, cfg.min_period_acf));
-    let piece = if cfg.piece_samples == 0 { n } else { cfg.piece_samples.max(cfg.min_samples) };
+    let piece = if cfg.piece_samples == 0 {
+        n
+    } else {
+        cfg.piece_samples.max(cfg.min_samples)
+    };
     // Per sample: (statistic, critical) when flagged, and the expected value and spread.
     let mut flag: Vec<Option<(f64, f64)>> = vec![None; n];
     let mut expected = vec![0.0; n];
@@ -386,7 +399,11 @@ pub fn sh_esd(series: &Series, cfg: &ShEsdConfig) -> Result<Vec<Anomaly>, Detect
     let mut start = 0;
     while start < n {
         // The last short piece is analysed within the last full-length window.
-        let (a, b) = if n - start < piece { (n.saturating_sub(piece), n) } else { (start, start + piece) };
+        let (a, b) = if n - start < piece {
+            (n.saturating_sub(piece), n)
+        } else {
+            (start, start + piece)
+        };
         let x = &ys[a..b];
         let seasonal = period.and_then(|p| periodic_seasonal(x, p));
         let deseason: Vec<f64> = match &seasonal {
@@ -418,7 +435,11 @@ pub fn sh_esd(series: &Series, cfg: &ShEsdConfig) -> Result<Vec<Anomaly>, Detect
             e += 1;
         }
         let ratio = |i: usize| flag[i].map_or(0.0, |(r, c)| r / c);
-        let peak = hits[k..=e].iter().copied().max_by(|&p, &q| ratio(p).total_cmp(&ratio(q))).unwrap_or(hits[k]);
+        let peak = hits[k..=e]
+            .iter()
+            .copied()
+            .max_by(|&p, &q| ratio(p).total_cmp(&ratio(q)))
+            .unwrap_or(hits[k]);
         out.push(anomaly(
             series,
             &ts,
@@ -504,9 +525,15 @@ mod tests {
         x[10] = 100.0;
         x[20] = -100.0;
         x[30] = 90.0;
-        let up: Vec<usize> = generalized_esd(&x, 10, 0.05, EsdDirection::Up).iter().map(|o| o.index).collect();
+        let up: Vec<usize> = generalized_esd(&x, 10, 0.05, EsdDirection::Up)
+            .iter()
+            .map(|o| o.index)
+            .collect();
         assert_eq!(up, vec![10, 30]);
-        let down: Vec<usize> = generalized_esd(&x, 10, 0.05, EsdDirection::Down).iter().map(|o| o.index).collect();
+        let down: Vec<usize> = generalized_esd(&x, 10, 0.05, EsdDirection::Down)
+            .iter()
+            .map(|o| o.index)
+            .collect();
         assert_eq!(down, vec![20]);
         assert_eq!(generalized_esd(&x, 1, 0.05, EsdDirection::Both).len(), 1);
         assert!(generalized_esd(&[1.0; 50], 5, 0.05, EsdDirection::Both).is_empty());
@@ -520,7 +547,9 @@ mod tests {
         let mut s = 9u64;
         let mut v: Vec<f64> = (0..p * 14)
             .map(|i| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
                 200.0 + 80.0 * ((i % p) as f64 / p as f64 * std::f64::consts::TAU).sin() + 4.0 * e
             })
@@ -528,7 +557,9 @@ mod tests {
         // At the daily peak, drop to the daily mean: normal overall, anomalous for the hour.
         let at = p * 9 + p / 4;
         v[at] = 200.0;
-        let ts: Vec<Timestamp> = (0..v.len() as i64).map(|i| Timestamp::from_secs(300 * i)).collect();
+        let ts: Vec<Timestamp> = (0..v.len() as i64)
+            .map(|i| Timestamp::from_secs(300 * i))
+            .collect();
         let series = Series::new(SeriesKey::new("svc", "rps"), ts.clone(), v.clone()).unwrap();
         let found = sh_esd(&series, &ShEsdConfig::default()).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
@@ -538,7 +569,14 @@ mod tests {
         let global = generalized_esd(&v, 20, 0.05, EsdDirection::Both);
         assert!(global.iter().all(|o| o.index != at));
         // One-week pieces give the same answer here.
-        let pieces = sh_esd(&series, &ShEsdConfig { piece_samples: p * 7, ..Default::default() }).unwrap();
+        let pieces = sh_esd(
+            &series,
+            &ShEsdConfig {
+                piece_samples: p * 7,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(pieces.len(), 1);
     }
 }

@@ -61,7 +61,10 @@ impl ForecastConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), DetectError> {
         if self.period_samples == Some(1) {
-            return Err(DetectError::config("period_samples", "must be 0 (none) or at least 2"));
+            return Err(DetectError::config(
+                "period_samples",
+                "must be 0 (none) or at least 2",
+            ));
         }
         if self.horizon_samples == 0 {
             return Err(DetectError::config("horizon_samples", "must be at least 1"));
@@ -172,7 +175,9 @@ pub fn forecast(values: &[f64], cfg: &ForecastConfig) -> Result<Forecast, Detect
         };
         let m = level + hf * trend + season;
         let b = alpha * beta;
-        let var = sigma * sigma * (1.0 + (hf - 1.0) * (alpha * alpha + alpha * b * hf + b * b * hf * (2.0 * hf - 1.0) / 6.0));
+        let var = sigma
+            * sigma
+            * (1.0 + (hf - 1.0) * (alpha * alpha + alpha * b * hf + b * b * hf * (2.0 * hf - 1.0) / 6.0));
         let half = q * var.sqrt();
         mean.push(m);
         lower.push(m - half);
@@ -226,7 +231,10 @@ pub fn time_to_threshold(
     cfg: &ForecastConfig,
 ) -> Result<Option<Anomaly>, DetectError> {
     if !threshold.is_finite() {
-        return Err(DetectError::config("threshold", format!("must be finite, got {threshold}")));
+        return Err(DetectError::config(
+            "threshold",
+            format!("must be finite, got {threshold}"),
+        ));
     }
     let (ts, ys) = finite_samples(series);
     let f = forecast(&ys, cfg)?;
@@ -245,7 +253,11 @@ pub fn time_to_threshold(
     let mut steps: Vec<i64> = ts.windows(2).map(|w| w[1].as_nanos() - w[0].as_nanos()).collect();
     steps.sort_unstable();
     let step = steps.get(steps.len() / 2).copied().unwrap_or(0).max(0);
-    let eta = Timestamp(ts[n - 1].as_nanos().saturating_add(step.saturating_mul(h as i64 + 1)));
+    let eta = Timestamp(
+        ts[n - 1]
+            .as_nanos()
+            .saturating_add(step.saturating_mul(h as i64 + 1)),
+    );
     let score = 1.0 - (h + 1) as f64 / (2.0 * cfg.horizon_samples as f64);
     Ok(Some(anomaly(
         series,
@@ -270,7 +282,9 @@ mod tests {
     use faultline_core::SeriesKey;
 
     fn noise(s: &mut u64) -> f64 {
-        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     }
 
@@ -282,33 +296,66 @@ mod tests {
         let v: Vec<f64> = (0..p * 7)
             .map(|i| {
                 let t = i as f64;
-                40.0 + 2.0 * t / p as f64 + 20.0 * (t / p as f64 * std::f64::consts::TAU).sin() + noise(&mut s)
+                40.0 + 2.0 * t / p as f64
+                    + 20.0 * (t / p as f64 * std::f64::consts::TAU).sin()
+                    + noise(&mut s)
             })
             .collect();
-        let f = forecast(&v, &ForecastConfig { horizon_samples: p * 10, ..Default::default() }).unwrap();
+        let f = forecast(
+            &v,
+            &ForecastConfig {
+                horizon_samples: p * 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(f.period_samples, Some(p));
         // Daily peaks at phase p/4: 40 + 2 d + 20 reaches 95 at day 17.5 -> day 18's peak.
-        let ts: Vec<Timestamp> = (0..v.len() as i64).map(|i| Timestamp::from_secs(300 * i)).collect();
+        let ts: Vec<Timestamp> = (0..v.len() as i64)
+            .map(|i| Timestamp::from_secs(300 * i))
+            .collect();
         let series = Series::new(SeriesKey::new("web", "cpu_pct"), ts, v).unwrap();
-        let cfg = ForecastConfig { horizon_samples: p * 14, ..Default::default() };
-        let a = time_to_threshold(&series, 95.0, ThresholdSide::Above, &cfg).unwrap().unwrap();
-        let AnomalyKind::Predictive { eta, threshold } = a.kind else { panic!("{a:?}") };
+        let cfg = ForecastConfig {
+            horizon_samples: p * 14,
+            ..Default::default()
+        };
+        let a = time_to_threshold(&series, 95.0, ThresholdSide::Above, &cfg)
+            .unwrap()
+            .unwrap();
+        let AnomalyKind::Predictive { eta, threshold } = a.kind else {
+            panic!("{a:?}")
+        };
         assert_eq!(threshold, 95.0);
         let day = eta.as_secs() as f64 / (300.0 * p as f64);
         assert!((17.0..18.6).contains(&day), "{day}");
         assert!(a.expected.lower < a.expected.value && a.expected.value < a.expected.upper);
-        assert!(time_to_threshold(&series, 500.0, ThresholdSide::Above, &cfg).unwrap().is_none());
-        assert!(time_to_threshold(&series, 0.0, ThresholdSide::Above, &cfg).unwrap().is_none());
+        assert!(time_to_threshold(&series, 500.0, ThresholdSide::Above, &cfg)
+            .unwrap()
+            .is_none());
+        assert!(time_to_threshold(&series, 0.0, ThresholdSide::Above, &cfg)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn intervals_widen_with_the_horizon_and_short_input_is_an_error() {
         let mut s = 8u64;
         let y: Vec<f64> = (0..200).map(|i| 5.0 + 0.1 * i as f64 + noise(&mut s)).collect();
-        let f = forecast(&y, &ForecastConfig { period_samples: Some(0), horizon_samples: 50, ..Default::default() }).unwrap();
+        let f = forecast(
+            &y,
+            &ForecastConfig {
+                period_samples: Some(0),
+                horizon_samples: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let w = |h: usize| f.upper[h] - f.lower[h];
         assert!(w(0) > 0.0 && w(49) > w(0));
-        assert!(matches!(forecast(&y[..5], &ForecastConfig::default()), Err(DetectError::TooShort { .. })));
+        assert!(matches!(
+            forecast(&y[..5], &ForecastConfig::default()),
+            Err(DetectError::TooShort { .. })
+        ));
         let mut with_nan = y.clone();
         with_nan[10] = f64::NAN;
         assert!(forecast(&with_nan, &ForecastConfig::default()).is_ok());

@@ -85,7 +85,10 @@ pub fn mstl(values: &[f64], params: &MstlParams) -> Result<MstlDecomposition, De
     }
     let mut order: Vec<usize> = (0..params.periods.len()).collect();
     order.sort_by_key(|&i| params.periods[i]);
-    if order.windows(2).any(|w| params.periods[w[0]] == params.periods[w[1]]) {
+    if order
+        .windows(2)
+        .any(|w| params.periods[w[0]] == params.periods[w[1]])
+    {
         return Err(DetectError::config("periods", "must not repeat"));
     }
     if let Some(l) = &params.seasonal_lengths {
@@ -153,12 +156,24 @@ mod tests {
             periods,
             ..Default::default()
         };
-        assert!(matches!(mstl(&y, &p(vec![])), Err(DetectError::InvalidConfig { .. })));
-        assert!(matches!(mstl(&y, &p(vec![5, 5])), Err(DetectError::InvalidConfig { .. })));
-        assert!(matches!(mstl(&y, &p(vec![5, 60])), Err(DetectError::TooShort { .. })));
+        assert!(matches!(
+            mstl(&y, &p(vec![])),
+            Err(DetectError::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            mstl(&y, &p(vec![5, 5])),
+            Err(DetectError::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            mstl(&y, &p(vec![5, 60])),
+            Err(DetectError::TooShort { .. })
+        ));
         let mut z = y.clone();
         z[3] = f64::NAN;
-        assert!(matches!(mstl(&z, &p(vec![5, 12])), Err(DetectError::NonFinite { index: 3, .. })));
+        assert!(matches!(
+            mstl(&z, &p(vec![5, 12])),
+            Err(DetectError::NonFinite { index: 3, .. })
+        ));
         let d = mstl(&y, &p(vec![12, 5])).unwrap();
         assert!(d.remainder.iter().all(|r| r.abs() < 1e-9));
     }

@@ -348,7 +348,10 @@ impl RobustZ {
     /// Bytes of state held per series (struct plus heap).
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + (self.ring.capacity() + self.blocks.capacity() + self.merged.capacity() + self.scratch.capacity())
+            + (self.ring.capacity()
+                + self.blocks.capacity()
+                + self.merged.capacity()
+                + self.scratch.capacity())
                 * 8
             + self.exact.as_ref().map_or(0, RollingMedianMad::heap_bytes)
     }
@@ -515,7 +518,16 @@ mod tests {
 
     #[test]
     fn robust_z_blocks_match_a_direct_recomputation() {
-        for (w, r) in [(64usize, 16usize), (50, 16), (10, 3), (7, 7), (5, 9), (64, 1), (33, 1), (200, 1)] {
+        for (w, r) in [
+            (64usize, 16usize),
+            (50, 16),
+            (10, 3),
+            (7, 7),
+            (5, 9),
+            (64, 1),
+            (33, 1),
+            (200, 1),
+        ] {
             let cfg = RobustZConfig {
                 window_samples: w,
                 refresh_samples: r,

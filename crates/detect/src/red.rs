@@ -53,6 +53,9 @@ impl Default for RedConfig {
     }
 }
 
+/// One bucket of one service: span durations (ms) and the number of errors.
+type Bucket = (Vec<f64>, usize);
+
 /// Type-7 quantile of an ascending, non-empty slice.
 fn quantile_sorted(s: &[f64], q: f64) -> f64 {
     let h = (s.len() - 1) as f64 * q;
@@ -105,14 +108,19 @@ pub fn red_from_spans(spans: &[Span], cfg: &RedConfig) -> Result<Vec<Series>, De
     let width = i64::try_from(cfg.bucket_secs)
         .unwrap_or(i64::MAX)
         .saturating_mul(1_000_000_000);
-    let chosen: Vec<&Span> = spans.iter().filter(|s| !cfg.entry_spans_only || is_entry(s)).collect();
+    let chosen: Vec<&Span> = spans
+        .iter()
+        .filter(|s| !cfg.entry_spans_only || is_entry(s))
+        .collect();
     let (Some(first), Some(last)) = (
         chosen.iter().map(|s| s.start.as_nanos().div_euclid(width)).min(),
         chosen.iter().map(|s| s.start.as_nanos().div_euclid(width)).max(),
     ) else {
         return Ok(vec![]);
     };
-    let buckets = usize::try_from(last - first).unwrap_or(usize::MAX).saturating_add(1);
+    let buckets = usize::try_from(last - first)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
     if buckets > cfg.max_buckets {
         return Err(DetectError::config(
             "max_buckets",
@@ -125,7 +133,7 @@ pub fn red_from_spans(spans: &[Span], cfg: &RedConfig) -> Result<Vec<Series>, De
         ));
     }
     // Per service: per bucket (durations in ms, errors).
-    let mut per: BTreeMap<&str, (ServiceId, Vec<(Vec<f64>, usize)>)> = BTreeMap::new();
+    let mut per: BTreeMap<&str, (ServiceId, Vec<Bucket>)> = BTreeMap::new();
     for s in &chosen {
         let b = (s.start.as_nanos().div_euclid(width) - first) as usize;
         let entry = per
@@ -134,7 +142,9 @@ pub fn red_from_spans(spans: &[Span], cfg: &RedConfig) -> Result<Vec<Series>, De
         entry.1[b].0.push(s.duration.0 as f64 / 1e6);
         entry.1[b].1 += usize::from(s.status == SpanStatus::Error);
     }
-    let ts: Vec<Timestamp> = (0..buckets as i64).map(|b| Timestamp((first + b).saturating_mul(width))).collect();
+    let ts: Vec<Timestamp> = (0..buckets as i64)
+        .map(|b| Timestamp((first + b).saturating_mul(width)))
+        .collect();
     let secs = cfg.bucket_secs as f64;
     let mut out = Vec::with_capacity(per.len() * RED_METRICS.len());
     for (_, (svc, mut cells)) in per {
@@ -178,7 +188,11 @@ pub fn red_from_spans(spans: &[Span], cfg: &RedConfig) -> Result<Vec<Series>, De
 /// assert_eq!(r.values, vec![5.0, 5.0, 2.0, 5.0]);
 /// ```
 pub fn counter_rate(counter: &Series) -> Series {
-    let name = counter.key.metric.strip_suffix("_total").unwrap_or(&counter.key.metric);
+    let name = counter
+        .key
+        .metric
+        .strip_suffix("_total")
+        .unwrap_or(&counter.key.metric);
     let key = SeriesKey {
         metric: format!("{name}_rate"),
         ..counter.key.clone()
@@ -232,9 +246,13 @@ pub fn use_role(metric: &str) -> Option<UseRole> {
     let any = |words: &[&str]| words.iter().any(|w| m.contains(w));
     if any(&["error", "fail", "drop", "retrans", "oom", "kill"]) {
         Some(UseRole::Errors)
-    } else if any(&["queue", "pending", "wait", "throttl", "saturat", "load", "backlog", "swap", "lag"]) {
+    } else if any(&[
+        "queue", "pending", "wait", "throttl", "saturat", "load", "backlog", "swap", "lag",
+    ]) {
         Some(UseRole::Saturation)
-    } else if any(&["util", "usage", "used", "cpu", "mem", "disk", "busy", "percent", "pct", "conn"]) {
+    } else if any(&[
+        "util", "usage", "used", "cpu", "mem", "disk", "busy", "percent", "pct", "conn",
+    ]) {
         Some(UseRole::Utilization)
     } else {
         None
@@ -267,7 +285,15 @@ mod tests {
         for i in 0..100 {
             let t = format!("t{i}");
             let secs = i64::from(i) * 3; // 20 per minute over 5 minutes
-            spans.push(span(&t, "a", None, "front", secs, 10 * (i64::from(i) % 10 + 1), false));
+            spans.push(span(
+                &t,
+                "a",
+                None,
+                "front",
+                secs,
+                10 * (i64::from(i) % 10 + 1),
+                false,
+            ));
             spans.push(span(&t, "b", Some("a"), "front", secs, 1, false)); // internal child
             spans.push(span(&t, "c", Some("b"), "db", secs, 5, i % 4 == 0)); // call into db
         }
@@ -281,11 +307,21 @@ mod tests {
         let rate = get("front", "request_rate");
         assert_eq!(rate.values.len(), 5);
         assert!(rate.values.iter().all(|&r| (r - 20.0 / 60.0).abs() < 1e-12));
-        assert!(get("front", "duration_p99_ms").values.iter().all(|&v| v > 90.0 && v <= 100.0));
+        assert!(get("front", "duration_p99_ms")
+            .values
+            .iter()
+            .all(|&v| v > 90.0 && v <= 100.0));
         assert!(get("front", "error_rate").values.iter().all(|&v| v == 0.0));
         let ratio = &get("db", "error_ratio").values;
         assert!(ratio.iter().all(|&v| (v - 0.25).abs() < 0.06), "{ratio:?}");
-        let all = red_from_spans(&spans, &RedConfig { entry_spans_only: false, ..Default::default() }).unwrap();
+        let all = red_from_spans(
+            &spans,
+            &RedConfig {
+                entry_spans_only: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let front_all = all.iter().find(|s| s.key.service.as_str() == "front").unwrap();
         assert!((front_all.values[0] - 40.0 / 60.0).abs() < 1e-12, "{front_all:?}");
         assert!(red_from_spans(&[], &RedConfig::default()).unwrap().is_empty());
@@ -293,12 +329,28 @@ mod tests {
 
     #[test]
     fn empty_buckets_and_bad_ranges() {
-        let spans = vec![span("t", "a", None, "s", 0, 5, false), span("u", "a", None, "s", 180, 5, true)];
+        let spans = vec![
+            span("t", "a", None, "s", 0, 5, false),
+            span("u", "a", None, "s", 180, 5, true),
+        ];
         let red = red_from_spans(&spans, &RedConfig::default()).unwrap();
         assert_eq!(red[0].values, vec![1.0 / 60.0, 0.0, 0.0, 1.0 / 60.0]);
         assert!(red[2].values[1].is_nan());
-        let far = vec![span("t", "a", None, "s", 0, 5, false), span("u", "a", None, "s", 1 << 40, 5, false)];
-        assert!(matches!(red_from_spans(&far, &RedConfig::default()), Err(DetectError::InvalidConfig { .. })));
-        assert!(red_from_spans(&spans, &RedConfig { bucket_secs: 0, ..Default::default() }).is_err());
+        let far = vec![
+            span("t", "a", None, "s", 0, 5, false),
+            span("u", "a", None, "s", 1 << 40, 5, false),
+        ];
+        assert!(matches!(
+            red_from_spans(&far, &RedConfig::default()),
+            Err(DetectError::InvalidConfig { .. })
+        ));
+        assert!(red_from_spans(
+            &spans,
+            &RedConfig {
+                bucket_secs: 0,
+                ..Default::default()
+            }
+        )
+        .is_err());
     }
 }

@@ -153,8 +153,16 @@ impl RollingMedianMad {
         let g = |i: usize| (m - s[i]).max(s[i + k - 1] - m);
         // The optimum is at the crossing or just before it.
         let start = if c > 0 && g(c - 1) < g(c) { c - 1 } else { c };
-        let left = if start > 0 { m - s[start - 1] } else { f64::INFINITY };
-        let right = if start + k < n { s[start + k] - m } else { f64::INFINITY };
+        let left = if start > 0 {
+            m - s[start - 1]
+        } else {
+            f64::INFINITY
+        };
+        let right = if start + k < n {
+            s[start + k] - m
+        } else {
+            f64::INFINITY
+        };
         (g(start), left.min(right))
     }
 

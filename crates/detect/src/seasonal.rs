@@ -64,7 +64,10 @@ fn detrend(x: &[f64]) -> Vec<f64> {
         sxx += dt * dt;
     }
     let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    x.iter().enumerate().map(|(t, &v)| v - xm - slope * (t as f64 - tm)).collect()
+    x.iter()
+        .enumerate()
+        .map(|(t, &v)| v - xm - slope * (t as f64 - tm))
+        .collect()
 }
 
 /// The dominant period of `x` in samples (at least 2.5 periods must fit in `x`), or `None` when

@@ -63,13 +63,19 @@ impl SeasonalZConfig {
         if self.period_samples < 2 {
             return Err(DetectError::config("period_samples", "must be at least 2"));
         }
-        for (field, v) in [("level_alpha", self.level_alpha), ("season_gamma", self.season_gamma)] {
+        for (field, v) in [
+            ("level_alpha", self.level_alpha),
+            ("season_gamma", self.season_gamma),
+        ] {
             if !(v > 0.0 && v <= 1.0) {
                 return Err(DetectError::config(field, format!("must be in (0, 1], got {v}")));
             }
         }
         if self.residual_window_samples < 3 {
-            return Err(DetectError::config("residual_window_samples", "must be at least 3"));
+            return Err(DetectError::config(
+                "residual_window_samples",
+                "must be at least 3",
+            ));
         }
         if !(self.threshold_sigma.is_finite() && self.threshold_sigma > 0.0) {
             return Err(DetectError::config("threshold_sigma", "must be positive"));
@@ -197,7 +203,9 @@ mod tests {
     use super::*;
 
     fn noise(s: &mut u64) -> f64 {
-        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
     }
 
@@ -253,7 +261,11 @@ mod tests {
         for i in 501..510 {
             d.update((i % 10) as f64 + noise(&mut s));
         }
-        assert!((d.forecast() - before).abs() < 1.0, "{} vs {before}", d.forecast());
+        assert!(
+            (d.forecast() - before).abs() < 1.0,
+            "{} vs {before}",
+            d.forecast()
+        );
         assert!(d.state_bytes() < 2048, "{}", d.state_bytes());
     }
 

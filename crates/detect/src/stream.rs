@@ -136,7 +136,10 @@ impl StreamConfig {
             return Err(DetectError::config("rest_near_margin", "must be finite and >= 1"));
         }
         if !(self.gap_reset_intervals >= 0.0 && self.gap_reset_intervals.is_finite()) {
-            return Err(DetectError::config("gap_reset_intervals", "must be finite and >= 0"));
+            return Err(DetectError::config(
+                "gap_reset_intervals",
+                "must be finite and >= 0",
+            ));
         }
         if !(0.0..=1.0).contains(&self.rest_damping) {
             return Err(DetectError::config("rest_damping", "must be in [0, 1]"));
@@ -608,7 +611,11 @@ mod tests {
         // damped by the rest gate without gap handling, a fresh alarm with it.
         assert!(on[601] > 5.0 * off[601], "{} vs {}", on[601], off[601]);
         assert_eq!(on[..600], off[..600]);
-        let plain = score_stream(&(0..700).map(ts).collect::<Vec<_>>(), &(0..700).map(value).collect::<Vec<_>>(), &StreamConfig::default());
+        let plain = score_stream(
+            &(0..700).map(ts).collect::<Vec<_>>(),
+            &(0..700).map(value).collect::<Vec<_>>(),
+            &StreamConfig::default(),
+        );
         assert_eq!(plain, off);
     }
 

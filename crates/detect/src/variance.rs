@@ -73,7 +73,10 @@ impl VarianceConfig {
             return Err(DetectError::config("min_segment_samples", "must be at least 4"));
         }
         if self.min_samples < 2 * self.min_segment_samples {
-            return Err(DetectError::config("min_samples", "must be at least 2 * min_segment_samples"));
+            return Err(DetectError::config(
+                "min_samples",
+                "must be at least 2 * min_segment_samples",
+            ));
         }
         if !(self.min_sd_ratio.is_finite() && self.min_sd_ratio > 1.0) {
             return Err(DetectError::config("min_sd_ratio", "must be greater than 1"));
@@ -112,8 +115,8 @@ fn icss(sq: &[f64], a: usize, b: usize, cfg: &VarianceConfig, out: &mut Vec<usiz
     }
     let t = (b - a) as f64;
     let (mut c, mut best, mut at) = (0.0, 0.0, 0);
-    for k in a..b {
-        c += sq[k];
+    for (k, &v) in sq.iter().enumerate().take(b).skip(a) {
+        c += v;
         let len = k + 1 - a;
         if len < cfg.min_segment_samples || b - (k + 1) < cfg.min_segment_samples {
             continue;
@@ -171,7 +174,10 @@ pub fn detect_variance(series: &Series, cfg: &VarianceConfig) -> Result<Vec<Anom
     let mut cps = Vec::new();
     icss(&sq, 0, sq.len(), cfg, &mut cps);
     cps.sort_unstable();
-    let bounds: Vec<usize> = std::iter::once(0).chain(cps).chain(std::iter::once(d.len())).collect();
+    let bounds: Vec<usize> = std::iter::once(0)
+        .chain(cps)
+        .chain(std::iter::once(d.len()))
+        .collect();
     let segs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
     let base = spread(&d[segs[0].0..segs[0].1]);
     let floor = 1e-12 * s_all;
@@ -203,7 +209,9 @@ pub fn detect_variance(series: &Series, cfg: &VarianceConfig) -> Result<Vec<Anom
         }
         let (a, b) = (segs[i].0, segs[j].1);
         let ratio = spread(&d[a..b]).max(floor) / base.max(floor);
-        let peak = (a..b).max_by(|&p, &q| d[p].abs().total_cmp(&d[q].abs())).unwrap_or(a);
+        let peak = (a..b)
+            .max_by(|&p, &q| d[p].abs().total_cmp(&d[q].abs()))
+            .unwrap_or(a);
         let sd0 = base / std::f64::consts::SQRT_2;
         out.push(anomaly(
             series,
@@ -254,7 +262,9 @@ mod tests {
     use faultline_core::{Direction, SeriesKey, Timestamp};
 
     fn series(v: Vec<f64>) -> Series {
-        let ts = (0..v.len() as i64).map(|i| Timestamp::from_secs(10 * i)).collect();
+        let ts = (0..v.len() as i64)
+            .map(|i| Timestamp::from_secs(10 * i))
+            .collect();
         Series::new(SeriesKey::new("s", "m"), ts, v).unwrap()
     }
 
@@ -262,7 +272,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|i| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 amp(i) * ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
             })
             .collect()
@@ -275,7 +287,9 @@ mod tests {
             .enumerate()
             .map(|(i, e)| e + if i >= 200 { 50.0 } else { 0.0 })
             .collect();
-        assert!(detect_variance(&series(v), &VarianceConfig::default()).unwrap().is_empty());
+        assert!(detect_variance(&series(v), &VarianceConfig::default())
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -286,9 +300,22 @@ mod tests {
         assert_eq!(found[0].direction, Direction::Down);
         for seed in 0..20 {
             let v = noise(500, seed, |_| 1.0);
-            assert!(detect_variance(&series(v), &VarianceConfig::default()).unwrap().is_empty(), "seed {seed}");
+            assert!(
+                detect_variance(&series(v), &VarianceConfig::default())
+                    .unwrap()
+                    .is_empty(),
+                "seed {seed}"
+            );
         }
-        assert!(detect_variance(&series(vec![3.0; 100]), &VarianceConfig::default()).unwrap().is_empty());
-        assert!(detect_variance(&series(vec![3.0; 10]), &VarianceConfig::default()).unwrap().is_empty());
+        assert!(
+            detect_variance(&series(vec![3.0; 100]), &VarianceConfig::default())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            detect_variance(&series(vec![3.0; 10]), &VarianceConfig::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

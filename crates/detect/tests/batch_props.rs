@@ -22,7 +22,9 @@ fn value() -> impl Strategy<Value = f64> {
 }
 
 fn series(values: &[f64]) -> Series {
-    let ts = (0..values.len() as i64).map(|i| Timestamp::from_secs(60 * i)).collect();
+    let ts = (0..values.len() as i64)
+        .map(|i| Timestamp::from_secs(60 * i))
+        .collect();
     Series::new(SeriesKey::new("svc", "m"), ts, values.to_vec()).unwrap()
 }
 
@@ -42,7 +44,7 @@ proptest! {
         match forecast(&values, &ForecastConfig { period_samples: period, horizon_samples: 20, ..Default::default() }) {
             Ok(f) => {
                 prop_assert_eq!(f.mean.len(), 20);
-                prop_assert!(f.mean.iter().zip(&f.lower).all(|(m, l)| !(l > m)));
+                prop_assert!(f.mean.iter().zip(&f.lower).all(|(m, l)| l <= m));
             }
             Err(DetectError::TooShort { .. }) | Err(DetectError::NonFinite { .. }) => {}
             Err(e) => prop_assert!(false, "unexpected error {e}"),

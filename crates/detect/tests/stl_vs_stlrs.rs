@@ -12,7 +12,11 @@ pub fn bench_series(n: usize, period: usize) -> Vec<f64> {
             s ^= s << 17;
             let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
             let ph = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
-            1000.0 + 0.01 * i as f64 + 200.0 * ph.sin() + 60.0 * (2.0 * ph).cos() + 20.0 * e
+            1000.0
+                + 0.01 * i as f64
+                + 200.0 * ph.sin()
+                + 60.0 * (2.0 * ph).cos()
+                + 20.0 * e
                 + if i % 977 == 0 { 300.0 } else { 0.0 }
                 + if i > n * 7 / 10 { 150.0 } else { 0.0 }
         })
@@ -48,7 +52,10 @@ fn stl_matches_stlrs_with_the_same_settings() {
             ("remainder", &ours.remainder, theirs.remainder()),
         ] {
             let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-            assert!(worst <= 1e-8 * sd, "n {n} period {period} {name}: worst {worst:e} (sd {sd})");
+            assert!(
+                worst <= 1e-8 * sd,
+                "n {n} period {period} {name}: worst {worst:e} (sd {sd})"
+            );
         }
     }
 }
@@ -92,6 +99,9 @@ fn mstl_matches_stlrs_mstl() {
     assert!(worst(&ours.trend, theirs.trend()) <= 1e-8 * sd);
     assert!(worst(&ours.remainder, theirs.remainder()) <= 1e-8 * sd);
     for k in 0..2 {
-        assert!(worst(&ours.seasonal[k], &theirs.seasonal()[k]) <= 1e-8 * sd, "seasonal {k}");
+        assert!(
+            worst(&ours.seasonal[k], &theirs.seasonal()[k]) <= 1e-8 * sd,
+            "seasonal {k}"
+        );
     }
 }
