@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use faultline_core::{Alert, ChangeEvent, Labels, LogRecord, Series, SeriesKey, ServiceId, SignalSet, Span, Timestamp};
+use faultline_core::{Alert, ChangeEvent, Labels, LogRecord, Series, SeriesKey, SignalSet, Span, Timestamp};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -312,18 +312,6 @@ impl<'l> Builder<'l> {
         }
         self.batch
     }
-}
-
-/// The service of a label set: the first of `service`, `service_name`, `service.name`, `job`,
-/// `app`, `container` that is set (and removed from the labels), else `unknown`.
-pub(crate) fn take_service(labels: &mut Vec<(String, String)>) -> ServiceId {
-    for name in SERVICE_LABELS {
-        if let Some(i) = labels.iter().position(|(k, v)| k == name && !v.is_empty()) {
-            let (_, v) = labels.swap_remove(i);
-            return ServiceId::new(v);
-        }
-    }
-    ServiceId::new(UNKNOWN_SERVICE)
 }
 
 /// Label names that say which service a series belongs to, by priority.

@@ -37,6 +37,7 @@ mod format;
 mod json;
 mod limits;
 pub mod otlp;
+pub mod prometheus;
 
 pub use batch::{Batch, Counts, SERVICE_LABELS, UNKNOWN_SERVICE};
 pub use error::{IngestError, MAX_QUOTED_BYTES};
@@ -60,6 +61,44 @@ pub use limits::{InvalidLimits, Limits};
 /// assert_eq!(batch.alerts[0].ends_at, None);
 /// ```
 pub fn parse(format: Format, body: &[u8], limits: &Limits) -> Result<Batch, IngestError> {
+    parse_with(format, body, limits, &Context::now())
+}
+
+/// Facts about a request that a body may leave out: when it was received (the time of samples
+/// without a timestamp) and which service sent it (for series that name none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// Time given to records that carry none (Prometheus text samples, Telegraf metrics).
+    pub received_at: faultline_core::Timestamp,
+    /// Service of series and records that name none (e.g. from a push route's `job`).
+    pub default_service: Option<faultline_core::ServiceId>,
+}
+
+impl Context {
+    /// Received now (the system clock), no default service.
+    pub fn now() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        Self {
+            received_at: faultline_core::Timestamp(nanos),
+            default_service: None,
+        }
+    }
+}
+
+/// [`parse`] with an explicit [`Context`]: deterministic, as the clock is not read.
+///
+/// ```
+/// use faultline_core::{ServiceId, Timestamp};
+/// use faultline_ingest::{parse_with, Context, Format, Limits};
+/// let ctx = Context { received_at: Timestamp::from_secs(1_715_682_780), default_service: Some(ServiceId::new("redis")) };
+/// let body = b"# TYPE redis_connected_clients gauge\nredis_connected_clients{instance=\"redis-0:9121\"} 9830\n";
+/// let batch = parse_with(Format::PrometheusText, body, &Limits::default(), &ctx).unwrap();
+/// assert_eq!(batch.series[0].key.service.as_str(), "redis");
+/// assert_eq!(batch.series[0].timestamps[0], ctx.received_at);
+/// ```
+pub fn parse_with(format: Format, body: &[u8], limits: &Limits, ctx: &Context) -> Result<Batch, IngestError> {
     if body.len() > limits.max_body_bytes {
         return Err(IngestError::BodyTooLarge {
             bytes: body.len(),
@@ -72,6 +111,8 @@ pub fn parse(format: Format, body: &[u8], limits: &Limits) -> Result<Batch, Inge
         Format::OtlpLogs(enc) => otlp::parse_logs(enc, body, limits),
         Format::OtlpMetrics(enc) => otlp::parse_metrics(enc, body, limits),
         Format::OtlpTraces(enc) => otlp::parse_traces(enc, body, limits),
+        Format::PrometheusText => prometheus::parse_text(body, limits, ctx),
+        Format::PrometheusRemoteWrite => prometheus::parse_remote_write(body, limits, ctx),
         other => Err(IngestError::UnsupportedMediaType {
             content_type: format!("{other} (not implemented yet)"),
         }),

@@ -17,6 +17,7 @@
 
 pub mod messages;
 mod wire;
+pub(crate) use wire::count_remote_write;
 
 use std::collections::BTreeMap;
 
