@@ -7,23 +7,18 @@
 //! hash-chained JSONL audit log (`--audit`, default `faultline-audit.jsonl` beside the plan).
 //! See docs/remediate.md.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use faultline::core::ports::{AuditSink, Clock, DryRunRunner, LogNotifier, Runner, SystemClock};
-use faultline::core::{Execution, FixPlan, PlanId, PlanState};
-use faultline::remediate::approval::{plan_digest, AutoApprove, Plan, SignedApproval};
-use faultline::remediate::audit::{self, FileAuditSink, SigningKey, VerifyingKey};
-use faultline::remediate::canary::{CanaryJudge, MetricComparison, MetricDirection, MetricKind};
-use faultline::remediate::gitops::GitOpsRunner;
-use faultline::remediate::preflight::{Preflight, PreflightConfig};
-use faultline::remediate::shell::{ShellConfig, ShellRunner};
-use faultline::remediate::{Catalog, PlanContext, RemediateError};
+use faultline::core::{FixPlan, PlanState};
+use faultline::fix::{
+    self, Authority, CanaryConfig, CanarySpec, DriftCheck, ErrorBudget, ExecutionRecord, Fixer,
+    HttpRunnerConfig, MetricDirection, PlanContext, PreflightRecord, PreflightSpec, RegoModule, RunnerSpec,
+    ShellConfig, SignedApproval,
+};
+use faultline::remediate::{Catalog, RemediateError};
 use faultline::{Error, Pipeline, PipelineConfig};
-use serde::{Deserialize, Serialize};
 
 /// The remediation subcommands (flattened into the CLI's command list).
 #[derive(Subcommand)]
@@ -35,9 +30,13 @@ pub enum FixCommand {
         --environment, else the incident's, else production (an unknown environment needs a person)."
     )]
     Plan(PlanArgs),
-    /// Check a plan: dry run, policy, error budget, risk.
-    #[command(after_help = "Example:\n  faultline preflight plan.json\n\n\
-        Prints the preflight report JSON and marks the plan file preflighted. Exit 2 when a check fails.")]
+    /// Check a plan: dry run, policy, error budget, drift, risk.
+    #[command(after_help = "Example:\n  faultline preflight plan.json\n  \
+        faultline preflight plan.json --policy freeze.rego --budget 0.999,1000000,1200 \\\n    \
+        --drift 'checkout runs 2.32.0,2.32.0,kubectl get deploy/checkout -o name' --runner shell\n\n\
+        Prints the preflight report JSON, writes the preflight record (PLAN.preflight.json: the checks\n\
+        and their digests, which `faultline approve` repeats) and marks the plan file preflighted.\n\
+        Exit 2 when a check fails.")]
     Preflight(PreflightArgs),
     /// Approve a preflighted plan with a signed approval.
     #[command(after_help = "Example:\n  faultline keygen --out alice\n  \
@@ -117,17 +116,47 @@ pub struct PlanArgs {
 pub struct PreflightArgs {
     /// The plan JSON (from `faultline plan`).
     plan: PathBuf,
-    /// Rego policy added to the built-in rules (needs the `rego` feature).
+    /// All checks as one PreflightSpec file (YAML or JSON: config, policy, budget, drift); the
+    /// flags below add to it.
     #[arg(long)]
-    policy: Option<PathBuf>,
-    /// Plans riskier than this fail (0–1).
-    #[arg(long, default_value_t = 0.9)]
-    max_risk: f64,
+    spec: Option<PathBuf>,
+    /// Rego policy added to the built-in rules (repeatable; needs the `rego` feature).
+    #[arg(long)]
+    policy: Vec<PathBuf>,
+    /// JSON file with the Rego `data` document (e.g. {"faultline": {"allowed_namespaces": ["shop"]}}).
+    #[arg(long)]
+    policy_data: Option<PathBuf>,
+    /// Plans riskier than this fail (0–1) [default: 0.9, or the spec's].
+    #[arg(long)]
+    max_risk: Option<f64>,
+    /// The affected SLO's error budget: SLO_TARGET,TOTAL_EVENTS,BAD_EVENTS (e.g. 0.999,1000000,1200).
+    /// When exhausted only low-risk plans (rollbacks, pauses) pass.
+    #[arg(long, value_name = "SLO,TOTAL,BAD")]
+    budget: Option<String>,
+    /// A drift check NAME,EXPECTED_TEXT,PROBE_COMMAND (repeatable): the read-only probe's
+    /// output must contain the text (checked with --runner shell; not checkable with dry-run).
+    #[arg(long, value_name = "NAME,EXPECT,PROBE")]
+    drift: Vec<String>,
+    /// Runner for the dry runs and drift probes.
+    #[arg(long, value_enum, default_value = "dry-run")]
+    runner: PreflightRunner,
     /// Write the preflight report here instead of stdout.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Where the preflight record goes [default: PLAN.preflight.json].
+    #[arg(long)]
+    record: Option<PathBuf>,
     #[command(flatten)]
     audit: AuditArgs,
+}
+
+/// Runners preflight may use (they only run dry-run forms and read-only probes).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum PreflightRunner {
+    /// Prints what would run; drift checks are reported as not checkable.
+    DryRun,
+    /// Runs the dry-run forms and probes as local allow-listed processes.
+    Shell,
 }
 
 /// `faultline approve`.
@@ -144,6 +173,9 @@ pub struct ApproveArgs {
     /// Why.
     #[arg(long, default_value = "")]
     comment: String,
+    /// The preflight record [default: PLAN.preflight.json]; its checks run again.
+    #[arg(long)]
+    preflight: Option<PathBuf>,
     /// Where the signed approval goes [default: PLAN.approval.json].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -152,8 +184,7 @@ pub struct ApproveArgs {
 }
 
 /// Which runner executes the steps.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 pub enum RunnerKind {
     /// Prints what would run (default).
     DryRun,
@@ -161,21 +192,19 @@ pub enum RunnerKind {
     Shell,
     /// Commits `gitops set` steps to a branch of --repo.
     Gitops,
-    /// Sends HTTP steps (AWX, Terraform Cloud, ITSM, Slack, PagerDuty) as requests (http:// only).
+    /// Sends HTTP steps (AWX, Terraform Cloud, ITSM, Slack, PagerDuty) as requests.
     #[cfg(feature = "http")]
     Http,
 }
 
 /// Settings of the HTTP runner.
-#[derive(Args, Clone, Default, Serialize, Deserialize)]
+#[derive(Args, Clone, Default)]
 pub struct HttpArgs {
     /// URL prefix HTTP steps may call (repeatable; none = any http:// URL).
     #[arg(long = "http-allow", value_name = "PREFIX")]
-    #[serde(default)]
     http_allow: Vec<String>,
     /// Environment variable HTTP steps may use for credentials and placeholders (repeatable).
     #[arg(long = "http-env", value_name = "NAME")]
-    #[serde(default)]
     http_env: Vec<String>,
 }
 
@@ -190,7 +219,8 @@ pub struct ExecuteArgs {
     /// The approver's public key file (PREFIX.pub).
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Approve by policy instead (non-production environments only).
+    /// Approve by policy instead (non-production environments only); the plan must pass the
+    /// checks of its preflight record (PLAN.preflight.json, else the defaults) again.
     #[arg(long)]
     auto_approve: bool,
     /// The runner.
@@ -280,26 +310,6 @@ pub struct KeygenArgs {
     force: bool,
 }
 
-/// What `execute` leaves for `verify`.
-#[derive(Serialize, Deserialize)]
-struct ExecutionRecord {
-    plan: PlanId,
-    plan_digest: String,
-    state: PlanState,
-    runner: RunnerKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    repo: Option<PathBuf>,
-    base: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    branch: Option<String>,
-    #[serde(default)]
-    http: HttpArgs,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    approval: Option<SignedApproval>,
-    auto_approved: bool,
-    executions: Vec<Execution>,
-}
-
 /// Runs a remediation subcommand.
 pub fn run(cmd: FixCommand) -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -322,38 +332,46 @@ pub fn run(cmd: FixCommand) -> Result<(), Error> {
             | FixCommand::Keygen(a) => keygen(&a),
         }
     })
+    .map_err(exit_class)
 }
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::Input(msg.into())
 }
 
-/// Maps a remediation error to the CLI's exit codes: whatever the user can fix is bad input.
-fn rem(e: RemediateError) -> Error {
+/// Maps errors to the CLI's exit codes: whatever the user can fix (a refusal, a bad value, a
+/// tampered log) is bad input (2); the environment failing (I/O, runner, timeout, git) is 1.
+fn exit_class(e: Error) -> Error {
     match e {
-        RemediateError::Io { .. } | RemediateError::Runner { .. } | RemediateError::Timeout { .. } => {
-            Error::Remediate(e)
-        }
-        RemediateError::Core(c) => Error::Core(c),
-        other => Error::Input(other.to_string()),
+        Error::Remediate(
+            RemediateError::Io { .. }
+            | RemediateError::Runner { .. }
+            | RemediateError::Timeout { .. }
+            | RemediateError::Git { .. },
+        ) => e,
+        Error::Remediate(RemediateError::Core(c)) => Error::Core(c),
+        Error::Remediate(other) => Error::Input(other.to_string()),
+        other => other,
     }
 }
 
-fn read_text(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))
+/// The error's own message, without the "bad input" prefix.
+fn message(e: &Error) -> String {
+    match e {
+        Error::Input(m) => m.clone(),
+        Error::Remediate(r) => r.to_string(),
+        other => other.chain(),
+    }
 }
 
-fn write_text(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|e| bad(format!("cannot write {}: {e}", path.display())))
-}
-
-fn to_json<T: Serialize>(v: &T) -> String {
+fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 fn emit(out: Option<&Path>, text: &str) -> Result<(), Error> {
     match out {
-        Some(p) => write_text(p, &format!("{text}\n")),
+        Some(p) => std::fs::write(p, format!("{text}\n"))
+            .map_err(|e| bad(format!("cannot write {}: {e}", p.display()))),
         None => {
             let mut o = std::io::stdout().lock();
             writeln!(o, "{text}").map_err(|e| bad(format!("cannot write output: {e}")))
@@ -362,8 +380,7 @@ fn emit(out: Option<&Path>, text: &str) -> Result<(), Error> {
 }
 
 fn read_plan(path: &Path) -> Result<FixPlan, Error> {
-    serde_json::from_str(&read_text(path)?)
-        .map_err(|e| bad(format!("{}: not a fix plan: {e}", path.display())))
+    fix::read_json(path, "a fix plan")
 }
 
 /// `dir/name.json` → `dir/name.SUFFIX`.
@@ -382,97 +399,36 @@ fn dir_of(p: &Path) -> PathBuf {
     }
 }
 
-fn clock() -> Arc<dyn Clock> {
-    Arc::new(SystemClock)
-}
-
-fn read_hex_file(path: &Path) -> Result<String, Error> {
-    Ok(read_text(path)?.trim().to_owned())
-}
-
-fn secret_key(path: &Path) -> Result<SigningKey, Error> {
-    audit::signing_key_from_hex(&read_hex_file(path)?)
-        .map_err(|e| bad(format!("{}: not a secret key: {e}", path.display())))
-}
-
-fn public_key(path: &Path) -> Result<VerifyingKey, Error> {
-    audit::verifying_key_from_hex(&read_hex_file(path)?)
-        .map_err(|e| bad(format!("{}: not a public key: {e}", path.display())))
-}
-
-fn new_key() -> Result<SigningKey, Error> {
-    let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed)
-        .map_err(|e| Error::Remediate(RemediateError::Config(format!("no randomness: {e}"))))?;
-    Ok(SigningKey::from_bytes(&seed))
-}
-
-fn write_key_pair(prefix: &Path, force: bool) -> Result<(PathBuf, PathBuf, SigningKey), Error> {
-    let mut secret_path = prefix.as_os_str().to_owned();
-    secret_path.push(".key");
-    let mut public_path = prefix.as_os_str().to_owned();
-    public_path.push(".pub");
-    let (secret_path, public_path) = (PathBuf::from(secret_path), PathBuf::from(public_path));
-    if !force && (secret_path.exists() || public_path.exists()) {
-        return Err(bad(format!(
-            "{} already exists (use --force to replace it)",
-            secret_path.display()
-        )));
-    }
-    let key = new_key()?;
-    let secret_hex: String = key.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(&secret_path)
-        .map_err(|e| bad(format!("cannot write {}: {e}", secret_path.display())))?;
-    writeln!(f, "{secret_hex}").map_err(|e| bad(format!("cannot write {}: {e}", secret_path.display())))?;
-    write_text(
-        &public_path,
-        &format!("{}\n", audit::verifying_key_hex(&key.verifying_key())),
-    )?;
-    Ok((secret_path, public_path, key))
-}
-
 impl AuditArgs {
-    /// Opens the audit log (verifying what is already in it).
-    fn open(&self, near: &Path) -> Result<FileAuditSink, Error> {
+    /// The fixer over the audit log (verifying what is already in it).
+    fn open(&self, near: &Path) -> Result<Fixer, Error> {
         let path = self
             .audit
             .clone()
             .unwrap_or_else(|| dir_of(near).join("faultline-audit.jsonl"));
         let key = match &self.audit_key {
-            Some(k) => secret_key(k)?,
+            Some(k) => fix::read_signing_key(k)?,
             None => {
                 let mut p = path.as_os_str().to_owned();
                 p.push(".key");
                 let kp = PathBuf::from(p);
                 if kp.exists() {
-                    secret_key(&kp)?
+                    fix::read_signing_key(&kp)?
                 } else {
-                    let (s, pubk, key) = write_key_pair(&path, false)?;
+                    let files = fix::write_key_pair(&path, false)?;
                     tracing::warn!(
-                        secret = %s.display(), public = %pubk.display(),
+                        secret = %files.secret.display(), public = %files.public.display(),
                         "created an audit signing key beside the log; keep the secret key elsewhere in production"
                     );
-                    key
+                    files.key
                 }
             }
         };
-        FileAuditSink::open(&path, key, clock()).map_err(rem)
+        Fixer::with_file_audit(&path, key)
     }
 }
 
-async fn append(sink: &FileAuditSink, payload: serde_json::Value) -> Result<(), Error> {
-    sink.append(payload).await.map(|_| ()).map_err(Error::Core)
-}
-
-fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>, Error> {
+fn parse_params(params: &[String]) -> Result<std::collections::BTreeMap<String, String>, Error> {
     params
         .iter()
         .map(|p| match p.split_once('=') {
@@ -489,7 +445,11 @@ async fn plan(a: PlanArgs) -> Result<(), Error> {
     };
     cfg.plan.enabled = false; // planned below, with this command's catalog and context
     let catalog = match &a.catalog {
-        Some(p) => Catalog::from_yaml(&read_text(p)?).map_err(|e| bad(format!("{}: {e}", p.display())))?,
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?;
+            Catalog::from_yaml(&text).map_err(|e| bad(format!("{}: {e}", p.display())))?
+        }
         None => Catalog::default_catalog(),
     };
     let b = faultline::bundle::read_bundle(&a.bundle)?;
@@ -497,147 +457,144 @@ async fn plan(a: PlanArgs) -> Result<(), Error> {
         .config(cfg)
         .build()?
         .analyze(&b.incident, &b.signals)?;
-    let top = report.hypotheses.first().ok_or_else(|| {
-        bad(format!(
+    if report.hypotheses.is_empty() {
+        return Err(bad(format!(
             "{}: the analysis found no hypothesis to fix",
             a.bundle.display()
-        ))
-    })?;
+        )));
+    }
     let ctx = PlanContext {
         environment: a.environment.clone().unwrap_or_default(),
         namespace: a.namespace.clone(),
         params: parse_params(&a.params)?,
         ..Default::default()
     };
-    let fix = catalog.plan(&report, top, &ctx).map_err(rem)?.ok_or_else(|| {
-        bad(format!(
-            "no catalog rule matches the top hypothesis ({}: {})",
-            top.service.as_str(),
-            top.statement
-        ))
-    })?;
-    let sink = a.audit.open(a.out.as_deref().unwrap_or(Path::new("plan.json")))?;
-    let draft = Plan::new(fix);
-    let mut ev = draft.audit_event("planned");
-    ev["hypothesis"] = serde_json::json!({ "id": top.id, "service": top.service, "statement": top.statement,
-        "confidence": top.confidence });
-    ev["steps"] = serde_json::to_value(&draft.fix_plan().steps).unwrap_or_default();
-    append(&sink, ev).await?;
-    emit(a.out.as_deref(), &to_json(draft.fix_plan()))
+    let fixer = a.audit.open(a.out.as_deref().unwrap_or(Path::new("plan.json")))?;
+    let fix = fixer.plan(&report, &catalog, &ctx).await?;
+    emit(a.out.as_deref(), &to_json(&fix))
 }
 
-fn preflight_checks(a_policy: Option<&Path>, max_risk: f64) -> Result<Preflight, Error> {
-    let cfg = PreflightConfig {
-        max_risk,
-        ..Default::default()
+/// The checks of `faultline preflight`: the spec file, then the flags.
+fn preflight_spec(a: &PreflightArgs) -> Result<PreflightSpec, Error> {
+    let mut spec: PreflightSpec = match &a.spec {
+        Some(p) => fix::read_config(p, "a preflight spec")?,
+        None => PreflightSpec::default(),
     };
-    cfg.validate().map_err(rem)?;
-    let mut pf = Preflight::try_new(cfg).map_err(rem)?;
-    // The built-in rules, as in Preflight::default.
-    for p in Preflight::default_policies() {
-        pf = pf.with_policy(p);
+    if let Some(r) = a.max_risk {
+        spec.config.max_risk = r;
     }
-    if let Some(path) = a_policy {
-        pf = with_rego(pf, path)?;
+    for p in &a.policy {
+        let source =
+            std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?;
+        spec.policy.rego.push(RegoModule {
+            name: p.display().to_string(),
+            source,
+        });
     }
-    Ok(pf)
+    if let Some(p) = &a.policy_data {
+        spec.policy.rego_data = fix::read_json(p, "a JSON Rego data document")?;
+    }
+    if let Some(b) = &a.budget {
+        let parts: Vec<&str> = b.split(',').map(str::trim).collect();
+        let parsed = match parts.as_slice() {
+            [t, n, bad_n] => match (t.parse::<f64>(), n.parse::<u64>(), bad_n.parse::<u64>()) {
+                (Ok(slo_target), Ok(total_events), Ok(bad_events)) => Some(ErrorBudget {
+                    slo_target,
+                    total_events,
+                    bad_events,
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        spec.budget = Some(parsed.ok_or_else(|| {
+            bad(format!(
+                "--budget {b:?}: expected SLO_TARGET,TOTAL_EVENTS,BAD_EVENTS (e.g. 0.999,1000000,1200)"
+            ))
+        })?);
+    }
+    for d in &a.drift {
+        let mut it = d.splitn(3, ',');
+        match (it.next(), it.next(), it.next()) {
+            (Some(name), Some(expect), Some(probe))
+                if !name.trim().is_empty() && !probe.trim().is_empty() =>
+            {
+                spec.drift.push(DriftCheck {
+                    name: name.trim().to_owned(),
+                    expect_contains: expect.trim().to_owned(),
+                    probe: probe.trim().to_owned(),
+                })
+            }
+            _ => {
+                return Err(bad(format!(
+                    "--drift {d:?}: expected NAME,EXPECTED_TEXT,PROBE_COMMAND"
+                )))
+            }
+        }
+    }
+    Ok(spec)
 }
 
-#[cfg(feature = "rego")]
-fn with_rego(pf: Preflight, path: &Path) -> Result<Preflight, Error> {
-    let text = read_text(path)?;
-    let name = path.display().to_string();
-    let policy =
-        faultline::remediate::rego::RegoPolicy::new(&[(name.as_str(), text.as_str())], serde_json::json!({}))
-            .map_err(|e| bad(format!("{name}: {e}")))?;
-    Ok(pf.with_policy(Box::new(policy)))
-}
-
-#[cfg(not(feature = "rego"))]
-fn with_rego(_pf: Preflight, path: &Path) -> Result<Preflight, Error> {
-    Err(bad(format!(
-        "--policy {}: this faultline was built without Rego support (cargo feature `rego`); the built-in policy applies without --policy",
-        path.display()
-    )))
+fn preflight_runner(name: &str) -> Result<RunnerSpec, Error> {
+    match name {
+        "dry-run" => Ok(RunnerSpec::DryRun),
+        "shell" => Ok(RunnerSpec::Shell {
+            config: ShellConfig::default(),
+        }),
+        other => Err(bad(format!("preflight runner {other:?} is not dry-run or shell"))),
+    }
 }
 
 async fn preflight(a: PreflightArgs) -> Result<(), Error> {
-    let fix = read_plan(&a.plan)?;
-    let pf = preflight_checks(a.policy.as_deref(), a.max_risk)?;
-    let sink = a.audit.open(&a.plan)?;
-    let clock = clock();
-    match Plan::new(fix).preflight(&pf, &DryRunRunner, clock.as_ref()).await {
-        Ok(p) => {
-            let mut ev = p.audit_event("preflight");
-            ev["passed"] = true.into();
-            ev["risk"] = p.preflight_report().risk.into();
-            append(&sink, ev).await?;
-            emit(a.report.as_deref(), &to_json(p.preflight_report()))?;
-            write_text(&a.plan, &format!("{}\n", to_json(p.fix_plan())))
-        }
-        Err(failed) => {
-            let mut ev = failed.plan.audit_event("preflight");
-            ev["passed"] = false.into();
-            ev["reasons"] = serde_json::to_value(&failed.report.reasons).unwrap_or_default();
-            append(&sink, ev).await?;
-            emit(a.report.as_deref(), &to_json(&failed.report))?;
-            Err(bad(format!(
-                "preflight refused plan {}: {}",
-                failed.plan.fix_plan().id,
-                failed.report.reasons.join("; ")
-            )))
-        }
+    let mut fix = read_plan(&a.plan)?;
+    let spec = preflight_spec(&a)?;
+    let fixer = a.audit.open(&a.plan)?;
+    let runner = preflight_runner(match a.runner {
+        PreflightRunner::DryRun => "dry-run",
+        PreflightRunner::Shell => "shell",
+    })?
+    .build(&fix)?;
+    let record = fixer.preflight(&fix, &spec, runner.as_ref()).await?;
+    emit(a.report.as_deref(), &to_json(&record.report))?;
+    let record_path = a
+        .record
+        .clone()
+        .unwrap_or_else(|| sibling(&a.plan, "preflight.json"));
+    fix::write_json(&record_path, &record)?;
+    if !record.passed() {
+        return Err(bad(format!(
+            "preflight refused plan {}: {}",
+            fix.id,
+            record.report.reasons.join("; ")
+        )));
     }
-}
-
-/// Whether the audit log holds a passing preflight of exactly this plan content.
-async fn preflighted_in_log(sink: &FileAuditSink, digest: &str) -> Result<bool, Error> {
-    let records = sink.records().await.map_err(Error::Core)?;
-    Ok(records.iter().any(|r| {
-        r.payload["event"] == "preflight" && r.payload["passed"] == true && r.payload["digest"] == digest
-    }))
+    fix.state = PlanState::Preflighted;
+    fix::write_json(&a.plan, &fix)
 }
 
 async fn approve(a: ApproveArgs) -> Result<(), Error> {
     let fix = read_plan(&a.plan)?;
-    let key = secret_key(&a.key)?;
-    let sink = a.audit.open(&a.plan)?;
-    let digest = plan_digest(&fix);
-    if !preflighted_in_log(&sink, &digest).await? {
+    let key = fix::read_signing_key(&a.key)?;
+    let fixer = a.audit.open(&a.plan)?;
+    let record_path = a
+        .preflight
+        .clone()
+        .unwrap_or_else(|| sibling(&a.plan, "preflight.json"));
+    if !record_path.exists() {
         return Err(bad(format!(
-            "plan {} has no passing preflight in the audit log {}: run `faultline preflight {}` first",
+            "plan {} has no passing preflight ({} is missing): run `faultline preflight {}` first",
             fix.id,
-            sink.path().display(),
+            record_path.display(),
             a.plan.display()
         )));
     }
-    // The typestate needs a preflighted plan: the checks run again here, so an approval is
-    // only ever signed for a plan that passes preflight at approval time.
-    let clock = clock();
-    let pre = Plan::new(fix)
-        .preflight(
-            &preflight_checks(None, PreflightConfig::default().max_risk)?,
-            &DryRunRunner,
-            clock.as_ref(),
-        )
-        .await
-        .map_err(|f| {
-            bad(format!(
-                "preflight no longer passes: {}",
-                f.report.reasons.join("; ")
-            ))
-        })?;
-    let approved = pre
-        .approve(&a.approver, clock.as_ref(), &a.comment)
-        .map_err(|_| bad("--approver must name a person"))?;
-    let signed = approved.signed_approval(&key);
-    let mut ev = approved.audit_event("approved");
-    ev["approver"] = approved.approval().approver.clone().into();
-    ev["approver_key"] = audit::verifying_key_hex(&key.verifying_key()).into();
-    ev["comment"] = a.comment.clone().into();
-    append(&sink, ev).await?;
+    let record: PreflightRecord = fix::read_json(&record_path, "a preflight record")?;
+    let runner = preflight_runner(&record.runner)?.build(&fix)?;
+    let signed = fixer
+        .approve(&fix, &record, &a.approver, &a.comment, &key, runner.as_ref())
+        .await?;
     let out = a.out.clone().unwrap_or_else(|| sibling(&a.plan, "approval.json"));
-    write_text(&out, &format!("{}\n", to_json(&signed)))?;
+    fix::write_json(&out, &signed)?;
     let mut e = std::io::stderr().lock();
     let _ = writeln!(
         e,
@@ -649,164 +606,84 @@ async fn approve(a: ApproveArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// An approved plan, from a signed approval or (non-production only) the auto-approve policy.
-async fn approved_plan(
-    fix: FixPlan,
-    approval: Option<&SignedApproval>,
-    key: Option<&Path>,
-    auto: bool,
-    clock: &dyn Clock,
-) -> Result<Plan<faultline::remediate::approval::state::Approved>, Error> {
-    let (id, env) = (fix.id.clone(), fix.environment.clone());
-    if let Some(signed) = approval {
-        let key = key.ok_or_else(|| bad("--key (the approver's public key) is required with an approval"))?;
-        let vk = public_key(key)?;
-        return Plan::from_signed_approval(fix, signed, &vk)
-            .map_err(|e| bad(format!("refusing to execute plan {id}: {e}")));
-    }
-    if auto {
-        let policy = AutoApprove {
-            enabled: true,
-            environments: vec![env.clone()],
-            ..Default::default()
-        };
-        if let Some(why) = policy.refusal(&fix) {
-            return Err(bad(format!(
-                "refusing to execute plan {id} without a signed approval: {why}"
-            )));
-        }
-        let pre = Plan::new(fix)
-            .preflight(
-                &preflight_checks(None, PreflightConfig::default().max_risk)?,
-                &DryRunRunner,
-                clock,
-            )
-            .await
-            .map_err(|f| {
-                bad(format!(
-                    "refusing to execute plan {id}: preflight fails: {}",
-                    f.report.reasons.join("; ")
-                ))
-            })?;
-        return pre
-            .auto_approve(&policy, clock)
-            .map_err(|(_, why)| bad(format!("refusing to execute plan {id}: {why}")));
-    }
-    Err(bad(format!(
-        "refusing to execute plan {id} for environment '{env}' without a signed approval: \
-         run `faultline approve` and pass --approval FILE --key APPROVER.pub{}",
-        if PlanContext::default().is_production(&env) {
-            ""
-        } else {
-            " (or --auto-approve, non-production only)"
-        }
-    )))
-}
-
-fn make_runner(
-    kind: RunnerKind,
-    repo: Option<&Path>,
-    base: &str,
-    http: &HttpArgs,
-    fix: &FixPlan,
-) -> Result<Box<dyn Runner>, Error> {
-    let _ = http;
-    Ok(match kind {
-        RunnerKind::DryRun => Box::new(DryRunRunner),
-        RunnerKind::Shell => Box::new(ShellRunner::try_new(ShellConfig::default()).map_err(rem)?),
-        RunnerKind::Gitops => {
-            let repo = repo.ok_or_else(|| bad("--runner gitops needs --repo DIR (a git repository)"))?;
-            if !repo.join(".git").exists() && !repo.join("HEAD").exists() {
-                return Err(bad(format!("{} is not a git repository", repo.display())));
-            }
-            Box::new(GitOpsRunner::for_plan(repo, base, fix))
-        }
+fn runner_spec(a: &ExecuteArgs) -> Result<RunnerSpec, Error> {
+    Ok(match a.runner {
+        RunnerKind::DryRun => RunnerSpec::DryRun,
+        RunnerKind::Shell => RunnerSpec::Shell {
+            config: ShellConfig::default(),
+        },
+        RunnerKind::Gitops => RunnerSpec::Gitops {
+            repo: a
+                .repo
+                .clone()
+                .ok_or_else(|| bad("--runner gitops needs --repo DIR (a git repository)"))?,
+            base: a.base.clone(),
+        },
         #[cfg(feature = "http")]
-        RunnerKind::Http => {
-            use faultline::remediate::http_runner::{HttpRunner, HttpRunnerConfig};
-            let cfg = HttpRunnerConfig {
-                allowed_url_prefixes: http.http_allow.clone(),
-                env_passthrough: http.http_env.clone(),
+        RunnerKind::Http => RunnerSpec::Http {
+            config: HttpRunnerConfig {
+                allowed_url_prefixes: a.http.http_allow.clone(),
+                env_passthrough: a.http.http_env.clone(),
                 ..Default::default()
-            };
-            Box::new(HttpRunner::try_new(cfg).map_err(rem)?)
-        }
+            },
+        },
     })
 }
 
 async fn execute(a: ExecuteArgs) -> Result<(), Error> {
     let fix = read_plan(&a.plan)?;
-    let signed: Option<SignedApproval> = match &a.approval {
-        Some(p) => Some(
-            serde_json::from_str(&read_text(p)?)
-                .map_err(|e| bad(format!("{}: not a signed approval: {e}", p.display())))?,
-        ),
-        None => None,
+    let fixer = a.audit.open(&a.plan)?;
+    let spec = runner_spec(&a)?;
+    spec.build(&fix)?; // bad runner settings are reported before anything is logged
+    let authority = if let Some(p) = &a.approval {
+        let approval: SignedApproval = fix::read_json(p, "a signed approval")?;
+        let key = a
+            .key
+            .as_deref()
+            .ok_or_else(|| bad("--key (the approver's public key) is required with --approval"))?;
+        Some(Authority::Signed {
+            approval,
+            key: fix::read_verifying_key(key)?,
+        })
+    } else if a.auto_approve {
+        let record_path = sibling(&a.plan, "preflight.json");
+        let checks = if record_path.exists() {
+            fix::read_json::<PreflightRecord>(&record_path, "a preflight record")?.spec
+        } else {
+            PreflightSpec::default()
+        };
+        Some(Authority::auto_for(&fix.environment, checks))
+    } else {
+        None
     };
-    let sink = a.audit.open(&a.plan)?;
-    let clock = clock();
-    let digest = plan_digest(&fix);
-    let runner = make_runner(a.runner, a.repo.as_deref(), &a.base, &a.http, &fix)?;
-    let branch = (a.runner == RunnerKind::Gitops).then(|| format!("faultline/{}", fix.id));
-    let approved = match approved_plan(
-        fix.clone(),
-        signed.as_ref(),
-        a.key.as_deref(),
-        a.auto_approve,
-        clock.as_ref(),
-    )
-    .await
-    {
-        Ok(p) => p,
+    let record = match fixer.execute(&fix, authority.as_ref(), &spec).await {
+        Ok(r) => r,
         Err(e) => {
-            let ev = serde_json::json!({ "event": "execute_refused", "plan": fix.id, "environment": fix.environment,
-                "digest": digest, "reason": e.to_string() });
-            append(&sink, ev).await?;
-            return Err(e);
+            let production = PlanContext::default().is_production(&fix.environment);
+            return Err(match (authority.is_none(), production) {
+                (true, true) => bad(format!(
+                    "{}: run `faultline approve` and pass --approval FILE --key APPROVER.pub",
+                    message(&e)
+                )),
+                (true, false) => bad(format!(
+                    "{}: run `faultline approve` and pass --approval FILE --key APPROVER.pub \
+                     (or --auto-approve, non-production only)",
+                    message(&e)
+                )),
+                _ => e,
+            });
         }
     };
-    let mut record = ExecutionRecord {
-        plan: fix.id.clone(),
-        plan_digest: digest,
-        state: PlanState::Approved,
-        runner: a.runner,
-        repo: a.repo.clone(),
-        base: a.base.clone(),
-        branch,
-        http: a.http.clone(),
-        approval: signed,
-        auto_approved: a.auto_approve && a.approval.is_none(),
-        executions: vec![],
-    };
-    let mut ev = approved.audit_event("execute");
-    ev["approver"] = approved.approval().approver.clone().into();
-    ev["runner"] = runner.name().into();
-    let result = approved.execute(runner.as_ref(), clock.as_ref()).await;
     let out = a
         .out
         .clone()
         .unwrap_or_else(|| sibling(&a.plan, "execution.json"));
-    let failure = match result {
-        Ok(done) => {
-            record.state = done.fix_plan().state;
-            record.executions = done.executions().to_vec();
-            None
-        }
-        Err(failed) => {
-            record.state = failed.fix_plan().state;
-            record.executions = failed.executions().to_vec();
-            Some(failed.reason().to_owned())
-        }
-    };
-    ev["state"] = serde_json::to_value(record.state).unwrap_or_default();
-    ev["executions"] = serde_json::to_value(&record.executions).unwrap_or_default();
-    append(&sink, ev).await?;
-    write_text(&out, &format!("{}\n", to_json(&record)))?;
+    fix::write_json(&out, &record)?;
     emit(None, &to_json(&record.executions))?;
-    match failure {
+    match &record.failure {
         None => Ok(()),
         Some(reason) => Err(Error::Remediate(RemediateError::Runner {
-            runner: format!("{:?}", a.runner).to_lowercase(),
+            runner: record.runner_name.clone(),
             message: format!(
                 "{reason}; completed steps were rolled back (see {})",
                 out.display()
@@ -815,47 +692,8 @@ async fn execute(a: ExecuteArgs) -> Result<(), Error> {
     }
 }
 
-/// Reads a `metric,value` CSV (header optional, `#` comments) into samples per metric.
-fn read_window(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, Error> {
-    let text = read_text(path)?;
-    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut first = true;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (m, v) = line.split_once(',').ok_or_else(|| {
-            bad(format!(
-                "{} line {}: expected `metric,value`, got {line:?}",
-                path.display(),
-                i + 1
-            ))
-        })?;
-        let (m, v) = (m.trim(), v.trim());
-        let is_first = std::mem::replace(&mut first, false);
-        match v.parse::<f64>() {
-            Ok(x) if x.is_finite() && !m.is_empty() => out.entry(m.to_owned()).or_default().push(x),
-            _ if is_first => {} // a header
-            _ => {
-                return Err(bad(format!(
-                    "{} line {}, field value: {v:?} is not a finite number",
-                    path.display(),
-                    i + 1
-                )))
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(bad(format!("{}: no samples", path.display())));
-    }
-    Ok(out)
-}
-
-fn comparisons(a: &VerifyArgs) -> Result<Vec<MetricComparison>, Error> {
-    let base = read_window(&a.baseline)?;
-    let can = read_window(&a.canary)?;
-    let mut directions = BTreeMap::new();
+fn canary_spec(a: &VerifyArgs) -> Result<CanarySpec, Error> {
+    let mut directions = std::collections::BTreeMap::new();
     for d in &a.direction {
         let (m, dir) = d
             .split_once('=')
@@ -872,27 +710,17 @@ fn comparisons(a: &VerifyArgs) -> Result<Vec<MetricComparison>, Error> {
         };
         directions.insert(m.trim().to_owned(), dir);
     }
-    let names: std::collections::BTreeSet<&String> = base.keys().chain(can.keys()).collect();
-    for n in a.critical.iter().chain(&a.count).chain(directions.keys()) {
-        if !names.contains(n) {
-            return Err(bad(format!("metric {n:?} is in neither window")));
-        }
-    }
-    Ok(names
-        .into_iter()
-        .map(|n| MetricComparison {
-            name: n.clone(),
-            baseline: base.get(n).cloned().unwrap_or_default(),
-            canary: can.get(n).cloned().unwrap_or_default(),
-            direction: directions.get(n).copied().unwrap_or(MetricDirection::Increase),
-            critical: a.critical.contains(n),
-            kind: if a.count.contains(n) {
-                MetricKind::Count
-            } else {
-                MetricKind::Continuous
-            },
-        })
-        .collect())
+    Ok(CanarySpec {
+        critical: a.critical.clone(),
+        count: a.count.clone(),
+        directions,
+    })
+}
+
+fn read_window(path: &Path) -> Result<fix::Window, Error> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    fix::parse_window_csv(&text, &path.display().to_string())
 }
 
 async fn verify(a: VerifyArgs) -> Result<(), Error> {
@@ -901,73 +729,44 @@ async fn verify(a: VerifyArgs) -> Result<(), Error> {
         .execution
         .clone()
         .unwrap_or_else(|| sibling(&a.plan, "execution.json"));
-    let record: ExecutionRecord = serde_json::from_str(&read_text(&rec_path)?)
-        .map_err(|e| bad(format!("{}: not an execution record: {e}", rec_path.display())))?;
-    if record.plan != fix.id || record.plan_digest != plan_digest(&fix) {
-        return Err(bad(format!(
-            "{} records another plan (or the plan changed)",
-            rec_path.display()
-        )));
-    }
-    // A verified plan may be judged again (a later window); a failed or rolled-back one may not.
-    if !matches!(record.state, PlanState::Executing | PlanState::Verified) {
-        let state = serde_json::to_value(record.state).unwrap_or_default();
-        return Err(bad(format!(
-            "plan {} is {state}, not executed: nothing to verify",
-            fix.id
-        )));
-    }
-    let metrics = comparisons(&a)?;
-    let sink = a.audit.open(&a.plan)?;
-    let clock = clock();
-    let approved = approved_plan(
-        fix.clone(),
-        record.approval.as_ref(),
-        a.key.as_deref(),
-        record.auto_approved,
-        clock.as_ref(),
-    )
-    .await?;
-    let executed = approved.resume_executed(record.executions.clone());
-    let (verdict, results) = CanaryJudge::default().judge(&fix.id, &metrics);
-    let runner = make_runner(
-        record.runner,
-        record.repo.as_deref(),
-        &record.base,
-        &record.http,
-        &fix,
+    let mut record: ExecutionRecord = fix::read_json(&rec_path, "an execution record")?;
+    let metrics = fix::comparisons(
+        &read_window(&a.baseline)?,
+        &read_window(&a.canary)?,
+        &canary_spec(&a)?,
     )?;
-    let (state, rollbacks) = match executed
-        .verify(verdict.clone(), runner.as_ref(), &LogNotifier, clock.as_ref())
-        .await
-    {
-        Ok(v) => (v.fix_plan().state, vec![]),
-        Err(rb) => (rb.fix_plan().state, rb.rollbacks().to_vec()),
-    };
-    let out = serde_json::json!({ "plan": fix.id, "state": state, "verdict": verdict, "metrics": results,
-        "rollbacks": rollbacks });
-    append(
-        &sink,
-        serde_json::json!({ "event": "verify", "plan": fix.id, "digest": record.plan_digest,
-        "state": state, "verdict": verdict, "rollbacks": rollbacks }),
-    )
-    .await?;
-    let record = ExecutionRecord { state, ..record };
-    write_text(&rec_path, &format!("{}\n", to_json(&record)))?;
-    emit(a.out.as_deref(), &to_json(&out))
+    let key = a.key.as_deref().map(fix::read_verifying_key).transpose()?;
+    if record.approval.is_some() && key.is_none() {
+        return Err(bad(
+            "--key (the approver's public key) is required: the plan ran under a signed approval",
+        ));
+    }
+    let fixer = a.audit.open(&a.plan)?;
+    let v = fixer
+        .verify(&fix, &record, key.as_ref(), &metrics, &CanaryConfig::default())
+        .await?;
+    record.state = v.state;
+    fix::write_json(&rec_path, &record)?;
+    emit(a.out.as_deref(), &to_json(&v))
 }
 
 fn audit_verify(file: &Path, key: &Path) -> Result<(), Error> {
-    let vk = public_key(key)?;
-    let n = audit::verify_file(file, &vk).map_err(|e| bad(format!("{}: {e}", file.display())))?;
+    let vk = fix::read_verifying_key(key)?;
+    let n =
+        fix::verify_audit_file(file, &vk).map_err(|e| bad(format!("{}: {}", file.display(), message(&e))))?;
     let mut o = std::io::stdout().lock();
     writeln!(o, "ok: {n} records verified in {}", file.display())
         .map_err(|e| bad(format!("cannot write output: {e}")))
 }
 
 fn keygen(a: &KeygenArgs) -> Result<(), Error> {
-    let (s, p, _) = write_key_pair(&a.out, a.force)?;
+    let files = fix::write_key_pair(&a.out, a.force)?;
     let mut o = std::io::stdout().lock();
-    writeln!(o, "secret key: {}\npublic key: {}", s.display(), p.display())
-        .map_err(|e| bad(format!("cannot write output: {e}")))
+    writeln!(
+        o,
+        "secret key: {}\npublic key: {}",
+        files.secret.display(),
+        files.public.display()
+    )
+    .map_err(|e| bad(format!("cannot write output: {e}")))
 }

@@ -302,7 +302,8 @@ fn production_plan_without_valid_approval_is_refused() {
     assert!(err.contains("changed after it was approved"), "{err}");
     assert!(!d.join("plan.execution.json").exists(), "nothing ran");
 
-    // The refusals are in the audit log, which still verifies.
+    // The refusals are in the audit log, which still verifies: planned, 2 refusals, preflight,
+    // approved, 2 refusals (a missing --key is a usage error, refused before any attempt).
     let out = ok(
         d,
         &[
@@ -313,7 +314,7 @@ fn production_plan_without_valid_approval_is_refused() {
             "faultline-audit.jsonl.pub",
         ],
     );
-    assert!(out.contains("ok: 8 records"), "{out}");
+    assert!(out.contains("ok: 7 records"), "{out}");
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {

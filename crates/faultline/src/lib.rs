@@ -34,6 +34,7 @@
 pub mod bundle;
 mod config;
 mod error;
+pub mod fix;
 mod pipeline;
 pub mod protocol;
 pub mod render;

@@ -456,6 +456,33 @@ pub(crate) fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, Rem
     })
 }
 
+/// Settings of the HTTP runner (`http_runner`, feature `http`); always compiled so that
+/// hosts can record and exchange them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpRunnerConfig {
+    /// URLs a request may go to, as prefixes (`http://gateway:8080/awx/`); empty allows any
+    /// `http://` URL.
+    pub allowed_url_prefixes: Vec<String>,
+    /// Variables that credentials and `{{env:NAME}}` placeholders may come from.
+    pub env_passthrough: Vec<String>,
+    /// Per-request time limit (connect, send and receive).
+    pub timeout_ms: u64,
+    /// Response body kept per step, in bytes.
+    pub max_output_bytes: usize,
+}
+
+impl Default for HttpRunnerConfig {
+    fn default() -> Self {
+        Self {
+            allowed_url_prefixes: vec![],
+            env_passthrough: vec![],
+            timeout_ms: 30_000,
+            max_output_bytes: 64 * 1024,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,38 +30,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use faultline_core::ports::{RunMode, RunOutput, Runner};
 use faultline_core::Step;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::http::HttpRunnerConfig;
 use crate::http::{HttpAuth, HttpRequest};
 use crate::quote::{split, Arg};
 use crate::RemediateError;
-
-/// HTTP runner settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HttpRunnerConfig {
-    /// URLs a request may go to, as prefixes (`http://gateway:8080/awx/`); empty allows any
-    /// `http://` URL.
-    pub allowed_url_prefixes: Vec<String>,
-    /// Variables that credentials and `{{env:NAME}}` placeholders may come from.
-    pub env_passthrough: Vec<String>,
-    /// Per-request time limit (connect, send and receive).
-    pub timeout_ms: u64,
-    /// Response body kept per step, in bytes.
-    pub max_output_bytes: usize,
-}
-
-impl Default for HttpRunnerConfig {
-    fn default() -> Self {
-        Self {
-            allowed_url_prefixes: vec![],
-            env_passthrough: vec![],
-            timeout_ms: 30_000,
-            max_output_bytes: 64 * 1024,
-        }
-    }
-}
 
 /// Runs HTTP steps as requests.
 #[derive(Clone)]

@@ -18,7 +18,7 @@ use crate::RemediateError;
 
 /// Preflight limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PreflightConfig {
     /// Plans riskier than this fail preflight (in [0, 1]).
     pub max_risk: f64,
@@ -55,6 +55,7 @@ impl PreflightConfig {
 
 /// An SLO's error budget over its window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorBudget {
     /// SLO target as a fraction (0.999).
     pub slo_target: f64,
@@ -88,6 +89,7 @@ impl ErrorBudget {
 /// A live-state assumption: `probe` (a read-only command, run in dry-run mode) must print
 /// `expect_contains`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DriftCheck {
     /// What is assumed (`checkout runs 2.32.0`).
     pub name: String,
@@ -316,6 +318,189 @@ impl Preflight {
             passed: reasons.is_empty(),
             reasons,
         }
+    }
+}
+
+/// A Rego module: its name (for error messages) and source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegoModule {
+    /// Name shown in errors (usually the file name).
+    pub name: String,
+    /// Rego source in package `faultline` with a `deny` rule.
+    pub source: String,
+}
+
+/// Which policies preflight evaluates, as data, so that a preflight can be recorded, its
+/// policy identified by [`PolicySpec::digest`] and the same checks repeated at approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Evaluate the built-in rules ([`Preflight::default_policies`]).
+    pub builtin: bool,
+    /// Rego modules evaluated together (feature `rego`); empty: no Rego policy.
+    pub rego: Vec<RegoModule>,
+    /// The Rego `data` document (host settings such as `{"faultline": {"allowed_namespaces": […]}}`).
+    pub rego_data: serde_json::Value,
+}
+
+impl Default for PolicySpec {
+    fn default() -> Self {
+        Self {
+            builtin: true,
+            rego: vec![],
+            rego_data: serde_json::Value::Object(Default::default()),
+        }
+    }
+}
+
+/// SHA-256 (hex) of a value's canonical JSON (serde_json maps are sorted).
+fn json_digest<T: Serialize>(v: &T) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(v).unwrap_or_default();
+    crate::audit::hex(&Sha256::digest(text.as_bytes()))
+}
+
+impl PolicySpec {
+    /// The built-in rules only.
+    pub fn builtin() -> Self {
+        Self::default()
+    }
+
+    /// The built-in rules plus the Rego `modules` with `data`.
+    pub fn with_rego(modules: Vec<RegoModule>, data: serde_json::Value) -> Self {
+        Self {
+            builtin: true,
+            rego: modules,
+            rego_data: data,
+        }
+    }
+
+    /// SHA-256 (hex) of the spec's canonical JSON: the same policy has the same digest.
+    ///
+    /// ```
+    /// use faultline_remediate::preflight::PolicySpec;
+    /// assert_eq!(PolicySpec::builtin().digest(), PolicySpec::default().digest());
+    /// assert_ne!(PolicySpec::builtin().digest(), PolicySpec { builtin: false, ..Default::default() }.digest());
+    /// ```
+    pub fn digest(&self) -> String {
+        json_digest(self)
+    }
+
+    /// The policy engines. Fails when a Rego module does not compile, when Rego modules are
+    /// given to a build without the `rego` feature, or when the spec has no policy at all.
+    pub fn engines(&self) -> Result<Vec<Box<dyn PolicyEngine>>, RemediateError> {
+        let mut out = if self.builtin {
+            Preflight::default_policies()
+        } else {
+            vec![]
+        };
+        if !self.rego.is_empty() {
+            out.push(rego_engine(&self.rego, &self.rego_data)?);
+        }
+        if out.is_empty() {
+            return Err(RemediateError::Config(
+                "the policy spec has neither the built-in rules nor a Rego module".into(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(feature = "rego")]
+fn rego_engine(
+    modules: &[RegoModule],
+    data: &serde_json::Value,
+) -> Result<Box<dyn PolicyEngine>, RemediateError> {
+    let m: Vec<(&str, &str)> = modules
+        .iter()
+        .map(|m| (m.name.as_str(), m.source.as_str()))
+        .collect();
+    Ok(Box::new(crate::rego::RegoPolicy::new(&m, data.clone())?))
+}
+
+#[cfg(not(feature = "rego"))]
+fn rego_engine(
+    modules: &[RegoModule],
+    _data: &serde_json::Value,
+) -> Result<Box<dyn PolicyEngine>, RemediateError> {
+    let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+    Err(RemediateError::Config(format!(
+        "Rego policy {}: this faultline was built without Rego support (cargo feature `rego`); \
+         the built-in rules apply without a Rego policy",
+        names.join(", ")
+    )))
+}
+
+/// Everything preflight checks, as data: limits, policies, the error budget and drift checks.
+/// Recorded with each preflight so approval repeats exactly the same checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreflightSpec {
+    /// Risk limits.
+    pub config: PreflightConfig,
+    /// The policies.
+    pub policy: PolicySpec,
+    /// The error budget of the affected SLO, when known.
+    pub budget: Option<ErrorBudget>,
+    /// Live-state assumptions to probe.
+    pub drift: Vec<DriftCheck>,
+}
+
+impl PreflightSpec {
+    /// SHA-256 (hex) of the spec's canonical JSON.
+    pub fn digest(&self) -> String {
+        json_digest(self)
+    }
+
+    /// The [`Preflight`] this spec describes (validated).
+    ///
+    /// ```
+    /// use faultline_remediate::preflight::{ErrorBudget, PreflightSpec};
+    /// let spec = PreflightSpec {
+    ///     budget: Some(ErrorBudget { slo_target: 0.999, total_events: 1_000_000, bad_events: 2_000 }),
+    ///     ..Default::default()
+    /// };
+    /// let preflight = spec.build().unwrap();
+    /// # let _ = preflight;
+    /// ```
+    pub fn build(&self) -> Result<Preflight, RemediateError> {
+        if let Some(b) = &self.budget {
+            if !(b.slo_target > 0.0 && b.slo_target < 1.0) {
+                return Err(RemediateError::InvalidValue {
+                    field: "budget.slo_target".into(),
+                    value: b.slo_target.to_string(),
+                    reason: "an SLO target is a fraction strictly between 0 and 1".into(),
+                });
+            }
+            if b.bad_events > b.total_events {
+                return Err(RemediateError::InvalidValue {
+                    field: "budget.bad_events".into(),
+                    value: b.bad_events.to_string(),
+                    reason: format!("more than total_events ({})", b.total_events),
+                });
+            }
+        }
+        for d in &self.drift {
+            if d.name.trim().is_empty() || d.probe.trim().is_empty() {
+                return Err(RemediateError::InvalidValue {
+                    field: "drift".into(),
+                    value: format!("{d:?}"),
+                    reason: "a drift check needs a name and a probe command".into(),
+                });
+            }
+        }
+        let mut pf = Preflight::try_new(self.config.clone())?;
+        for p in self.policy.engines()? {
+            pf = pf.with_policy(p);
+        }
+        if let Some(b) = self.budget {
+            pf = pf.with_budget(b);
+        }
+        for d in &self.drift {
+            pf = pf.with_drift_check(d.clone());
+        }
+        Ok(pf)
     }
 }
 
