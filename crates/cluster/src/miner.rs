@@ -652,6 +652,10 @@ impl TemplateMiner {
         let Some(first) = self.line.first().filter(|t| !t.masked).map(|t| t.hash) else {
             return id;
         };
+        // Bounded lookup work per line: at most `MAX_BY_FIRST` tail templates per first token.
+        if self.tails.get(&first).is_some_and(|v| v.len() >= MAX_BY_FIRST) {
+            return id;
+        }
         let Some(cands) = self.by_first.get(&first) else {
             return id;
         };

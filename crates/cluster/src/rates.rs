@@ -201,7 +201,7 @@ impl TemplateRates {
         }
         let open = self.open.unwrap_or(w);
         let st = self.states.entry(id.0).or_insert(State {
-            folded: open - 1,
+            folded: open.saturating_sub(1),
             ..State::default()
         });
         st.current += 1;
@@ -212,7 +212,7 @@ impl TemplateRates {
     pub fn finish(&mut self) -> Vec<RateEvent> {
         let events = self.close();
         if let Some(o) = self.open.as_mut() {
-            *o += 1;
+            *o = o.saturating_add(1);
         }
         events
     }
@@ -250,12 +250,12 @@ impl TemplateRates {
             return Vec::new();
         };
         let alpha = self.cfg.baseline_alpha;
-        let warm = open - self.first >= i64::from(self.cfg.warmup_windows);
+        let warm = open.saturating_sub(self.first) >= i64::from(self.cfg.warmup_windows);
         let start = Timestamp(open.saturating_mul(self.window_nanos));
         let mut events = Vec::new();
         for (&id, st) in self.states.iter_mut() {
             // Windows without lines since the last fold decay the baseline.
-            let gap = (open - 1 - st.folded).clamp(0, 1 << 20) as i32;
+            let gap = open.saturating_sub(1).saturating_sub(st.folded).clamp(0, 1 << 20) as i32;
             let lambda = st.baseline * (1.0 - alpha).powi(gap);
             let n = st.current;
             if n > 0 {
