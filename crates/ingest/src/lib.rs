@@ -38,6 +38,10 @@ mod json;
 mod limits;
 pub mod otlp;
 pub mod prometheus;
+mod change_events;
+mod kubernetes;
+mod sentry;
+mod telegraf;
 
 pub use batch::{Batch, Counts, SERVICE_LABELS, UNKNOWN_SERVICE};
 pub use error::{IngestError, MAX_QUOTED_BYTES};
@@ -113,8 +117,9 @@ pub fn parse_with(format: Format, body: &[u8], limits: &Limits, ctx: &Context) -
         Format::OtlpTraces(enc) => otlp::parse_traces(enc, body, limits),
         Format::PrometheusText => prometheus::parse_text(body, limits, ctx),
         Format::PrometheusRemoteWrite => prometheus::parse_remote_write(body, limits, ctx),
-        other => Err(IngestError::UnsupportedMediaType {
-            content_type: format!("{other} (not implemented yet)"),
-        }),
+        Format::Telegraf => telegraf::parse(body, limits, ctx),
+        Format::Sentry => sentry::parse(body, limits),
+        Format::KubernetesEvents => kubernetes::parse(body, limits),
+        Format::ChangeEvents => change_events::parse(body, limits),
     }
 }

@@ -65,7 +65,7 @@ pub(crate) fn parse_text(body: &[u8], limits: &Limits, ctx: &Context) -> Result<
 }
 
 /// A series key from a metric name and its labels (service label taken out).
-fn series_key<K: AsRef<str>, V: AsRef<str>>(name: &str, mut labels: Vec<(K, V)>, ctx: &Context) -> SeriesKey {
+pub(crate) fn series_key<K: AsRef<str>, V: AsRef<str>>(name: &str, mut labels: Vec<(K, V)>, ctx: &Context) -> SeriesKey {
     let mut service = None;
     for want in SERVICE_LABELS {
         if let Some(i) = labels.iter().position(|(k, v)| k.as_ref() == want && !v.as_ref().is_empty()) {
