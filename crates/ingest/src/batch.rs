@@ -135,7 +135,12 @@ impl<'l> Builder<'l> {
 
     /// Checks a label set against the count and length caps. `field` names the map
     /// (`labels`, `attributes`).
-    pub(crate) fn check_labels(&self, labels: &Labels, at: &dyn Fn() -> String, field: &str) -> Result<(), IngestError> {
+    pub(crate) fn check_labels(
+        &self,
+        labels: &Labels,
+        at: &dyn Fn() -> String,
+        field: &str,
+    ) -> Result<(), IngestError> {
         self.check_count(labels.len(), at, field)?;
         for (k, v) in labels.iter() {
             self.check_label(k, at, field)?;
@@ -200,7 +205,13 @@ impl<'l> Builder<'l> {
         field: &str,
     ) -> Result<(), IngestError> {
         if service.trim().is_empty() {
-            return Err(IngestError::invalid(self.format, at(), field, service, "empty service name"));
+            return Err(IngestError::invalid(
+                self.format,
+                at(),
+                field,
+                service,
+                "empty service name",
+            ));
         }
         if service.len() > self.limits.max_label_bytes {
             return Err(self.too_long(at, field, service));
@@ -215,7 +226,13 @@ impl<'l> Builder<'l> {
         }
         self.check_service(key.service.as_str(), at, "service")?;
         if key.metric.is_empty() {
-            return Err(IngestError::invalid(self.format, at(), "metric", "", "empty metric name"));
+            return Err(IngestError::invalid(
+                self.format,
+                at(),
+                "metric",
+                "",
+                "empty metric name",
+            ));
         }
         if key.metric.len() > self.limits.max_label_bytes {
             return Err(self.too_long(at, "metric", &key.metric));
@@ -270,10 +287,22 @@ impl<'l> Builder<'l> {
         self.count(at)?;
         self.check_service(span.service.as_str(), at, "service")?;
         if span.trace_id.is_empty() {
-            return Err(IngestError::invalid(self.format, at(), "trace_id", "", "empty trace id"));
+            return Err(IngestError::invalid(
+                self.format,
+                at(),
+                "trace_id",
+                "",
+                "empty trace id",
+            ));
         }
         if span.span_id.is_empty() {
-            return Err(IngestError::invalid(self.format, at(), "span_id", "", "empty span id"));
+            return Err(IngestError::invalid(
+                self.format,
+                at(),
+                "span_id",
+                "",
+                "empty span id",
+            ));
         }
         if span.duration.0 < 0 {
             return Err(IngestError::invalid(
@@ -315,7 +344,14 @@ impl<'l> Builder<'l> {
 }
 
 /// Label names that say which service a series belongs to, by priority.
-pub const SERVICE_LABELS: [&str; 6] = ["service", "service_name", "service.name", "job", "app", "container"];
+pub const SERVICE_LABELS: [&str; 6] = [
+    "service",
+    "service_name",
+    "service.name",
+    "job",
+    "app",
+    "container",
+];
 
 /// The service of a series or record that names none.
 pub const UNKNOWN_SERVICE: &str = "unknown";

@@ -33,7 +33,15 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
             }
         }
         Ok(v @ Value::Object(_)) => one(&v, &mut b, &|| "/".to_owned())?,
-        Ok(other) => return Err(IngestError::invalid(F, "/", "", &other.to_string(), "expected an object or an array")),
+        Ok(other) => {
+            return Err(IngestError::invalid(
+                F,
+                "/",
+                "",
+                &other.to_string(),
+                "expected an object or an array",
+            ))
+        }
         Err(_) if trimmed.first() == Some(&b'{') => {
             // JSON lines: one object per line.
             for (n, line) in body.split(|&c| c == b'\n').enumerate() {
@@ -66,7 +74,13 @@ impl IngestError {
 
 fn one(v: &Value, b: &mut Builder<'_>, at: &dyn Fn() -> String) -> Result<(), IngestError> {
     let Value::Object(o) = v else {
-        return Err(IngestError::invalid(F, at(), "", &v.to_string(), "expected an object"));
+        return Err(IngestError::invalid(
+            F,
+            at(),
+            "",
+            &v.to_string(),
+            "expected an object",
+        ));
     };
     let mut ts = None;
     let mut service = None;
@@ -81,14 +95,23 @@ fn one(v: &Value, b: &mut Builder<'_>, at: &dyn Fn() -> String) -> Result<(), In
             _ => None,
         };
         let need_text = |field: &str| {
-            as_text().ok_or_else(|| IngestError::invalid(F, at(), field, &val.to_string(), "expected a string"))
+            as_text()
+                .ok_or_else(|| IngestError::invalid(F, at(), field, &val.to_string(), "expected a string"))
         };
         match k.as_str() {
             "timestamp" | "ts" | "time" => {
                 let t = match val {
                     Value::Number(n) => Timestamp::from_epoch_number(n.as_f64().unwrap_or(f64::NAN)),
                     Value::String(s) => Timestamp::parse(s),
-                    _ => return Err(IngestError::invalid(F, at(), k, &val.to_string(), "expected a timestamp")),
+                    _ => {
+                        return Err(IngestError::invalid(
+                            F,
+                            at(),
+                            k,
+                            &val.to_string(),
+                            "expected a timestamp",
+                        ))
+                    }
                 };
                 ts = Some(t.map_err(|e| IngestError::invalid(F, at(), k, &val.to_string(), e.to_string()))?);
             }
@@ -121,7 +144,8 @@ mod tests {
 
     #[test]
     fn object_array_wrapper_and_lines_agree() {
-        let one_ev = r#"{"timestamp":"2024-05-14T10:30:12Z","service":"payments","version":"2.32.0","pr":4411}"#;
+        let one_ev =
+            r#"{"timestamp":"2024-05-14T10:30:12Z","service":"payments","version":"2.32.0","pr":4411}"#;
         let forms = [
             one_ev.to_owned(),
             format!("[{one_ev}]"),
@@ -132,17 +156,27 @@ mod tests {
         for f in &forms {
             let b = parse(f.as_bytes(), &Limits::default()).unwrap();
             let e = &b.events[0];
-            assert_eq!((e.service.as_str(), e.kind, e.version.as_deref()), ("payments", ChangeKind::Deploy, Some("2.32.0")));
+            assert_eq!(
+                (e.service.as_str(), e.kind, e.version.as_deref()),
+                ("payments", ChangeKind::Deploy, Some("2.32.0"))
+            );
             assert_eq!(e.attributes["pr"], serde_json::json!(4411));
         }
     }
 
     #[test]
     fn errors_name_record_and_field() {
-        let e = parse(br#"[{"timestamp":"2024-05-14T10:30:12Z","service":"a"},{"timestamp":"later","service":"b"}]"#, &Limits::default()).unwrap_err();
+        let e = parse(
+            br#"[{"timestamp":"2024-05-14T10:30:12Z","service":"a"},{"timestamp":"later","service":"b"}]"#,
+            &Limits::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.problem().2.as_deref(), Some("/1/timestamp"));
         let e = parse(b"{\"ts\":1,\"service\":\"a\"}\n{\"ts\":2}\n", &Limits::default()).unwrap_err();
-        assert!(e.to_string().contains("line 2") && e.to_string().contains("service"), "{e}");
+        assert!(
+            e.to_string().contains("line 2") && e.to_string().contains("service"),
+            "{e}"
+        );
         let e = parse(b"{\"ts\":1,\"service\":\"a\"}\n{\"ts\":\n", &Limits::default()).unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
     }

@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use faultline_core::{Alert, AlertStatus, ChangeEvent, Labels, LogRecord, Series, SeriesKey, ServiceId, Span, Timestamp};
+use faultline_core::{
+    Alert, AlertStatus, ChangeEvent, Labels, LogRecord, Series, SeriesKey, ServiceId, Span, Timestamp,
+};
 use serde::Deserialize;
 
 use crate::batch::Builder;
@@ -103,7 +105,9 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
     }
     for (i, a) in wire.alerts.into_iter().enumerate() {
         let labels = Labels::from(a.labels);
-        let fingerprint = a.fingerprint.unwrap_or_else(|| crate::alertmanager::fingerprint(&labels));
+        let fingerprint = a
+            .fingerprint
+            .unwrap_or_else(|| crate::alertmanager::fingerprint(&labels));
         let alert = Alert {
             starts_at: a.starts_at,
             ends_at: a.ends_at,

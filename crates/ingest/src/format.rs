@@ -193,10 +193,22 @@ mod tests {
     #[test]
     fn routes_and_content_types() {
         let ct = |p, c| Format::from_content_type(p, c).ok();
-        assert_eq!(ct("/v1/metrics", "application/json"), Some(Format::OtlpMetrics(Encoding::Json)));
-        assert_eq!(ct("/otlp/v1/traces/", "application/x-protobuf"), Some(Format::OtlpTraces(Encoding::Protobuf)));
-        assert_eq!(ct("/api/v1/write", "application/x-protobuf"), Some(Format::PrometheusRemoteWrite));
-        assert_eq!(ct("/metrics/job/x", "text/plain; version=0.0.4"), Some(Format::PrometheusText));
+        assert_eq!(
+            ct("/v1/metrics", "application/json"),
+            Some(Format::OtlpMetrics(Encoding::Json))
+        );
+        assert_eq!(
+            ct("/otlp/v1/traces/", "application/x-protobuf"),
+            Some(Format::OtlpTraces(Encoding::Protobuf))
+        );
+        assert_eq!(
+            ct("/api/v1/write", "application/x-protobuf"),
+            Some(Format::PrometheusRemoteWrite)
+        );
+        assert_eq!(
+            ct("/metrics/job/x", "text/plain; version=0.0.4"),
+            Some(Format::PrometheusText)
+        );
         assert_eq!(ct("/v1/signals/ingest", "application/json"), Some(Format::Batch));
         assert_eq!(ct("/v1/events", "application/json"), Some(Format::ChangeEvents));
         assert_eq!(ct("/v1/ingest/sentry", "application/json"), Some(Format::Sentry));

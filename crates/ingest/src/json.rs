@@ -17,7 +17,11 @@ pub(crate) fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result
 }
 
 /// An error for a body that failed to decode as `T`, located by decoding it again.
-pub(crate) fn explain<T: DeserializeOwned>(format: Format, body: &[u8], first: serde_json::Error) -> IngestError {
+pub(crate) fn explain<T: DeserializeOwned>(
+    format: Format,
+    body: &[u8],
+    first: serde_json::Error,
+) -> IngestError {
     let mut de = serde_json::Deserializer::from_slice(body);
     let (path, err) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(_) => match de.end() {
@@ -50,7 +54,11 @@ pub(crate) fn from_serde(format: Format, body: &[u8], path: &str, err: &serde_js
                 .strip_prefix("missing field `")
                 .and_then(|r| r.strip_suffix('`'))
             {
-                let at = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
+                let at = if path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    path.to_owned()
+                };
                 return IngestError::invalid(format, at, field, "", "missing field");
             }
             let (at, field) = match path.rfind('/') {
@@ -125,7 +133,10 @@ mod tests {
         let e = decode::<Outer>(Format::Batch, body).unwrap_err();
         match e {
             IngestError::InvalidField { at, field, value, .. } => {
-                assert_eq!((at.as_str(), field.as_str(), value.as_str()), ("/items/1", "n", "lots"));
+                assert_eq!(
+                    (at.as_str(), field.as_str(), value.as_str()),
+                    ("/items/1", "n", "lots")
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -134,7 +145,10 @@ mod tests {
     #[test]
     fn missing_fields_and_syntax_errors() {
         let e = decode::<Outer>(Format::Batch, br#"{"items":[{"n":1}]}"#).unwrap_err();
-        assert!(matches!(e, IngestError::InvalidField { ref at, ref field, .. } if at == "/items/0" && field == "name"), "{e:?}");
+        assert!(
+            matches!(e, IngestError::InvalidField { ref at, ref field, .. } if at == "/items/0" && field == "name"),
+            "{e:?}"
+        );
         let e = decode::<Outer>(Format::Batch, br#"{"items":[{"n":1"#).unwrap_err();
         assert!(matches!(e, IngestError::Malformed { .. }), "{e:?}");
         let e = decode::<Outer>(Format::Batch, br#"{"items":[]} trailing"#).unwrap_err();

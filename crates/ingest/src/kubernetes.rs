@@ -30,7 +30,11 @@ const F: Format = Format::KubernetesEvents;
 pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> {
     let root: Value = json::decode(F, body)?;
     let items: Vec<(String, &Value)> = match root.get("items").and_then(Value::as_array) {
-        Some(items) => items.iter().enumerate().map(|(i, v)| (format!("/items/{i}"), v)).collect(),
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("/items/{i}"), v))
+            .collect(),
         None => match root.get("object") {
             Some(obj) if root.get("type").is_some() => vec![("/object".to_owned(), obj)],
             _ => vec![(String::new(), &root)],
@@ -41,13 +45,25 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
     for (at, item) in &items {
         let at_fn = || if at.is_empty() { "/".to_owned() } else { at.clone() };
         if !item.is_object() {
-            return Err(IngestError::invalid(F, at_fn(), "", &item.to_string(), "expected an object"));
+            return Err(IngestError::invalid(
+                F,
+                at_fn(),
+                "",
+                &item.to_string(),
+                "expected an object",
+            ));
         }
         match text(item, "/kind") {
             Some("Pod") => pod(item, &mut b, &at_fn)?,
             Some("Event") | None => event(item, &mut b, &at_fn, &rollouts, &items)?,
             Some(other) => {
-                return Err(IngestError::invalid(F, at_fn(), "kind", other, "expected `Event` or `Pod`"));
+                return Err(IngestError::invalid(
+                    F,
+                    at_fn(),
+                    "kind",
+                    other,
+                    "expected `Event` or `Pod`",
+                ));
             }
         }
     }
@@ -55,7 +71,9 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
 }
 
 fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// Deployments whose replica sets were scaled more than once in this body (a rollout).
@@ -71,7 +89,10 @@ fn rollouts(items: &[(String, &Value)]) -> Vec<String> {
             }
         }
     }
-    seen.into_iter().filter(|(_, v)| v.len() > 1).map(|(k, _)| k.to_owned()).collect()
+    seen.into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, _)| k.to_owned())
+        .collect()
 }
 
 fn involved<'a>(ev: &'a Value, field: &str) -> Option<&'a str> {
@@ -90,25 +111,42 @@ fn replica_set_of(msg: &str) -> Option<&str> {
 /// When the event happened: first occurrence, else the event time, else the last, else the
 /// object's creation.
 fn event_time(ev: &Value, at: &dyn Fn() -> String) -> Result<Timestamp, IngestError> {
-    for field in ["firstTimestamp", "deprecatedFirstTimestamp", "eventTime", "lastTimestamp", "metadata/creationTimestamp"] {
+    for field in [
+        "firstTimestamp",
+        "deprecatedFirstTimestamp",
+        "eventTime",
+        "lastTimestamp",
+        "metadata/creationTimestamp",
+    ] {
         if let Some(t) = text(ev, &format!("/{field}")) {
-            return Timestamp::parse(t).map_err(|e| IngestError::invalid(F, at(), field.replace('/', "."), t, e.to_string()));
+            return Timestamp::parse(t)
+                .map_err(|e| IngestError::invalid(F, at(), field.replace('/', "."), t, e.to_string()));
         }
     }
-    Err(IngestError::invalid(F, at(), "firstTimestamp", "", "missing field"))
+    Err(IngestError::invalid(
+        F,
+        at(),
+        "firstTimestamp",
+        "",
+        "missing field",
+    ))
 }
 
 /// The workload name of an object name (see the module docs).
 pub(crate) fn workload(kind: &str, name: &str) -> String {
     let parts: Vec<&str> = name.split('-').collect();
-    let is_hash = |s: &str| (5..=10).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let is_hash = |s: &str| {
+        (5..=10).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
     let is_ordinal = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
     let keep = match kind {
         "ReplicaSet" if parts.len() > 1 && is_hash(parts[parts.len() - 1]) => parts.len() - 1,
         "Pod" if parts.len() > 2 && is_hash(parts[parts.len() - 1]) && is_hash(parts[parts.len() - 2]) => {
             parts.len() - 2
         }
-        "Pod" if parts.len() > 1 && (is_ordinal(parts[parts.len() - 1]) || is_hash(parts[parts.len() - 1])) => {
+        "Pod"
+            if parts.len() > 1 && (is_ordinal(parts[parts.len() - 1]) || is_hash(parts[parts.len() - 1])) =>
+        {
             parts.len() - 1
         }
         _ => parts.len(),
@@ -140,7 +178,13 @@ fn event(
         _ => workload(kind, name),
     };
     if service.is_empty() {
-        return Err(IngestError::invalid(F, at(), "involvedObject.name", "", "missing field"));
+        return Err(IngestError::invalid(
+            F,
+            at(),
+            "involvedObject.name",
+            "",
+            "missing field",
+        ));
     }
     let warning = text(ev, "/type") == Some("Warning");
     let severity = match reason {
@@ -157,8 +201,14 @@ fn event(
     put("k8s.reason", Some(reason).filter(|r| !r.is_empty()));
     put("k8s.object.kind", Some(kind).filter(|r| !r.is_empty()));
     put("k8s.object.name", Some(name).filter(|r| !r.is_empty()));
-    put("k8s.namespace.name", involved(ev, "namespace").or_else(|| text(ev, "/metadata/namespace")));
-    put("k8s.source.component", text(ev, "/source/component").or_else(|| text(ev, "/reportingController")));
+    put(
+        "k8s.namespace.name",
+        involved(ev, "namespace").or_else(|| text(ev, "/metadata/namespace")),
+    );
+    put(
+        "k8s.source.component",
+        text(ev, "/source/component").or_else(|| text(ev, "/reportingController")),
+    );
     put("k8s.node.name", text(ev, "/source/host"));
     put("k8s.last_timestamp", text(ev, "/lastTimestamp"));
     if let Some(count) = ev.get("count").and_then(Value::as_u64) {
@@ -174,7 +224,14 @@ fn event(
             } else {
                 None
             };
-            Some((if deploy { ChangeKind::Deploy } else { ChangeKind::Scale }, version))
+            Some((
+                if deploy {
+                    ChangeKind::Deploy
+                } else {
+                    ChangeKind::Scale
+                },
+                version,
+            ))
         }
         "Killing" | "BackOff" | "OOMKilling" => Some((ChangeKind::Restart, None)),
         _ => None,
@@ -195,7 +252,11 @@ fn event(
         ts,
         service,
         severity,
-        body: if reason.is_empty() { msg.to_owned() } else { format!("{reason}: {msg}") },
+        body: if reason.is_empty() {
+            msg.to_owned()
+        } else {
+            format!("{reason}: {msg}")
+        },
         attributes,
         trace_id: None,
         span_id: None,
@@ -218,7 +279,8 @@ fn pulled_version(items: &[(String, &Value)], rs: &str) -> Option<String> {
 }
 
 fn pod(p: &Value, b: &mut Builder<'_>, at: &dyn Fn() -> String) -> Result<(), IngestError> {
-    let name = text(p, "/metadata/name").ok_or_else(|| IngestError::invalid(F, at(), "metadata.name", "", "missing field"))?;
+    let name = text(p, "/metadata/name")
+        .ok_or_else(|| IngestError::invalid(F, at(), "metadata.name", "", "missing field"))?;
     let service = text(p, "/metadata/labels/app.kubernetes.io~1name")
         .or_else(|| text(p, "/metadata/labels/app"))
         .map_or_else(|| workload("Pod", name), str::to_owned);
@@ -236,8 +298,10 @@ fn pod(p: &Value, b: &mut Builder<'_>, at: &dyn Fn() -> String) -> Result<(), In
                     continue;
                 }
                 let field = format!("status.{list}.{ci}.{state}.terminated.finishedAt");
-                let finished = text(term, "/finishedAt").ok_or_else(|| IngestError::invalid(F, at(), &field, "", "missing field"))?;
-                let ts = Timestamp::parse(finished).map_err(|e| IngestError::invalid(F, at(), &field, finished, e.to_string()))?;
+                let finished = text(term, "/finishedAt")
+                    .ok_or_else(|| IngestError::invalid(F, at(), &field, "", "missing field"))?;
+                let ts = Timestamp::parse(finished)
+                    .map_err(|e| IngestError::invalid(F, at(), &field, finished, e.to_string()))?;
                 let container = text(cs, "/name").unwrap_or("?");
                 let exit = term.get("exitCode").and_then(Value::as_i64).unwrap_or(137);
                 let mut attributes = BTreeMap::new();
@@ -258,7 +322,9 @@ fn pod(p: &Value, b: &mut Builder<'_>, at: &dyn Fn() -> String) -> Result<(), In
                         ts,
                         service: service.clone(),
                         kind: ChangeKind::Restart,
-                        version: text(cs, "/image").and_then(|i| i.rsplit_once(':')).map(|(_, t)| t.to_owned()),
+                        version: text(cs, "/image")
+                            .and_then(|i| i.rsplit_once(':'))
+                            .map(|(_, t)| t.to_owned()),
                         description: Some(description.clone()),
                         attributes: attributes.clone(),
                         source: None,
@@ -295,6 +361,9 @@ mod tests {
         assert_eq!(workload("ReplicaSet", "payments-6c9f7d5b4"), "payments");
         assert_eq!(workload("Deployment", "shop-api"), "shop-api");
         assert_eq!(workload("Pod", "x"), "x");
-        assert_eq!(killed_process("Killed process 21877 (redis-server) total-vm"), Some("redis".into()));
+        assert_eq!(
+            killed_process("Killed process 21877 (redis-server) total-vm"),
+            Some("redis".into())
+        );
     }
 }

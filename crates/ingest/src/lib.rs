@@ -31,15 +31,15 @@
 
 pub mod alertmanager;
 mod batch;
+mod change_events;
 mod error;
 mod faultline_batch;
 mod format;
 mod json;
+mod kubernetes;
 mod limits;
 pub mod otlp;
 pub mod prometheus;
-mod change_events;
-mod kubernetes;
 mod sentry;
 mod telegraf;
 

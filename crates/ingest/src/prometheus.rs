@@ -65,10 +65,17 @@ pub(crate) fn parse_text(body: &[u8], limits: &Limits, ctx: &Context) -> Result<
 }
 
 /// A series key from a metric name and its labels (service label taken out).
-pub(crate) fn series_key<K: AsRef<str>, V: AsRef<str>>(name: &str, mut labels: Vec<(K, V)>, ctx: &Context) -> SeriesKey {
+pub(crate) fn series_key<K: AsRef<str>, V: AsRef<str>>(
+    name: &str,
+    mut labels: Vec<(K, V)>,
+    ctx: &Context,
+) -> SeriesKey {
     let mut service = None;
     for want in SERVICE_LABELS {
-        if let Some(i) = labels.iter().position(|(k, v)| k.as_ref() == want && !v.as_ref().is_empty()) {
+        if let Some(i) = labels
+            .iter()
+            .position(|(k, v)| k.as_ref() == want && !v.as_ref().is_empty())
+        {
             service = Some(ServiceId::new(labels.swap_remove(i).1));
             break;
         }
@@ -153,7 +160,11 @@ fn sample<'a>(line: &'a str, limits: &Limits) -> Result<TextSample<'a>, SampleEr
             }
             let raw = &line[vstart..i];
             i += 1;
-            let value = if escaped { Cow::Owned(unescape(raw)) } else { Cow::Borrowed(raw) };
+            let value = if escaped {
+                Cow::Owned(unescape(raw))
+            } else {
+                Cow::Borrowed(raw)
+            };
             if labels.iter().any(|(k, _)| *k == lname) {
                 return Err(("labels", lname, "duplicate label name"));
             }
@@ -180,8 +191,14 @@ fn sample<'a>(line: &'a str, limits: &Limits) -> Result<TextSample<'a>, SampleEr
     let ts = match parts.next() {
         None => None,
         Some(t) => {
-            let ms: i64 = t.parse().map_err(|_| ("timestamp", t, "not integer milliseconds"))?;
-            Some(Timestamp(ms.checked_mul(1_000_000).ok_or(("timestamp", t, "out of range"))?))
+            let ms: i64 = t
+                .parse()
+                .map_err(|_| ("timestamp", t, "not integer milliseconds"))?;
+            Some(Timestamp(ms.checked_mul(1_000_000).ok_or((
+                "timestamp",
+                t,
+                "out of range",
+            ))?))
         }
     };
     if let Some(extra) = parts.next() {
@@ -282,7 +299,8 @@ pub struct Sample {
 /// Parses a snappy-compressed remote-write body.
 pub(crate) fn parse_remote_write(body: &[u8], limits: &Limits, ctx: &Context) -> Result<Batch, IngestError> {
     use prost::Message;
-    let len = snap::raw::decompress_len(body).map_err(|e| IngestError::malformed(RW, "byte 0", format!("snappy: {e}")))?;
+    let len = snap::raw::decompress_len(body)
+        .map_err(|e| IngestError::malformed(RW, "byte 0", format!("snappy: {e}")))?;
     if len > limits.max_decoded_bytes {
         return Err(IngestError::BodyTooLarge {
             bytes: len,
@@ -301,7 +319,8 @@ pub(crate) fn parse_remote_write(body: &[u8], limits: &Limits, ctx: &Context) ->
             max: limits.max_records,
         });
     }
-    let req = WriteRequest::decode(raw.as_slice()).map_err(|e| IngestError::malformed(RW, "/", e.to_string()))?;
+    let req =
+        WriteRequest::decode(raw.as_slice()).map_err(|e| IngestError::malformed(RW, "/", e.to_string()))?;
     let mut b = Builder::new(RW, limits);
     for (si, ts) in req.timeseries.into_iter().enumerate() {
         let at = || format!("/timeseries/{si}");
@@ -314,12 +333,19 @@ pub(crate) fn parse_remote_write(body: &[u8], limits: &Limits, ctx: &Context) ->
                 labels.push((l.name, l.value));
             }
         }
-        let name = name.ok_or_else(|| IngestError::invalid(RW, at(), "labels.__name__", "", "series without a name"))?;
+        let name = name
+            .ok_or_else(|| IngestError::invalid(RW, at(), "labels.__name__", "", "series without a name"))?;
         let key = series_key(&name, labels, ctx);
         let idx = b.series(key, &at)?;
         for (pi, s) in ts.samples.iter().enumerate() {
             let ns = s.timestamp.checked_mul(1_000_000).ok_or_else(|| {
-                IngestError::invalid(RW, format!("{}/samples/{pi}", at()), "timestamp", &s.timestamp.to_string(), "out of range")
+                IngestError::invalid(
+                    RW,
+                    format!("{}/samples/{pi}", at()),
+                    "timestamp",
+                    &s.timestamp.to_string(),
+                    "out of range",
+                )
             })?;
             b.push_point(idx, Timestamp(ns), s.value, || format!("{}/samples/{pi}", at()))?;
         }
@@ -356,7 +382,12 @@ mod tests {
 
     #[test]
     fn bad_value_names_line_and_field() {
-        let e = parse_text(b"# TYPE m gauge\nm 1\nm{a=\"b\"} lots\n", &Limits::default(), &ctx()).unwrap_err();
+        let e = parse_text(
+            b"# TYPE m gauge\nm 1\nm{a=\"b\"} lots\n",
+            &Limits::default(),
+            &ctx(),
+        )
+        .unwrap_err();
         let (_, detail, pointer) = e.problem();
         assert_eq!(pointer.as_deref(), Some("line 3"));
         assert!(detail.contains("lots") && detail.contains("value"), "{detail}");
@@ -364,7 +395,12 @@ mod tests {
 
     #[test]
     fn repeated_series_share_one_key() {
-        let b = parse_text(b"m{service=\"a\"} 1 1000\nm{service=\"a\"} 2 2000\n", &Limits::default(), &ctx()).unwrap();
+        let b = parse_text(
+            b"m{service=\"a\"} 1 1000\nm{service=\"a\"} 2 2000\n",
+            &Limits::default(),
+            &ctx(),
+        )
+        .unwrap();
         assert_eq!(b.series.len(), 1);
         assert_eq!(b.series[0].values, vec![1.0, 2.0]);
         assert_eq!(b.series[0].key.service.as_str(), "a");

@@ -32,14 +32,27 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
         .ok_or_else(|| IngestError::invalid(F, "/", "data", "", "missing field"))?;
     let mut b = Builder::new(F, limits);
     let (record, pointer) = if let Some(ev) = data.get("event").or_else(|| data.get("error")) {
-        let key = if data.get("event").is_some() { "event" } else { "error" };
+        let key = if data.get("event").is_some() {
+            "event"
+        } else {
+            "error"
+        };
         (event_record(ev, &format!("/data/{key}"))?, format!("/data/{key}"))
     } else if let Some(issue) = data.get("issue") {
         (issue_record(issue, "/data/issue")?, "/data/issue".to_owned())
     } else {
-        return Err(IngestError::invalid(F, "/data", "event", "", "expected `event`, `error` or `issue`"));
+        return Err(IngestError::invalid(
+            F,
+            "/data",
+            "event",
+            "",
+            "expected `event`, `error` or `issue`",
+        ));
     };
-    let rule = data.get("triggered_rule").and_then(Value::as_str).filter(|r| !r.is_empty());
+    let rule = data
+        .get("triggered_rule")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty());
     let alert = rule.map(|rule| rule_alert(rule, &record, data));
     b.log(record, &|| pointer.clone())?;
     if let Some(alert) = alert {
@@ -73,8 +86,13 @@ fn tags(ev: &Value) -> Vec<(String, String)> {
         Some(Value::Array(list)) => list
             .iter()
             .filter_map(|p| match p {
-                Value::Array(kv) if kv.len() == 2 => Some((kv[0].as_str()?.to_owned(), kv[1].as_str()?.to_owned())),
-                Value::Object(o) => Some((o.get("key")?.as_str()?.to_owned(), o.get("value")?.as_str()?.to_owned())),
+                Value::Array(kv) if kv.len() == 2 => {
+                    Some((kv[0].as_str()?.to_owned(), kv[1].as_str()?.to_owned()))
+                }
+                Value::Object(o) => Some((
+                    o.get("key")?.as_str()?.to_owned(),
+                    o.get("value")?.as_str()?.to_owned(),
+                )),
                 _ => None,
             })
             .collect(),
@@ -87,20 +105,35 @@ fn tags(ev: &Value) -> Vec<(String, String)> {
 }
 
 fn service_of(ev: &Value, tags: &[(String, String)]) -> ServiceId {
-    let tag = tags.iter().find(|(k, v)| k == "service" && !v.is_empty()).map(|(_, v)| v.clone());
-    let release = text(ev, "release").and_then(|r| r.split_once('@')).map(|(pkg, _)| pkg.to_owned());
+    let tag = tags
+        .iter()
+        .find(|(k, v)| k == "service" && !v.is_empty())
+        .map(|(_, v)| v.clone());
+    let release = text(ev, "release")
+        .and_then(|r| r.split_once('@'))
+        .map(|(pkg, _)| pkg.to_owned());
     // .../projects/{org}/{project}/events/...
     let project = ["url", "web_url"].iter().find_map(|k| {
         let url = text(ev, k)?;
         let mut parts = url.split('/').skip_while(|p| *p != "projects").skip(2);
         parts.next().filter(|p| !p.is_empty()).map(str::to_owned)
     });
-    ServiceId::new(tag.or(release).or(project).unwrap_or_else(|| UNKNOWN_SERVICE.to_owned()))
+    ServiceId::new(
+        tag.or(release)
+            .or(project)
+            .unwrap_or_else(|| UNKNOWN_SERVICE.to_owned()),
+    )
 }
 
 fn event_record(ev: &Value, at: &str) -> Result<LogRecord, IngestError> {
     if !ev.is_object() {
-        return Err(IngestError::invalid(F, at, "", &ev.to_string(), "expected an object"));
+        return Err(IngestError::invalid(
+            F,
+            at,
+            "",
+            &ev.to_string(),
+            "expected an object",
+        ));
     }
     let ts = event_time(ev, at)?;
     let tags = tags(ev);
@@ -112,7 +145,16 @@ fn event_record(ev: &Value, at: &str) -> Result<LogRecord, IngestError> {
             attributes.insert(k.to_owned(), Value::String(v.to_owned()));
         }
     };
-    for key in ["culprit", "release", "environment", "logger", "platform", "event_id", "issue_id", "web_url"] {
+    for key in [
+        "culprit",
+        "release",
+        "environment",
+        "logger",
+        "platform",
+        "event_id",
+        "issue_id",
+        "web_url",
+    ] {
         put(&format!("sentry.{key}"), text(ev, key));
     }
     let chain = ev
@@ -132,7 +174,9 @@ fn event_record(ev: &Value, at: &str) -> Result<LogRecord, IngestError> {
     }
     for (k, v) in &tags {
         if k != "service" {
-            attributes.entry(format!("tag.{k}")).or_insert_with(|| Value::String(v.clone()));
+            attributes
+                .entry(format!("tag.{k}"))
+                .or_insert_with(|| Value::String(v.clone()));
         }
     }
     let body = text(ev, "title")
@@ -140,7 +184,11 @@ fn event_record(ev: &Value, at: &str) -> Result<LogRecord, IngestError> {
         .map(str::to_owned)
         .or_else(|| {
             let raised = chain.last()?;
-            Some(format!("{}: {}", text(raised, "type")?, text(raised, "value").unwrap_or_default()))
+            Some(format!(
+                "{}: {}",
+                text(raised, "type")?,
+                text(raised, "value").unwrap_or_default()
+            ))
         })
         .unwrap_or_default();
     let trace = ev.pointer("/contexts/trace");
@@ -162,7 +210,11 @@ fn stacktrace(exc: &Value) -> Option<String> {
     let mut out = String::new();
     for f in frames {
         let file = text(f, "filename").or_else(|| text(f, "abs_path")).unwrap_or("?");
-        let line = f.get("lineno").and_then(Value::as_u64).map(|l| l.to_string()).unwrap_or_default();
+        let line = f
+            .get("lineno")
+            .and_then(Value::as_u64)
+            .map(|l| l.to_string())
+            .unwrap_or_default();
         let func = text(f, "function").unwrap_or("?");
         out.push_str(&format!("  File \"{file}\", line {line}, in {func}\n"));
         if let Some(code) = text(f, "context_line") {
@@ -175,7 +227,9 @@ fn stacktrace(exc: &Value) -> Option<String> {
 fn issue_record(issue: &Value, at: &str) -> Result<LogRecord, IngestError> {
     let first_seen = text(issue, "firstSeen").or_else(|| text(issue, "lastSeen"));
     let ts = match first_seen {
-        Some(t) => Timestamp::parse(t).map_err(|e| IngestError::invalid(F, at, "firstSeen", t, e.to_string()))?,
+        Some(t) => {
+            Timestamp::parse(t).map_err(|e| IngestError::invalid(F, at, "firstSeen", t, e.to_string()))?
+        }
         None => return Err(IngestError::invalid(F, at, "firstSeen", "", "missing field")),
     };
     let service = issue
@@ -202,7 +256,11 @@ fn issue_record(issue: &Value, at: &str) -> Result<LogRecord, IngestError> {
 }
 
 fn rule_alert(rule: &str, rec: &LogRecord, data: &Value) -> Alert {
-    let mut labels = Labels::from_pairs([("alertname", rule), ("service", rec.service.as_str()), ("source", "sentry")]);
+    let mut labels = Labels::from_pairs([
+        ("alertname", rule),
+        ("service", rec.service.as_str()),
+        ("source", "sentry"),
+    ]);
     let level = match rec.severity {
         Severity::Fatal => "critical",
         Severity::Error => "error",

@@ -39,11 +39,23 @@ pub(crate) fn parse(body: &[u8], limits: &Limits, ctx: &Context) -> Result<Batch
         other => (Value::Array(vec![other]), false),
     };
     let Value::Array(items) = metrics else {
-        return Err(IngestError::invalid(F, "/", "metrics", "", "expected an array of metrics"));
+        return Err(IngestError::invalid(
+            F,
+            "/",
+            "metrics",
+            "",
+            "expected an array of metrics",
+        ));
     };
     let mut b = Builder::new(F, limits);
     for (i, item) in items.into_iter().enumerate() {
-        let at = || if batch_form { format!("/metrics/{i}") } else { String::new() };
+        let at = || {
+            if batch_form {
+                format!("/metrics/{i}")
+            } else {
+                String::new()
+            }
+        };
         let m: Metric = serde_json::from_value(item.clone()).map_err(|e| {
             let text = serde_json::to_vec(&item).unwrap_or_default();
             json::from_serde(F, &text, "", &e).relocate(&at())
@@ -72,7 +84,11 @@ impl IngestError {
     pub(crate) fn relocate(self, prefix: &str) -> Self {
         let join = |at: String| {
             if at == "/" {
-                if prefix.is_empty() { at } else { prefix.to_owned() }
+                if prefix.is_empty() {
+                    at
+                } else {
+                    prefix.to_owned()
+                }
             } else if at.starts_with('/') {
                 format!("{prefix}{at}")
             } else {
@@ -80,7 +96,13 @@ impl IngestError {
             }
         };
         match self {
-            IngestError::InvalidField { format, at, field, value, reason } => IngestError::InvalidField {
+            IngestError::InvalidField {
+                format,
+                at,
+                field,
+                value,
+                reason,
+            } => IngestError::InvalidField {
                 format,
                 at: join(at),
                 field,
@@ -110,11 +132,24 @@ mod tests {
 
     #[test]
     fn single_metric_form_and_missing_name() {
-        let b = parse(br#"{"name":"up","tags":{"service":"cart"},"fields":{"ok":true,"note":"x"}}"#, &Limits::default(), &ctx()).unwrap();
+        let b = parse(
+            br#"{"name":"up","tags":{"service":"cart"},"fields":{"ok":true,"note":"x"}}"#,
+            &Limits::default(),
+            &ctx(),
+        )
+        .unwrap();
         assert_eq!(b.series.len(), 1);
-        assert_eq!((b.series[0].key.metric.as_str(), b.series[0].values[0]), ("up_ok", 1.0));
+        assert_eq!(
+            (b.series[0].key.metric.as_str(), b.series[0].values[0]),
+            ("up_ok", 1.0)
+        );
         assert_eq!(b.series[0].timestamps[0], ctx().received_at);
-        let e = parse(br#"{"metrics":[{"name":"a","fields":{}},{"fields":{"x":1}}]}"#, &Limits::default(), &ctx()).unwrap_err();
+        let e = parse(
+            br#"{"metrics":[{"name":"a","fields":{}},{"fields":{"x":1}}]}"#,
+            &Limits::default(),
+            &ctx(),
+        )
+        .unwrap_err();
         let (_, _, pointer) = e.problem();
         assert_eq!(pointer.as_deref(), Some("/metrics/1/name"), "{e}");
     }

@@ -25,7 +25,11 @@ fn exposition_fixture_parses_every_sample() {
         .count();
     let b = parse_with(Format::PrometheusText, &body, &Limits::default(), &ctx()).unwrap();
     assert_eq!(b.counts().points, samples);
-    assert_eq!(b.counts().series, samples, "every sample of one scrape is its own series");
+    assert_eq!(
+        b.counts().series,
+        samples,
+        "every sample of one scrape is its own series"
+    );
     let find = |metric: &str, label: (&str, &str)| {
         b.series
             .iter()
@@ -34,17 +38,31 @@ fn exposition_fixture_parses_every_sample() {
     };
     let inf = find("http_server_requests_seconds_bucket", ("le", "+Inf"));
     assert_eq!((inf.key.service.as_str(), inf.values[0]), ("checkout", 185_598.0));
-    assert!(inf.key.labels.get("service").is_none(), "the service label moves into the key");
+    assert!(
+        inf.key.labels.get("service").is_none(),
+        "the service label moves into the key"
+    );
     let cfg = find("payments_config_info", ("version", "2.32.0"));
-    assert_eq!(cfg.key.labels.get("flags"), Some("risk_v2=on,note=\"pool \\ 4\"\nsecond line"));
+    assert_eq!(
+        cfg.key.labels.get("flags"),
+        Some("risk_v2=on,note=\"pool \\ 4\"\nsecond line")
+    );
     let ratio = find("redis_keyspace_hit_ratio", ("db", "db1"));
     assert!(ratio.values[0].is_nan());
     assert_eq!(ratio.key.service.as_str(), "unknown");
     assert_eq!(ratio.timestamps[0], ctx().received_at);
-    let start = b.series.iter().find(|s| s.key.metric == "process_start_time_seconds").unwrap();
+    let start = b
+        .series
+        .iter()
+        .find(|s| s.key.metric == "process_start_time_seconds")
+        .unwrap();
     assert_eq!(start.timestamps[0], Timestamp::from_millis(1_715_682_780_000));
     let up = b.series.iter().find(|s| s.key.metric == "up").unwrap();
-    assert_eq!(up.key.service.as_str(), "cart", "job names the service when service is absent");
+    assert_eq!(
+        up.key.service.as_str(),
+        "cart",
+        "job names the service when service is absent"
+    );
 }
 
 #[test]
@@ -53,9 +71,22 @@ fn default_service_applies_to_unlabelled_series() {
         default_service: Some(ServiceId::new("redis")),
         ..ctx()
     };
-    let b = parse_with(Format::PrometheusText, &fixture("prometheus_exposition.txt"), &Limits::default(), &c).unwrap();
-    let mem = b.series.iter().find(|s| s.key.metric == "redis_memory_used_bytes").unwrap();
-    assert_eq!((mem.key.service.as_str(), mem.values[0]), ("redis", 3.221225472e9));
+    let b = parse_with(
+        Format::PrometheusText,
+        &fixture("prometheus_exposition.txt"),
+        &Limits::default(),
+        &c,
+    )
+    .unwrap();
+    let mem = b
+        .series
+        .iter()
+        .find(|s| s.key.metric == "redis_memory_used_bytes")
+        .unwrap();
+    assert_eq!(
+        (mem.key.service.as_str(), mem.values[0]),
+        ("redis", 3.221225472e9)
+    );
 }
 
 fn write_request() -> WriteRequest {
@@ -66,7 +97,11 @@ fn write_request() -> WriteRequest {
     WriteRequest {
         timeseries: vec![
             TimeSeries {
-                labels: vec![label("__name__", "redis_connected_clients"), label("job", "redis"), label("instance", "redis-0")],
+                labels: vec![
+                    label("__name__", "redis_connected_clients"),
+                    label("job", "redis"),
+                    label("instance", "redis-0"),
+                ],
                 samples: (0..3)
                     .map(|i| Sample {
                         value: 2210.0 + f64::from(i) * 1000.0,
@@ -92,7 +127,10 @@ fn remote_write_decompresses_and_keeps_samples_per_series() {
     let b = parse_with(Format::PrometheusRemoteWrite, &body, &Limits::default(), &ctx()).unwrap();
     assert_eq!((b.counts().series, b.counts().points), (2, 4));
     let redis = &b.series[0];
-    assert_eq!((redis.key.service.as_str(), redis.key.metric.as_str()), ("redis", "redis_connected_clients"));
+    assert_eq!(
+        (redis.key.service.as_str(), redis.key.metric.as_str()),
+        ("redis", "redis_connected_clients")
+    );
     assert_eq!(redis.key.labels.get("instance"), Some("redis-0"));
     assert_eq!(redis.values, vec![2210.0, 3210.0, 4210.0]);
     assert_eq!(redis.timestamps[1], Timestamp::from_millis(1_715_682_675_000));
@@ -115,5 +153,9 @@ fn remote_write_limits_hold_before_decoding() {
     let e = parse_with(Format::PrometheusRemoteWrite, &body, &tiny, &ctx()).unwrap_err();
     assert!(matches!(e, IngestError::BodyTooLarge { .. }), "{e:?}");
     let e = parse_with(Format::PrometheusRemoteWrite, &raw, &Limits::default(), &ctx()).unwrap_err();
-    assert_eq!(e.status(), 400, "uncompressed protobuf is not a snappy block: {e}");
+    assert_eq!(
+        e.status(),
+        400,
+        "uncompressed protobuf is not a snappy block: {e}"
+    );
 }

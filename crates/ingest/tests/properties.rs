@@ -241,18 +241,35 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let _ = parse_with(format, deep.as_bytes(), &Limits::default(), &ctx());
     }
     // 10,000 nested arrayValues in protobuf.
-    let mut v = otlp::AnyValue { value: Some(otlp::any_value::Value::IntValue(1)) };
+    let mut v = otlp::AnyValue {
+        value: Some(otlp::any_value::Value::IntValue(1)),
+    };
     for _ in 0..10_000 {
-        v = otlp::AnyValue { value: Some(otlp::any_value::Value::ArrayValue(otlp::ArrayValue { values: vec![v] })) };
+        v = otlp::AnyValue {
+            value: Some(otlp::any_value::Value::ArrayValue(otlp::ArrayValue {
+                values: vec![v],
+            })),
+        };
     }
-    let kv = otlp::KeyValue { key: "k".into(), value: Some(v) };
+    let kv = otlp::KeyValue {
+        key: "k".into(),
+        value: Some(v),
+    };
     let body = kv.encode_to_vec();
-    let _ = parse_with(Format::OtlpLogs(Encoding::Protobuf), &body, &Limits::default(), &ctx());
+    let _ = parse_with(
+        Format::OtlpLogs(Encoding::Protobuf),
+        &body,
+        &Limits::default(),
+        &ctx(),
+    );
 }
 
 #[test]
 fn oversized_bodies_are_refused_before_parsing() {
-    let limits = Limits { max_body_bytes: 10, ..Limits::default() };
+    let limits = Limits {
+        max_body_bytes: 10,
+        ..Limits::default()
+    };
     for format in Format::all() {
         let e = parse_with(format, &[b' '; 11], &limits, &ctx()).unwrap_err();
         assert_eq!(e.status(), 413, "{format}");

@@ -15,7 +15,14 @@ fn telegraf_batch_gives_one_series_per_numeric_field() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["fields"].as_object().unwrap().values().filter(|f| f.is_number() || f.is_boolean()).count())
+        .map(|m| {
+            m["fields"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|f| f.is_number() || f.is_boolean())
+                .count()
+        })
         .sum();
     let ctx = Context {
         received_at: Timestamp::from_secs(1),
@@ -27,13 +34,22 @@ fn telegraf_batch_gives_one_series_per_numeric_field() {
     assert_eq!(clients.values, vec![9830.0]);
     assert_eq!(clients.timestamps[0], Timestamp::from_secs(1_715_682_720));
     assert_eq!(clients.key.labels.get("host"), Some("redis-0"));
-    let prom = b.series.iter().find(|s| s.key.metric.starts_with("prometheus_")).unwrap();
+    let prom = b
+        .series
+        .iter()
+        .find(|s| s.key.metric.starts_with("prometheus_"))
+        .unwrap();
     assert_eq!(prom.key.service.as_str(), "cart");
 }
 
 #[test]
 fn sentry_event_alert_gives_an_error_log_and_a_firing_alert() {
-    let b = parse(Format::Sentry, &fixture("sentry_event_alert.json"), &Limits::default()).unwrap();
+    let b = parse(
+        Format::Sentry,
+        &fixture("sentry_event_alert.json"),
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!((b.logs.len(), b.alerts.len()), (1, 1));
     let log = &b.logs[0];
     assert_eq!(log.service.as_str(), "payments");
@@ -43,7 +59,10 @@ fn sentry_event_alert_gives_an_error_log_and_a_firing_alert() {
     assert_eq!(log.attributes["exception.type"], "AcquirerUnavailable");
     assert_eq!(log.attributes["exception.root_type"], "ReadTimeout");
     let stack = log.attributes["exception.stacktrace"].as_str().unwrap();
-    assert!(stack.contains("payments/gateway.py\", line 93, in authorize"), "{stack}");
+    assert!(
+        stack.contains("payments/gateway.py\", line 93, in authorize"),
+        "{stack}"
+    );
     assert_eq!(log.ts.to_string(), "2024-05-14T10:32:07.398Z");
     let alert = &b.alerts[0];
     assert_eq!(alert.status, AlertStatus::Firing);
@@ -53,18 +72,38 @@ fn sentry_event_alert_gives_an_error_log_and_a_firing_alert() {
 
 #[test]
 fn kubernetes_events_give_logs_a_versioned_deploy_and_restarts() {
-    let b = parse(Format::KubernetesEvents, &fixture("k8s_events.json"), &Limits::default()).unwrap();
+    let b = parse(
+        Format::KubernetesEvents,
+        &fixture("k8s_events.json"),
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!(b.logs.len(), 11, "every event is a log record");
     let deploys: Vec<_> = b.events.iter().filter(|e| e.kind == ChangeKind::Deploy).collect();
-    assert_eq!(deploys.len(), 2, "scale up of the new and scale down of the old replica set");
+    assert_eq!(
+        deploys.len(),
+        2,
+        "scale up of the new and scale down of the old replica set"
+    );
     assert!(deploys.iter().all(|d| d.service.as_str() == "payments"));
     assert_eq!(deploys[0].version.as_deref(), Some("2.32.0"));
     assert_eq!(deploys[0].ts.to_string(), "2024-05-14T10:30:12Z");
-    let restarts: Vec<_> = b.events.iter().filter(|e| e.kind == ChangeKind::Restart).collect();
+    let restarts: Vec<_> = b
+        .events
+        .iter()
+        .filter(|e| e.kind == ChangeKind::Restart)
+        .collect();
     let services: Vec<&str> = restarts.iter().map(|e| e.service.as_str()).collect();
-    assert_eq!(services, ["cart", "redis"], "BackOff of cart, OOMKilling of redis-server");
+    assert_eq!(
+        services,
+        ["cart", "redis"],
+        "BackOff of cart, OOMKilling of redis-server"
+    );
     let probe = b.logs.iter().find(|l| l.body.starts_with("Unhealthy")).unwrap();
-    assert_eq!((probe.service.as_str(), probe.severity), ("checkout", Severity::Warn));
+    assert_eq!(
+        (probe.service.as_str(), probe.severity),
+        ("checkout", Severity::Warn)
+    );
     assert_eq!(probe.attributes["k8s.count"], 6);
     let oom = b.logs.iter().find(|l| l.body.starts_with("OOMKilling")).unwrap();
     assert_eq!(oom.severity, Severity::Error);
@@ -72,7 +111,12 @@ fn kubernetes_events_give_logs_a_versioned_deploy_and_restarts() {
 
 #[test]
 fn oomkilled_pod_status_is_a_restart_with_its_time() {
-    let b = parse(Format::KubernetesEvents, &fixture("k8s_pod_redis_oomkilled.json"), &Limits::default()).unwrap();
+    let b = parse(
+        Format::KubernetesEvents,
+        &fixture("k8s_pod_redis_oomkilled.json"),
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!((b.events.len(), b.logs.len()), (1, 1));
     let e = &b.events[0];
     assert_eq!((e.service.as_str(), e.kind), ("redis", ChangeKind::Restart));
@@ -87,7 +131,9 @@ fn kubernetes_watch_event_and_bad_time() {
         "involvedObject":{"kind":"Pod","name":"cart-7b8d6c9f5-lm3zp"},"firstTimestamp":"2024-05-14T10:32:09Z","type":"Normal"}}"#;
     let b = parse(Format::KubernetesEvents, body, &Limits::default()).unwrap();
     assert_eq!(b.events[0].service.as_str(), "cart");
-    let bad = String::from_utf8(fixture("k8s_events.json")).unwrap().replace("2024-05-14T10:30:31Z", "half past ten");
+    let bad = String::from_utf8(fixture("k8s_events.json"))
+        .unwrap()
+        .replace("2024-05-14T10:30:31Z", "half past ten");
     let e = parse(Format::KubernetesEvents, bad.as_bytes(), &Limits::default()).unwrap_err();
     assert_eq!(e.problem().2.as_deref(), Some("/items/5/firstTimestamp"), "{e}");
 }

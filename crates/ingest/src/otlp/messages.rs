@@ -515,7 +515,9 @@ impl<'de> Deserialize<'de> for AnyValue {
                         "kvlistValue" => Value::KvlistValue(map.next_value()?),
                         "bytesValue" => {
                             let s: std::borrow::Cow<'de, str> = map.next_value()?;
-                            Value::BytesValue(base64(&s).ok_or_else(|| de::Error::custom("bytesValue is not base64"))?)
+                            Value::BytesValue(
+                                base64(&s).ok_or_else(|| de::Error::custom("bytesValue is not base64"))?,
+                            )
                         }
                         _ => {
                             map.next_value::<de::IgnoredAny>()?;
@@ -597,7 +599,10 @@ impl<'de> Deserialize<'de> for Lenient<f64> {
                     "NaN" => Ok(f64::NAN),
                     "Infinity" => Ok(f64::INFINITY),
                     "-Infinity" => Ok(f64::NEG_INFINITY),
-                    _ => v.trim().parse().map_err(|_| E::custom(format!("{v:?} is not a number"))),
+                    _ => v
+                        .trim()
+                        .parse()
+                        .map_err(|_| E::custom(format!("{v:?} is not a number"))),
                 }
             }
         }
@@ -648,7 +653,10 @@ fn hex_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
     let b = s.as_bytes();
     if b.len() % 2 != 0 || b.len() > 64 {
-        return Err(de::Error::custom(format!("{:?} is not a hex id", crate::error::truncate(&s))));
+        return Err(de::Error::custom(format!(
+            "{:?} is not a hex id",
+            crate::error::truncate(&s)
+        )));
     }
     let nib = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),

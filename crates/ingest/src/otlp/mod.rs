@@ -47,7 +47,8 @@ fn decode<T: Message + Default + serde::de::DeserializeOwned>(
         Encoding::Protobuf => {
             // Count records on the wire first so that a hostile body cannot make the decoder
             // allocate millions of empty messages past the record limit.
-            let n = count(body).map_err(|e| IngestError::malformed(format, format!("byte {}", e.offset), e.message))?;
+            let n = count(body)
+                .map_err(|e| IngestError::malformed(format, format!("byte {}", e.offset), e.message))?;
             if n > limits.max_records {
                 return Err(IngestError::TooManyRecords {
                     format,
@@ -114,9 +115,11 @@ pub(crate) fn parse_logs(enc: Encoding, body: &[u8], limits: &Limits) -> Result<
 /// A structured body: its `message` / `msg` member is the text, the rest become
 /// `body.NAME` attributes; without such a member the whole map is the text, as JSON.
 fn kvlist_body(kv: &KeyValueList, attributes: &mut BTreeMap<String, Json>) -> String {
-    let text = kv.values.iter().find_map(|e| match (e.key.as_str(), e.value.as_ref().and_then(|v| v.value.as_ref())) {
-        ("message" | "msg", Some(Any::StringValue(s))) => Some((e.key.as_str(), s.clone())),
-        _ => None,
+    let text = kv.values.iter().find_map(|e| {
+        match (e.key.as_str(), e.value.as_ref().and_then(|v| v.value.as_ref())) {
+            ("message" | "msg", Some(Any::StringValue(s))) => Some((e.key.as_str(), s.clone())),
+            _ => None,
+        }
     });
     match text {
         Some((key, text)) => {
@@ -150,10 +153,12 @@ pub(crate) fn parse_traces(enc: Encoding, body: &[u8], limits: &Limits) -> Resul
                         "ends before it starts",
                     ));
                 }
-                let trace_id = hex_id(&s.trace_id)
-                    .ok_or_else(|| IngestError::invalid(format, at(), "traceId", "", "missing or all-zero trace id"))?;
-                let span_id = hex_id(&s.span_id)
-                    .ok_or_else(|| IngestError::invalid(format, at(), "spanId", "", "missing or all-zero span id"))?;
+                let trace_id = hex_id(&s.trace_id).ok_or_else(|| {
+                    IngestError::invalid(format, at(), "traceId", "", "missing or all-zero trace id")
+                })?;
+                let span_id = hex_id(&s.span_id).ok_or_else(|| {
+                    IngestError::invalid(format, at(), "spanId", "", "missing or all-zero span id")
+                })?;
                 let mut attributes = BTreeMap::new();
                 res.copy_instance(&mut attributes);
                 for kv in &s.attributes {
@@ -169,7 +174,9 @@ pub(crate) fn parse_traces(enc: Encoding, body: &[u8], limits: &Limits) -> Resul
                 // The first recorded exception is the evidence RCA wants; keep its attributes.
                 if let Some(ev) = s.events.iter().find(|e| e.name == "exception") {
                     for kv in &ev.attributes {
-                        attributes.entry(kv.key.clone()).or_insert_with(|| value_json(kv.value.as_ref()));
+                        attributes
+                            .entry(kv.key.clone())
+                            .or_insert_with(|| value_json(kv.value.as_ref()));
                     }
                 }
                 let span = Span {
@@ -216,7 +223,13 @@ pub(crate) fn parse_metrics(enc: Encoding, body: &[u8], limits: &Limits) -> Resu
             for (mi, m) in sm.metrics.iter().enumerate() {
                 let base = || format!("/resourceMetrics/{ri}/scopeMetrics/{si}/metrics/{mi}");
                 if m.name.is_empty() {
-                    return Err(IngestError::invalid(format, base(), "name", "", "empty metric name"));
+                    return Err(IngestError::invalid(
+                        format,
+                        base(),
+                        "name",
+                        "",
+                        "empty metric name",
+                    ));
                 }
                 let mut sink = PointSink {
                     b: &mut b,
@@ -300,7 +313,11 @@ impl PointSink<'_, '_> {
                 at(),
                 "bucketCounts",
                 &p.bucket_counts.len().to_string(),
-                format!("expected {} buckets for {} bounds", p.explicit_bounds.len() + 1, p.explicit_bounds.len()),
+                format!(
+                    "expected {} buckets for {} bounds",
+                    p.explicit_bounds.len() + 1,
+                    p.explicit_bounds.len()
+                ),
             ));
         }
         self.emit("_count", &labels, None, ts, p.count as f64, missing, at)?;
@@ -312,8 +329,19 @@ impl PointSink<'_, '_> {
         let mut cumulative = 0u64;
         for (i, c) in p.bucket_counts.iter().enumerate() {
             cumulative = cumulative.saturating_add(*c);
-            let le = p.explicit_bounds.get(i).map_or_else(|| "+Inf".to_owned(), |b| fmt_f64(*b));
-            self.emit("_bucket", &labels, Some(("le", le)), ts, cumulative as f64, missing, at)?;
+            let le = p
+                .explicit_bounds
+                .get(i)
+                .map_or_else(|| "+Inf".to_owned(), |b| fmt_f64(*b));
+            self.emit(
+                "_bucket",
+                &labels,
+                Some(("le", le)),
+                ts,
+                cumulative as f64,
+                missing,
+                at,
+            )?;
         }
         Ok(())
     }
@@ -402,7 +430,13 @@ impl ResourceInfo {
 
 fn time(format: Format, at: &dyn Fn() -> String, field: &str, nanos: u64) -> Result<Timestamp, IngestError> {
     if nanos == 0 {
-        return Err(IngestError::invalid(format, at(), field, "0", "missing timestamp"));
+        return Err(IngestError::invalid(
+            format,
+            at(),
+            field,
+            "0",
+            "missing timestamp",
+        ));
     }
     i64::try_from(nanos)
         .map(Timestamp)
@@ -431,7 +465,9 @@ fn any_json(v: &Any) -> Json {
         Any::StringValue(s) => Json::String(s.clone()),
         Any::BoolValue(b) => Json::Bool(*b),
         Any::IntValue(i) => Json::from(*i),
-        Any::DoubleValue(d) => serde_json::Number::from_f64(*d).map_or_else(|| Json::String(fmt_f64(*d)), Json::Number),
+        Any::DoubleValue(d) => {
+            serde_json::Number::from_f64(*d).map_or_else(|| Json::String(fmt_f64(*d)), Json::Number)
+        }
         Any::ArrayValue(a) => Json::Array(a.values.iter().map(|v| value_json(Some(v))).collect()),
         Any::KvlistValue(kv) => Json::Object(
             kv.values
@@ -512,6 +548,9 @@ mod tests {
         assert_eq!(b.logs.len(), 1);
         assert_eq!(b.logs[0].service.as_str(), "cart");
         assert_eq!(b.logs[0].severity, Severity::Error);
-        assert_eq!(b.logs[0].trace_id.as_deref(), Some("01010101010101010101010101010101"));
+        assert_eq!(
+            b.logs[0].trace_id.as_deref(),
+            Some("01010101010101010101010101010101")
+        );
     }
 }
