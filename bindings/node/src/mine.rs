@@ -1,0 +1,257 @@
+//! Log template mining: a whole batch of lines at once ([`mine`], [`mine_sync`]) or a
+//! long-lived [`Miner`] fed incrementally, whose state can be snapshotted and restored.
+
+use std::sync::{Arc, Mutex};
+
+use faultline::cluster::{split_header, ClusterId, MinerConfig, MinerSnapshot, TemplateMiner};
+use napi::bindgen_prelude::{AsyncTask, Uint32Array};
+use napi::Env;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::config::strict;
+use crate::error::{Fallible, Family, JsFailure};
+use crate::task::Job;
+
+/// Options of `mine` / `mineSync`.
+#[napi(object)]
+pub struct MineOptions {
+    /// Lines carry headers (timestamp, level, component, pid) to strip before mining, as
+    /// `faultline mine --raw`.
+    pub raw: Option<bool>,
+    /// Miner settings (mirrors `PipelineConfig.logs.miner`).
+    #[napi(ts_type = "MinerConfig")]
+    pub config: Option<Value>,
+}
+
+/// What `mine` returns: the cluster of every line and the clusters' templates.
+#[napi(object)]
+pub struct MineResult {
+    /// Cluster id of each input line, in input order (the cluster that survived merges, so
+    /// every line of a cluster shows its final template).
+    pub clusters: Uint32Array,
+    /// Template text with `<*>` for variables, indexed by cluster id (`templates[clusters[i]]`);
+    /// empty for ids merged into another cluster or evicted at the cluster cap.
+    pub templates: Vec<String>,
+    /// Lines per cluster, indexed like `templates`.
+    pub counts: Vec<u32>,
+}
+
+/// The plain-Rust form of [`MineResult`] (built off the JavaScript thread).
+pub struct Mined {
+    clusters: Vec<u32>,
+    templates: Vec<String>,
+    counts: Vec<u32>,
+}
+
+pub(crate) fn miner_config(v: Option<Value>) -> Fallible<MinerConfig> {
+    let cfg: MinerConfig = strict(v, "miner")?;
+    cfg.validate()
+        .map_err(|e| JsFailure::from_std(Family::Config, &e))?;
+    Ok(cfg)
+}
+
+/// Mines `lines` with a fresh miner: the same calls as `faultline::protocol::mine_lines`
+/// (add every message, then resolve every line's cluster after the last merge).
+pub(crate) fn mine_all(lines: &[String], raw: bool, cfg: MinerConfig) -> Fallible<Mined> {
+    let mut miner = TemplateMiner::new(cfg).map_err(|e| JsFailure::from_std(Family::Config, &e))?;
+    let mut clusters: Vec<u32> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let line = line.trim_end_matches(['\n', '\r']);
+        let msg = if raw { split_header(line).message } else { line };
+        clusters.push(miner.add(msg).0);
+    }
+    for c in &mut clusters {
+        *c = miner.resolve(ClusterId(*c)).0;
+    }
+    let (templates, counts) = tables(&miner);
+    Ok(Mined {
+        clusters,
+        templates,
+        counts,
+    })
+}
+
+fn tables(miner: &TemplateMiner) -> (Vec<String>, Vec<u32>) {
+    let n = miner.id_bound() as usize;
+    let mut templates = vec![String::new(); n];
+    let mut counts = vec![0u32; n];
+    for id in miner.cluster_ids() {
+        let slot = id.0 as usize;
+        if slot < n {
+            templates[slot] = miner.template(id).unwrap_or_default();
+            counts[slot] = u32::try_from(miner.count(id).unwrap_or(0)).unwrap_or(u32::MAX);
+        }
+    }
+    (templates, counts)
+}
+
+fn to_result(_: &Env, m: Mined) -> napi::Result<MineResult> {
+    Ok(MineResult {
+        clusters: Uint32Array::new(m.clusters),
+        templates: m.templates,
+        counts: m.counts,
+    })
+}
+
+fn options(o: Option<MineOptions>) -> (bool, Option<Value>) {
+    match o {
+        Some(o) => (o.raw.unwrap_or(false), o.config),
+        None => (false, None),
+    }
+}
+
+/// Mines log templates from `lines` (one record per string) on the thread pool: the cluster
+/// of every line and each cluster's template, as `faultline mine` prints them. Rejects with
+/// `ERR_FAULTLINE_CONFIG` on unknown or out-of-range miner settings.
+///
+/// ```js
+/// const { clusters, templates } = await mine(lines)
+/// console.log(templates[clusters[0]]) // "user <*> logged in from <*>"
+/// ```
+#[napi(ts_return_type = "Promise<MineResult>")]
+pub fn mine(lines: Vec<String>, options_: Option<MineOptions>) -> AsyncTask<Job<Mined, MineResult>> {
+    let (raw, config) = options(options_);
+    Job::spawn(move || mine_all(&lines, raw, miner_config(config)?), to_result)
+}
+
+/// [`mine`] on the calling thread (blocks the event loop: for small batches).
+#[napi]
+pub fn mine_sync(env: Env, lines: Vec<String>, options_: Option<MineOptions>) -> napi::Result<MineResult> {
+    let (raw, config) = options(options_);
+    miner_config(config)
+        .and_then(|cfg| mine_all(&lines, raw, cfg))
+        .map_err(|e| e.into_napi(&env))
+        .and_then(|m| to_result(&env, m))
+}
+
+/// One cluster of a [`Miner`].
+#[napi(object)]
+pub struct Template {
+    /// Cluster id (stable for the miner's life).
+    pub id: u32,
+    /// Template text with `<*>` for variables.
+    pub template: String,
+    /// Lines that joined it.
+    pub count: u32,
+}
+
+/// A long-lived template miner for incremental use (a log tail, a consumer of a queue). Ids
+/// are stable: a line's cluster may later be merged into another one, which `resolve` tells.
+/// Its state is small and serialisable (`snapshot` / `Miner.restore`), so a host can shard
+/// miners by key and checkpoint them.
+#[napi]
+pub struct Miner {
+    inner: Arc<Mutex<TemplateMiner>>,
+}
+
+fn poisoned() -> JsFailure {
+    JsFailure::new(
+        Family::Internal,
+        "miner state is unusable after a panic (lock poisoned)",
+    )
+}
+
+#[napi]
+impl Miner {
+    /// A miner with the given `MinerConfig` settings (defaults when omitted).
+    #[napi(constructor)]
+    pub fn new(env: Env, #[napi(ts_arg_type = "MinerConfig")] config: Option<Value>) -> napi::Result<Self> {
+        let cfg = miner_config(config).map_err(|e| e.into_napi(&env))?;
+        let m =
+            TemplateMiner::new(cfg).map_err(|e| JsFailure::from_std(Family::Config, &e).into_napi(&env))?;
+        Ok(Self {
+            inner: Arc::new(Mutex::new(m)),
+        })
+    }
+
+    /// A miner continuing from `snapshot` (from `snapshot()`): same ids, templates, counts.
+    #[napi(factory)]
+    pub fn restore(env: Env, #[napi(ts_arg_type = "MinerSnapshot")] snapshot: Value) -> napi::Result<Self> {
+        let s: MinerSnapshot = serde_json::from_value(snapshot)
+            .map_err(|e| JsFailure::input(format!("bad miner snapshot: {e}")).into_napi(&env))?;
+        let m =
+            TemplateMiner::restore(s).map_err(|e| JsFailure::from_std(Family::Input, &e).into_napi(&env))?;
+        Ok(Self {
+            inner: Arc::new(Mutex::new(m)),
+        })
+    }
+
+    fn with<T>(&self, env: &Env, f: impl FnOnce(&mut TemplateMiner) -> T) -> napi::Result<T> {
+        let mut g = self.inner.lock().map_err(|_| poisoned().into_napi(env))?;
+        Ok(f(&mut g))
+    }
+
+    /// Adds one message; returns its cluster id.
+    #[napi]
+    pub fn add(&self, env: Env, line: String) -> napi::Result<u32> {
+        self.with(&env, |m| m.add(&line).0)
+    }
+
+    /// Adds messages in order; returns the cluster id of each (as assigned when added).
+    #[napi]
+    pub fn add_many(&self, env: Env, lines: Vec<String>) -> napi::Result<Uint32Array> {
+        self.with(&env, |m| {
+            Uint32Array::new(lines.iter().map(|l| m.add(l).0).collect())
+        })
+    }
+
+    /// `addMany` on the thread pool, for big batches; concurrent calls on one miner are
+    /// applied one after the other.
+    #[napi(ts_return_type = "Promise<Uint32Array>")]
+    pub fn add_many_async(&self, lines: Vec<String>) -> AsyncTask<Job<Vec<u32>, Uint32Array>> {
+        let inner = Arc::clone(&self.inner);
+        Job::spawn(
+            move || {
+                let mut g = inner.lock().map_err(|_| poisoned())?;
+                Ok(lines.iter().map(|l| g.add(l).0).collect())
+            },
+            |_, v| Ok(Uint32Array::new(v)),
+        )
+    }
+
+    /// The cluster `id` was merged into (itself while it lives).
+    #[napi]
+    pub fn resolve(&self, env: Env, id: u32) -> napi::Result<u32> {
+        self.with(&env, |m| m.resolve(ClusterId(id)).0)
+    }
+
+    /// The template of cluster `id` (after merges), or `null` when it was evicted or never existed.
+    #[napi]
+    pub fn template(&self, env: Env, id: u32) -> napi::Result<Option<String>> {
+        self.with(&env, |m| m.template(m.resolve(ClusterId(id))))
+    }
+
+    /// Every live cluster, by id.
+    #[napi]
+    pub fn templates(&self, env: Env) -> napi::Result<Vec<Template>> {
+        self.with(&env, |m| {
+            m.cluster_ids()
+                .map(|id| Template {
+                    id: id.0,
+                    template: m.template(id).unwrap_or_default(),
+                    count: u32::try_from(m.count(id).unwrap_or(0)).unwrap_or(u32::MAX),
+                })
+                .collect()
+        })
+    }
+
+    /// The values of the `<*>` slots of `line` under cluster `id`, or `null` when it does not match.
+    #[napi]
+    pub fn parameters(&self, env: Env, id: u32, line: String) -> napi::Result<Option<Vec<String>>> {
+        self.with(&env, |m| m.parameters(ClusterId(id), &line))
+    }
+
+    /// Number of live clusters.
+    #[napi(getter)]
+    pub fn size(&self, env: Env) -> napi::Result<u32> {
+        self.with(&env, |m| u32::try_from(m.len()).unwrap_or(u32::MAX))
+    }
+
+    /// The miner's state as a plain object (JSON-serialisable), for `Miner.restore`.
+    #[napi(ts_return_type = "MinerSnapshot")]
+    pub fn snapshot(&self, env: Env) -> napi::Result<Value> {
+        let s = self.with(&env, |m| m.snapshot())?;
+        serde_json::to_value(s).map_err(|e| JsFailure::new(Family::Internal, e.to_string()).into_napi(&env))
+    }
+}
