@@ -86,7 +86,8 @@ impl Format {
     /// | any | `text/plain` (`version=0.0.4`), `application/openmetrics-text` | Prometheus text |
     /// | `/v1/signals/ingest` | JSON | [`Format::Batch`] |
     /// | `/v1/events` | JSON | [`Format::ChangeEvents`] |
-    /// | `/alertmanager`, `/grafana`, `/telegraf`, `/sentry`, `/kubernetes` (or a [`Format::name`]) | JSON | that format |
+    /// | `/alertmanager`, `/grafana`, `/telegraf`, `/sentry`, `/kubernetes` | JSON | that format |
+    /// | a [`Format::name`] (`/v1/ingest/prometheus-remote-write`) | any | that format |
     ///
     /// ```
     /// use faultline_ingest::{Encoding, Format};
@@ -132,6 +133,10 @@ impl Format {
                 "metrics" => Format::OtlpMetrics(enc),
                 _ => Format::OtlpTraces(enc),
             });
+        }
+        // A format named by the path's last segment (`/v1/ingest/prometheus-remote-write`).
+        if let Ok(named) = last.parse::<Format>() {
+            return Ok(named);
         }
         if path.ends_with("/write") && is_proto {
             return Ok(Format::PrometheusRemoteWrite);
@@ -212,7 +217,19 @@ mod tests {
         assert_eq!(ct("/v1/signals/ingest", "application/json"), Some(Format::Batch));
         assert_eq!(ct("/v1/events", "application/json"), Some(Format::ChangeEvents));
         assert_eq!(ct("/v1/ingest/sentry", "application/json"), Some(Format::Sentry));
-        assert_eq!(ct("/v1/ingest/sentry", "text/html"), None);
+        assert_eq!(
+            ct("/v1/ingest/sentry", "text/html"),
+            Some(Format::Sentry),
+            "a name in the path wins"
+        );
         assert_eq!(ct("/v1/ingest/unknown", "application/json"), None);
+        assert_eq!(
+            ct("/v1/ingest/prometheus-remote-write", "application/x-protobuf"),
+            Some(Format::PrometheusRemoteWrite)
+        );
+        assert_eq!(
+            ct("/v1/ingest/otlp-logs-protobuf", "application/octet-stream"),
+            Some(Format::OtlpLogs(Encoding::Protobuf))
+        );
     }
 }
