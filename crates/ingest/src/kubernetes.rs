@@ -16,7 +16,7 @@
 //! the killed process (`(redis-server)` → `redis`); a Pod's `app.kubernetes.io/name` / `app`
 //! label wins when present.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use faultline_core::{ChangeEvent, ChangeKind, LogRecord, ServiceId, Severity, Timestamp};
 use serde_json::Value;
@@ -42,6 +42,7 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
     };
     let mut b = Builder::new(F, limits);
     let rollouts = rollouts(&items);
+    let versions = pulled_versions(&items);
     for (at, item) in &items {
         let at_fn = || if at.is_empty() { "/".to_owned() } else { at.clone() };
         if !item.is_object() {
@@ -55,7 +56,7 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
         }
         match text(item, "/kind") {
             Some("Pod") => pod(item, &mut b, &at_fn)?,
-            Some("Event") | None => event(item, &mut b, &at_fn, &rollouts, &items)?,
+            Some("Event") | None => event(item, &mut b, &at_fn, &rollouts, &versions)?,
             Some(other) => {
                 return Err(IngestError::invalid(
                     F,
@@ -77,15 +78,12 @@ fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 }
 
 /// Deployments whose replica sets were scaled more than once in this body (a rollout).
-fn rollouts(items: &[(String, &Value)]) -> Vec<String> {
-    let mut seen: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+fn rollouts(items: &[(String, &Value)]) -> BTreeSet<String> {
+    let mut seen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (_, ev) in items {
         if text(ev, "/reason") == Some("ScalingReplicaSet") {
             if let (Some(dep), Some(rs)) = (involved(ev, "name"), message(ev).and_then(replica_set_of)) {
-                let list = seen.entry(dep).or_default();
-                if !list.contains(&rs) {
-                    list.push(rs);
-                }
+                seen.entry(dep).or_default().insert(rs);
             }
         }
     }
@@ -93,6 +91,30 @@ fn rollouts(items: &[(String, &Value)]) -> Vec<String> {
         .filter(|(_, v)| v.len() > 1)
         .map(|(k, _)| k.to_owned())
         .collect()
+}
+
+/// Replica set name → the image tag one of its pods pulled (`Container image "x/payments:2.32.0"`),
+/// from the `Pulled` events of the body (first one wins).
+fn pulled_versions(items: &[(String, &Value)]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (_, ev) in items {
+        if text(ev, "/reason") != Some("Pulled") {
+            continue;
+        }
+        let Some(pod) = involved(ev, "name") else { continue };
+        let Some((rs, _)) = pod.rsplit_once('-') else {
+            continue;
+        };
+        let tag = message(ev)
+            .and_then(|m| m.split('"').nth(1))
+            .and_then(|image| image.rsplit_once(':'))
+            .map(|(_, tag)| tag)
+            .filter(|tag| !tag.contains('/') && !tag.is_empty());
+        if let Some(tag) = tag {
+            out.entry(rs.to_owned()).or_insert_with(|| tag.to_owned());
+        }
+    }
+    out
 }
 
 fn involved<'a>(ev: &'a Value, field: &str) -> Option<&'a str> {
@@ -165,8 +187,8 @@ fn event(
     ev: &Value,
     b: &mut Builder<'_>,
     at: &dyn Fn() -> String,
-    rollouts: &[String],
-    items: &[(String, &Value)],
+    rollouts: &BTreeSet<String>,
+    versions: &BTreeMap<String, String>,
 ) -> Result<(), IngestError> {
     let ts = event_time(ev, at)?;
     let reason = text(ev, "/reason").unwrap_or_default();
@@ -217,10 +239,10 @@ fn event(
     let service = ServiceId::new(&service);
     let change = match reason {
         "ScalingReplicaSet" if kind == "Deployment" => {
-            let deploy = rollouts.iter().any(|d| d == name);
+            let deploy = rollouts.contains(name);
             let scaled_up = msg.starts_with("Scaled up");
             let version = if deploy && scaled_up {
-                replica_set_of(msg).and_then(|rs| pulled_version(items, rs))
+                replica_set_of(msg).and_then(|rs| versions.get(rs).cloned())
             } else {
                 None
             };
@@ -263,19 +285,6 @@ fn event(
         source: None,
     };
     b.log(rec, at)
-}
-
-/// The image tag a pod of replica set `rs` pulled (`Container image "x/payments:2.32.0"`).
-fn pulled_version(items: &[(String, &Value)], rs: &str) -> Option<String> {
-    items.iter().find_map(|(_, ev)| {
-        let pod = involved(ev, "name")?;
-        if text(ev, "/reason") != Some("Pulled") || !pod.starts_with(rs) {
-            return None;
-        }
-        let image = message(ev)?.split('"').nth(1)?;
-        let tag = image.rsplit_once(':')?.1;
-        (!tag.contains('/')).then(|| tag.to_owned())
-    })
 }
 
 fn pod(p: &Value, b: &mut Builder<'_>, at: &dyn Fn() -> String) -> Result<(), IngestError> {

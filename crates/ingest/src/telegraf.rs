@@ -56,7 +56,7 @@ pub(crate) fn parse(body: &[u8], limits: &Limits, ctx: &Context) -> Result<Batch
                 String::new()
             }
         };
-        let m: Metric = serde_json::from_value(item.clone()).map_err(|e| {
+        let m = Metric::deserialize(&item).map_err(|e| {
             let text = serde_json::to_vec(&item).unwrap_or_default();
             json::from_serde(F, &text, "", &e).relocate(&at())
         })?;
