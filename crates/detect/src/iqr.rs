@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::online::OnlineDetector;
 use crate::rolling::RollingMedianMad;
-use crate::stats::score_from_z;
+use crate::stats::score_from_z_fast;
 use crate::DetectError;
 
 /// Settings of [`IqrFence`].
@@ -108,7 +108,7 @@ impl OnlineDetector for IqrFence {
             } else {
                 0.0
             };
-            score_from_z(u, self.cfg.fence_k)
+            score_from_z_fast(u, self.cfg.fence_k)
         } else {
             0.0
         };

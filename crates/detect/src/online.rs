@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rolling::RollingMedianMad;
-use crate::stats::{mad_of_sorted, median_of_sorted, score_from_z, MAD_TO_SIGMA};
+use crate::stats::{mad_of_sorted, median_of_sorted, score_from_z_fast, MAD_TO_SIGMA};
 use crate::DetectError;
 
 /// A detector that scores a stream one value at a time with bounded state.
@@ -113,7 +113,7 @@ impl OnlineDetector for RollingZ {
             self.shift = value;
         }
         let score = if self.seen >= self.cfg.cold_start_samples {
-            score_from_z(self.z(value), self.cfg.threshold_sigma)
+            score_from_z_fast(self.z(value), self.cfg.threshold_sigma)
         } else {
             0.0
         };
@@ -387,7 +387,7 @@ impl OnlineDetector for RobustZ {
             win.push(value);
             self.seen += 1;
             return if self.seen > self.cfg.cold_start_samples {
-                score_from_z(self.z(value).0, self.cfg.threshold_sigma)
+                score_from_z_fast(self.z(value).0, self.cfg.threshold_sigma)
             } else {
                 0.0
             };
@@ -397,7 +397,7 @@ impl OnlineDetector for RobustZ {
             self.refresh();
         }
         let score = if self.seen >= self.cfg.cold_start_samples {
-            score_from_z(self.z(value).0, self.cfg.threshold_sigma)
+            score_from_z_fast(self.z(value).0, self.cfg.threshold_sigma)
         } else {
             0.0
         };
@@ -554,7 +554,7 @@ mod tests {
                     assert_eq!((d.median, d.scale), (med, scale), "w {w} r {r} i {i}");
                 }
                 let want = if i >= cfg.cold_start_samples {
-                    score_from_z((v - med) / scale, cfg.threshold_sigma)
+                    score_from_z_fast((v - med) / scale, cfg.threshold_sigma)
                 } else {
                     0.0
                 };

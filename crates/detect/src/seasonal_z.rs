@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::online::OnlineDetector;
 use crate::rolling::RollingMedianMad;
-use crate::stats::{score_from_z, MAD_TO_SIGMA};
+use crate::stats::{score_from_z_fast, MAD_TO_SIGMA};
 use crate::DetectError;
 
 /// Settings of [`SeasonalZ`].
@@ -165,7 +165,7 @@ impl OnlineDetector for SeasonalZ {
             let scale = sigma.max(1e-9 * f.abs()).max(f64::MIN_POSITIVE);
             let z = (r - m) / scale;
             let score = if self.seen >= self.cfg.cold_start_samples {
-                score_from_z(z, self.cfg.threshold_sigma)
+                score_from_z_fast(z, self.cfg.threshold_sigma)
             } else {
                 0.0
             };
