@@ -612,6 +612,12 @@ mod tests {
             DetectorConfig::default(),
             DetectorConfig::RobustZ(RobustZConfig::default()),
             DetectorConfig::RollingZ(RollingZConfig::default()),
+            DetectorConfig::ShEsd(crate::ShEsdConfig::default()),
+            DetectorConfig::SeasonalZ(crate::SeasonalZConfig {
+                period_samples: 4,
+                ..Default::default()
+            }),
+            DetectorConfig::Iqr(crate::IqrConfig::default()),
         ] {
             let d = cfg.build().unwrap();
             let found = d.detect(&s).unwrap();
@@ -621,6 +627,11 @@ mod tests {
         let json = r#"{"method": "robust_z", "window_samples": 2}"#;
         let bad: DetectorConfig = serde_json::from_str(json).unwrap();
         assert!(bad.build().is_err());
+        let json = r#"{"method": "sh_esd", "alpha": 0.01, "direction": "up"}"#;
+        let esd: DetectorConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(esd.build().unwrap().name(), "sh_esd");
+        let var: DetectorConfig = serde_json::from_str(r#"{"method": "variance"}"#).unwrap();
+        assert!(var.build().unwrap().detect(&s).unwrap().is_empty());
     }
 
     #[test]
