@@ -133,6 +133,37 @@ impl<'l> Builder<'l> {
         Ok(())
     }
 
+    /// Room for `n` more log records (a count the decoder already knows).
+    pub(crate) fn reserve_logs(&mut self, n: usize) {
+        self.batch.logs.reserve(n.min(self.limits.max_records));
+    }
+
+    /// Room for `n` more spans.
+    pub(crate) fn reserve_spans(&mut self, n: usize) {
+        self.batch.spans.reserve(n.min(self.limits.max_records));
+    }
+
+    /// Takes a whole decoded list of log records: each is checked as [`Builder::log`] does, then
+    /// the list is moved in without copying records one by one.
+    pub(crate) fn logs(
+        &mut self,
+        recs: Vec<LogRecord>,
+        at: impl Fn(usize) -> String,
+    ) -> Result<(), IngestError> {
+        for (i, rec) in recs.iter().enumerate() {
+            let at = || at(i);
+            self.count(at)?;
+            self.check_service(rec.service.as_str(), &at, "service")?;
+            self.check_attributes(&rec.attributes, &at)?;
+        }
+        if self.batch.logs.is_empty() {
+            self.batch.logs = recs;
+        } else {
+            self.batch.logs.extend(recs);
+        }
+        Ok(())
+    }
+
     /// Checks a label set against the count and length caps. `field` names the map
     /// (`labels`, `attributes`).
     pub(crate) fn check_labels(
@@ -246,6 +277,11 @@ impl<'l> Builder<'l> {
         });
         self.index.insert(key, i);
         Ok(i)
+    }
+
+    /// The key of series `i` (from [`Builder::series`]).
+    pub(crate) fn series_key(&self, i: usize) -> &SeriesKey {
+        &self.batch.series[i].key
     }
 
     /// Appends a point to series `i` (from [`Builder::series`]).

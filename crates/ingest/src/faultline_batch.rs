@@ -11,7 +11,10 @@
 //! silently). Records use the core types' serde shapes; a point's `value` may be `null`
 //! (a missing sample, stored as NaN).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use faultline_core::{
     Alert, AlertStatus, ChangeEvent, Labels, LogRecord, Series, SeriesKey, ServiceId, Span, Timestamp,
@@ -23,9 +26,9 @@ use crate::{json, Batch, Format, IngestError, Limits};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Wire {
-    #[serde(default)]
-    metrics: Vec<Point>,
+struct Wire<'a> {
+    #[serde(default, borrow)]
+    metrics: Vec<Point<'a>>,
     #[serde(default)]
     series: Vec<Series>,
     #[serde(default)]
@@ -38,15 +41,86 @@ struct Wire {
     alerts: Vec<WireAlert>,
 }
 
+/// A metric point, borrowing its strings from the body where it can: most points of a batch
+/// belong to a series already seen, which is then found without allocating a key.
 #[derive(Deserialize)]
-struct Point {
+struct Point<'a> {
     #[serde(alias = "timestamp")]
     ts: Timestamp,
-    service: ServiceId,
-    metric: String,
-    #[serde(default)]
-    labels: Labels,
+    #[serde(borrow)]
+    service: Cow<'a, str>,
+    #[serde(borrow)]
+    metric: Cow<'a, str>,
+    #[serde(default, borrow)]
+    labels: PointLabels<'a>,
     value: Option<f64>,
+}
+
+/// Labels sorted by name, unique (a later duplicate wins, as in [`Labels::from_pairs`]).
+#[derive(Default)]
+struct PointLabels<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for PointLabels<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = PointLabels<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of label names to string values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut v: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+                while let Some((k, val)) = map.next_entry::<Borrowed<'a>, Borrowed<'a>>()? {
+                    v.push((k.0, val.0));
+                }
+                // Stable sort keeps input order among equal names; keep the last of each.
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(v.len());
+                for pair in v {
+                    match out.last_mut() {
+                        Some(last) if last.0 == pair.0 => *last = pair,
+                        _ => out.push(pair),
+                    }
+                }
+                Ok(PointLabels(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A string borrowed from the body when it has no escapes.
+struct Borrowed<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct W<'a>(#[serde(borrow)] Cow<'a, str>);
+        W::deserialize(d).map(|w| Borrowed(w.0))
+    }
+}
+
+fn point_hash(p: &Point<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    p.service.hash(&mut h);
+    p.metric.hash(&mut h);
+    for (k, v) in &p.labels.0 {
+        k.hash(&mut h);
+        v.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn same_series(key: &SeriesKey, p: &Point<'_>) -> bool {
+    key.service.as_str() == p.service
+        && key.metric == p.metric
+        && key.labels.len() == p.labels.0.len()
+        && key
+            .labels
+            .iter()
+            .zip(&p.labels.0)
+            .all(|((k, v), (pk, pv))| k == pk && v == pv)
 }
 
 #[derive(Deserialize)]
@@ -68,14 +142,32 @@ struct WireAlert {
 pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> {
     let wire: Wire = json::decode(Format::Batch, body)?;
     let mut b = Builder::new(Format::Batch, limits);
+    // hash of (service, metric, labels) → series indices; buckets capped so that crafted
+    // collisions stay linear (a miss only costs building the key).
+    let mut cache: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
     for (i, p) in wire.metrics.into_iter().enumerate() {
         let at = || format!("/metrics/{i}");
-        let key = SeriesKey {
-            service: p.service,
-            metric: p.metric,
-            labels: p.labels,
+        let h = point_hash(&p);
+        let hit = cache
+            .get(&h)
+            .and_then(|c| c.iter().copied().find(|&idx| same_series(b.series_key(idx), &p)));
+        let idx = match hit {
+            Some(idx) => idx,
+            None => {
+                let key = SeriesKey {
+                    service: ServiceId::new(&p.service),
+                    metric: p.metric.into_owned(),
+                    labels: Labels::from_pairs(p.labels.0),
+                };
+                let idx = b.series(key, &at)?;
+                let bucket = cache.entry(h).or_default();
+                if bucket.len() < 8 {
+                    bucket.push(idx);
+                }
+                idx
+            }
         };
-        b.point(key, p.ts, p.value.unwrap_or(f64::NAN), &at)?;
+        b.push_point(idx, p.ts, p.value.unwrap_or(f64::NAN), at)?;
     }
     for (i, s) in wire.series.into_iter().enumerate() {
         let at = || format!("/series/{i}");
@@ -94,9 +186,7 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Batch, IngestError> 
             b.push_point(idx, t, v, at)?;
         }
     }
-    for (i, rec) in wire.logs.into_iter().enumerate() {
-        b.log(rec, &|| format!("/logs/{i}"))?;
-    }
+    b.logs(wire.logs, |i| format!("/logs/{i}"))?;
     for (i, ev) in wire.events.into_iter().enumerate() {
         b.event(ev, &|| format!("/events/{i}"))?;
     }
@@ -138,6 +228,21 @@ mod tests {
         assert_eq!(batch.series[0].values, vec![1.0, 2.0]);
         assert!(batch.series[1].values[0].is_nan());
         assert_eq!(batch.series[1].key.labels.get("pod"), Some("a"));
+    }
+
+    #[test]
+    fn label_order_escapes_and_duplicates_resolve_to_one_series() {
+        let body = br#"{"metrics":[
+            {"ts":1,"service":"a","metric":"m","labels":{"x":"1","y":"q\"uote"},"value":1},
+            {"ts":2,"service":"a","metric":"m","labels":{"y":"q\"uote","x":"1"},"value":2},
+            {"ts":3,"service":"a","metric":"m","labels":{"x":"0","y":"q\"uote","x":"1"},"value":3},
+            {"ts":4,"service":"a","metric":"m","labels":{"x":"1"},"value":4}
+        ]}"#;
+        let batch = parse(body, &Limits::default()).unwrap();
+        assert_eq!(batch.series.len(), 2);
+        assert_eq!(batch.series[0].values, vec![1.0, 2.0, 3.0]);
+        assert_eq!(batch.series[0].key.labels.get("y"), Some("q\"uote"));
+        assert_eq!(batch.series[1].values, vec![4.0]);
     }
 
     #[test]

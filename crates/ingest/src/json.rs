@@ -2,14 +2,14 @@
 //! straight into typed records; only when that fails is the body decoded again while tracking
 //! the path (`serde_path_to_error`), so valid bodies pay nothing for good error messages.
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::error::Category;
 
 use crate::error::truncate;
 use crate::{Format, IngestError};
 
 /// Decodes `body` as `T`, or says where and why it is not one.
-pub(crate) fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, IngestError> {
+pub(crate) fn decode<'de, T: Deserialize<'de>>(format: Format, body: &'de [u8]) -> Result<T, IngestError> {
     match serde_json::from_slice::<T>(body) {
         Ok(v) => Ok(v),
         Err(e) => Err(explain::<T>(format, body, e)),
@@ -17,9 +17,9 @@ pub(crate) fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result
 }
 
 /// An error for a body that failed to decode as `T`, located by decoding it again.
-pub(crate) fn explain<T: DeserializeOwned>(
+pub(crate) fn explain<'de, T: Deserialize<'de>>(
     format: Format,
-    body: &[u8],
+    body: &'de [u8],
     first: serde_json::Error,
 ) -> IngestError {
     let mut de = serde_json::Deserializer::from_slice(body);

@@ -25,6 +25,7 @@ use faultline_core::{
     DurationNs, Labels, LogRecord, SeriesKey, ServiceId, Severity, Span, SpanStatus, Timestamp,
 };
 use prost::Message;
+use rustc_hash::FxHashMap;
 use serde_json::Value as Json;
 
 use crate::batch::{Builder, UNKNOWN_SERVICE};
@@ -66,10 +67,17 @@ pub(crate) fn parse_logs(enc: Encoding, body: &[u8], limits: &Limits) -> Result<
     let format = Format::OtlpLogs(enc);
     let req: ExportLogsServiceRequest = decode(format, enc, body, limits, wire::count_logs)?;
     let mut b = Builder::new(format, limits);
-    for (ri, rl) in req.resource_logs.iter().enumerate() {
+    b.reserve_logs(
+        req.resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .map(|s| s.log_records.len())
+            .sum(),
+    );
+    for (ri, rl) in req.resource_logs.into_iter().enumerate() {
         let res = ResourceInfo::of(rl.resource.as_ref());
-        for (si, sl) in rl.scope_logs.iter().enumerate() {
-            for (li, r) in sl.log_records.iter().enumerate() {
+        for (si, sl) in rl.scope_logs.into_iter().enumerate() {
+            for (li, r) in sl.log_records.into_iter().enumerate() {
                 let at = || format!("/resourceLogs/{ri}/scopeLogs/{si}/logRecords/{li}");
                 let nanos = if r.time_unix_nano != 0 {
                     r.time_unix_nano
@@ -83,17 +91,17 @@ pub(crate) fn parse_logs(enc: Encoding, body: &[u8], limits: &Limits) -> Result<
                 };
                 let mut attributes = BTreeMap::new();
                 res.copy_instance(&mut attributes);
-                let body = match r.body.as_ref().and_then(|v| v.value.as_ref()) {
+                let body = match r.body.and_then(|v| v.value) {
                     None => String::new(),
-                    Some(Any::StringValue(s)) => s.clone(),
+                    Some(Any::StringValue(s)) => s,
                     Some(Any::KvlistValue(kv)) => kvlist_body(kv, &mut attributes),
-                    Some(other) => json_text(&any_json(other)),
+                    Some(other) => json_text(any_json(other)),
                 };
-                for kv in &r.attributes {
-                    attributes.insert(kv.key.clone(), value_json(kv.value.as_ref()));
+                for kv in r.attributes {
+                    attributes.insert(kv.key, value_json(kv.value));
                 }
                 if !r.event_name.is_empty() {
-                    attributes.insert("event.name".into(), Json::String(r.event_name.clone()));
+                    attributes.insert("event.name".into(), Json::String(r.event_name));
                 }
                 let rec = LogRecord {
                     ts,
@@ -114,21 +122,25 @@ pub(crate) fn parse_logs(enc: Encoding, body: &[u8], limits: &Limits) -> Result<
 
 /// A structured body: its `message` / `msg` member is the text, the rest become
 /// `body.NAME` attributes; without such a member the whole map is the text, as JSON.
-fn kvlist_body(kv: &KeyValueList, attributes: &mut BTreeMap<String, Json>) -> String {
-    let text = kv.values.iter().find_map(|e| {
-        match (e.key.as_str(), e.value.as_ref().and_then(|v| v.value.as_ref())) {
-            ("message" | "msg", Some(Any::StringValue(s))) => Some((e.key.as_str(), s.clone())),
-            _ => None,
-        }
+fn kvlist_body(mut kv: KeyValueList, attributes: &mut BTreeMap<String, Json>) -> String {
+    let text_at = kv.values.iter().position(|e| {
+        matches!(
+            (e.key.as_str(), e.value.as_ref().and_then(|v| v.value.as_ref())),
+            ("message" | "msg", Some(Any::StringValue(_)))
+        )
     });
-    match text {
-        Some((key, text)) => {
-            for e in kv.values.iter().filter(|e| e.key != key) {
-                attributes.insert(format!("body.{}", e.key), value_json(e.value.as_ref()));
+    match text_at {
+        Some(i) => {
+            let text = match kv.values.remove(i).value.and_then(|v| v.value) {
+                Some(Any::StringValue(s)) => s,
+                _ => String::new(),
+            };
+            for e in kv.values {
+                attributes.insert(format!("body.{}", e.key), value_json(e.value));
             }
             text
         }
-        None => json_text(&any_json(&Any::KvlistValue(kv.clone()))),
+        None => json_text(any_json(Any::KvlistValue(kv))),
     }
 }
 
@@ -137,10 +149,17 @@ pub(crate) fn parse_traces(enc: Encoding, body: &[u8], limits: &Limits) -> Resul
     let format = Format::OtlpTraces(enc);
     let req: ExportTraceServiceRequest = decode(format, enc, body, limits, wire::count_spans)?;
     let mut b = Builder::new(format, limits);
-    for (ri, rs) in req.resource_spans.iter().enumerate() {
+    b.reserve_spans(
+        req.resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum(),
+    );
+    for (ri, rs) in req.resource_spans.into_iter().enumerate() {
         let res = ResourceInfo::of(rs.resource.as_ref());
-        for (si, ss) in rs.scope_spans.iter().enumerate() {
-            for (pi, s) in ss.spans.iter().enumerate() {
+        for (si, ss) in rs.scope_spans.into_iter().enumerate() {
+            for (pi, s) in ss.spans.into_iter().enumerate() {
                 let at = || format!("/resourceSpans/{ri}/scopeSpans/{si}/spans/{pi}");
                 let start = time(format, &at, "startTimeUnixNano", s.start_time_unix_nano)?;
                 let end = time(format, &at, "endTimeUnixNano", s.end_time_unix_nano)?;
@@ -161,22 +180,20 @@ pub(crate) fn parse_traces(enc: Encoding, body: &[u8], limits: &Limits) -> Resul
                 })?;
                 let mut attributes = BTreeMap::new();
                 res.copy_instance(&mut attributes);
-                for kv in &s.attributes {
-                    attributes.insert(kv.key.clone(), value_json(kv.value.as_ref()));
+                for kv in s.attributes {
+                    attributes.insert(kv.key, value_json(kv.value));
                 }
                 if let Some(kind) = span_kind(s.kind) {
                     attributes.insert("span.kind".into(), Json::String(kind.into()));
                 }
-                let status = s.status.as_ref();
-                if let Some(msg) = status.map(|st| &st.message).filter(|m| !m.is_empty()) {
-                    attributes.insert("status.message".into(), Json::String(msg.clone()));
+                let status_code = s.status.as_ref().map(|st| st.code);
+                if let Some(msg) = s.status.map(|st| st.message).filter(|m| !m.is_empty()) {
+                    attributes.insert("status.message".into(), Json::String(msg));
                 }
                 // The first recorded exception is the evidence RCA wants; keep its attributes.
-                if let Some(ev) = s.events.iter().find(|e| e.name == "exception") {
-                    for kv in &ev.attributes {
-                        attributes
-                            .entry(kv.key.clone())
-                            .or_insert_with(|| value_json(kv.value.as_ref()));
+                if let Some(ev) = s.events.into_iter().find(|e| e.name == "exception") {
+                    for kv in ev.attributes {
+                        attributes.entry(kv.key).or_insert_with(|| value_json(kv.value));
                     }
                 }
                 let span = Span {
@@ -184,10 +201,10 @@ pub(crate) fn parse_traces(enc: Encoding, body: &[u8], limits: &Limits) -> Resul
                     span_id,
                     parent_span_id: hex_id(&s.parent_span_id),
                     service: res.service.clone(),
-                    operation: s.name.clone(),
+                    operation: s.name,
                     start,
                     duration: DurationNs(end.0 - start.0),
-                    status: if status.map(|st| st.code) == Some(2) {
+                    status: if status_code == Some(2) {
                         SpanStatus::Error
                     } else {
                         SpanStatus::Ok
@@ -291,15 +308,39 @@ struct PointSink<'a, 'l> {
 impl PointSink<'_, '_> {
     fn numbers(&mut self, points: &[NumberDataPoint], base: &dyn Fn() -> String) -> Result<(), IngestError> {
         use messages::number_data_point::Value;
+        // Points of one metric with equal attributes are one series: resolve each attribute
+        // set once (hash, then compare with the first point that had it) instead of building
+        // a key per point. Buckets are capped so that crafted collisions stay linear.
+        let mut cache: FxHashMap<u64, Vec<(usize, usize)>> = FxHashMap::default();
         for (pi, p) in points.iter().enumerate() {
             let at = || format!("{}/dataPoints/{pi}", base());
-            let (ts, labels) = self.prepare(&p.attributes, p.time_unix_nano, &at)?;
+            let h = hash_attributes(&p.attributes);
+            let hit = cache
+                .get(&h)
+                .and_then(|c| {
+                    c.iter()
+                        .find(|(first, _)| points[*first].attributes == p.attributes)
+                })
+                .map(|&(_, idx)| idx);
+            let (ts, idx) = match hit {
+                Some(idx) => (time(self.format, &at, "timeUnixNano", p.time_unix_nano)?, idx),
+                None => {
+                    let (ts, labels) = self.prepare(&p.attributes, p.time_unix_nano, &at)?;
+                    let idx = self.b.series(self.key("", &labels, None), &at)?;
+                    let bucket = cache.entry(h).or_default();
+                    if bucket.len() < 8 {
+                        bucket.push((pi, idx));
+                    }
+                    (ts, idx)
+                }
+            };
             let v = match p.value {
+                _ if p.flags & 1 == 1 => f64::NAN,
                 Some(Value::AsDouble(d)) => d,
                 Some(Value::AsInt(i)) => i as f64,
                 None => f64::NAN,
             };
-            self.emit("", &labels, None, ts, v, p.flags & 1 == 1, &at)?;
+            self.b.push_point(idx, ts, v, at)?;
         }
         Ok(())
     }
@@ -381,17 +422,21 @@ impl PointSink<'_, '_> {
         missing: bool,
         at: &dyn Fn() -> String,
     ) -> Result<(), IngestError> {
+        let key = self.key(suffix, labels, extra);
+        let v = if missing { f64::NAN } else { value };
+        self.b.point(key, ts, v, at)
+    }
+
+    fn key(&self, suffix: &str, labels: &Labels, extra: Option<(&str, String)>) -> SeriesKey {
         let mut labels = labels.clone();
         if let Some((k, v)) = extra {
             labels.insert(k, &v);
         }
-        let key = SeriesKey {
+        SeriesKey {
             service: self.res.service.clone(),
             metric: format!("{}{suffix}", self.name),
             labels,
-        };
-        let v = if missing { f64::NAN } else { value };
-        self.b.point(key, ts, v, at)
+        }
     }
 }
 
@@ -443,6 +488,44 @@ fn time(format: Format, at: &dyn Fn() -> String, field: &str, nanos: u64) -> Res
         .map_err(|_| IngestError::invalid(format, at(), field, &nanos.to_string(), "after year 2262"))
 }
 
+/// A hash of an attribute list (keys and values, in order).
+fn hash_attributes(attrs: &[KeyValue]) -> u64 {
+    use std::hash::Hasher;
+    fn value(v: Option<&AnyValue>, h: &mut rustc_hash::FxHasher) {
+        match v.and_then(|v| v.value.as_ref()) {
+            None => h.write_u8(0),
+            Some(Any::StringValue(s)) => {
+                h.write_u8(1);
+                h.write(s.as_bytes());
+            }
+            Some(Any::BoolValue(b)) => h.write_u8(2 + u8::from(*b)),
+            Some(Any::IntValue(i)) => h.write_i64(*i),
+            Some(Any::DoubleValue(d)) => h.write_u64(d.to_bits()),
+            Some(Any::ArrayValue(a)) => {
+                h.write_usize(a.values.len());
+                for v in &a.values {
+                    value(Some(v), h);
+                }
+            }
+            Some(Any::KvlistValue(kv)) => {
+                h.write_usize(kv.values.len());
+                for e in &kv.values {
+                    h.write(e.key.as_bytes());
+                    value(e.value.as_ref(), h);
+                }
+            }
+            Some(Any::BytesValue(b)) => h.write(b),
+        }
+    }
+    let mut h = rustc_hash::FxHasher::default();
+    for kv in attrs {
+        h.write(kv.key.as_bytes());
+        h.write_u8(0xff);
+        value(kv.value.as_ref(), &mut h);
+    }
+    h.finish()
+}
+
 /// Lower-case hex of an id; `None` when empty or all zeros (OTLP's "no id").
 fn hex_id(bytes: &[u8]) -> Option<String> {
     if bytes.iter().all(|&b| b == 0) {
@@ -456,26 +539,26 @@ fn hex_id(bytes: &[u8]) -> Option<String> {
     Some(s)
 }
 
-fn value_json(v: Option<&AnyValue>) -> Json {
-    v.and_then(|v| v.value.as_ref()).map_or(Json::Null, any_json)
+fn value_json(v: Option<AnyValue>) -> Json {
+    v.and_then(|v| v.value).map_or(Json::Null, any_json)
 }
 
-fn any_json(v: &Any) -> Json {
+fn any_json(v: Any) -> Json {
     match v {
-        Any::StringValue(s) => Json::String(s.clone()),
-        Any::BoolValue(b) => Json::Bool(*b),
-        Any::IntValue(i) => Json::from(*i),
+        Any::StringValue(s) => Json::String(s),
+        Any::BoolValue(b) => Json::Bool(b),
+        Any::IntValue(i) => Json::from(i),
         Any::DoubleValue(d) => {
-            serde_json::Number::from_f64(*d).map_or_else(|| Json::String(fmt_f64(*d)), Json::Number)
+            serde_json::Number::from_f64(d).map_or_else(|| Json::String(fmt_f64(d)), Json::Number)
         }
-        Any::ArrayValue(a) => Json::Array(a.values.iter().map(|v| value_json(Some(v))).collect()),
+        Any::ArrayValue(a) => Json::Array(a.values.into_iter().map(|v| value_json(Some(v))).collect()),
         Any::KvlistValue(kv) => Json::Object(
             kv.values
-                .iter()
-                .map(|e| (e.key.clone(), value_json(e.value.as_ref())))
+                .into_iter()
+                .map(|e| (e.key, value_json(e.value)))
                 .collect(),
         ),
-        Any::BytesValue(b) => Json::String(hex_id(b).unwrap_or_else(|| "00".repeat(b.len()))),
+        Any::BytesValue(b) => Json::String(hex_id(&b).unwrap_or_else(|| "00".repeat(b.len()))),
     }
 }
 
@@ -484,13 +567,13 @@ fn value_text(v: Option<&AnyValue>) -> String {
     match v.and_then(|v| v.value.as_ref()) {
         None => String::new(),
         Some(Any::StringValue(s)) => s.clone(),
-        Some(other) => json_text(&any_json(other)),
+        Some(other) => json_text(any_json(other.clone())),
     }
 }
 
-fn json_text(v: &Json) -> String {
+fn json_text(v: Json) -> String {
     match v {
-        Json::String(s) => s.clone(),
+        Json::String(s) => s,
         other => other.to_string(),
     }
 }
