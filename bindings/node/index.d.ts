@@ -95,8 +95,8 @@ export interface Anomaly {
   end: string
   peak: string
   score: number
-  kind: unknown
-  direction: string
+  kind: { kind: 'point' | 'level_shift' | 'trend' | 'variance' | 'predictive'; [field: string]: unknown }
+  direction: 'up' | 'down'
   [field: string]: unknown
 }
 
@@ -307,6 +307,11 @@ export declare class Fixer {
   verify(plan: FixPlan, record: ExecutionRecord, input: VerifyInput, runner?: RunnerInput): Promise<VerifyRecord>
   /** Every record of the audit log, in order. */
   auditRecords(): Promise<AuditRecord[]>
+  /**
+   * The audit log as JSONL text, one record per line, exactly as signed (for storage and
+   * `verifyAudit`).
+   */
+  auditLog(): Promise<string>
   /**
    * The signed head (`{count, last_hash}`) of an in-memory audit log, for `verifyAudit`
    * (`null` for a file log, whose head is the `.head` file beside it).
@@ -570,11 +575,15 @@ export interface Template {
 }
 
 /**
- * Verifies audit records (chain, signatures) against the audit public key; with `head`
+ * Verifies an audit log (chain, signatures) against the audit public key; with `head`
  * (`{count, last_hash}` kept elsewhere) a truncated log is detected too. Returns the number
  * of records; throws `ERR_FAULTLINE_REMEDIATE` naming the first bad record.
+ *
+ * Pass the log as JSONL text (`fixer.auditLog()` or a log file's content): the hashes cover
+ * the exact JSON of each payload, and JavaScript numbers do not keep the difference between
+ * `0` and `0.0`, so records that went through JavaScript objects may not verify.
  */
-export declare function verifyAudit(records: AuditRecord[], publicKey: string, head?: { count: number; last_hash: string }): number
+export declare function verifyAudit(records: string | AuditRecord[], publicKey: string, head?: { count: number; last_hash: string }): number
 
 /** Verifies a signed JSONL audit log file (and its `.head` file when present). */
 export declare function verifyAuditFile(path: string, publicKey: string): number

@@ -14,8 +14,9 @@ use napi::{JsValue, Status};
 use serde_json::Value;
 
 /// A JavaScript function taking one JSON-like argument; its return value is inspected on the
-/// JavaScript thread (a promise or a plain value).
-pub type JsCallback = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, false>;
+/// JavaScript thread (a promise or a plain value). Weak: holding one (e.g. a `Fixer`'s
+/// notifier) does not keep the process alive; a pending operation does, through its promise.
+pub type JsCallback = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, false, true>;
 
 enum Returned {
     Ready(Value),

@@ -146,28 +146,32 @@ fn timestamps_of(v: &Value) -> Fallible<Vec<Timestamp>> {
         .collect()
 }
 
-struct PreparedSeries {
-    series: Series,
+/// A [`SeriesInput`] with its values copied out of JavaScript, checked off the JS thread.
+struct RawSeries {
+    service: String,
+    metric: String,
+    timestamps: Value,
+    values: Vec<f64>,
+    labels: Option<std::collections::HashMap<String, String>>,
 }
 
-fn prepare(input: SeriesInput) -> Fallible<PreparedSeries> {
+fn prepare(input: RawSeries) -> Fallible<Series> {
     let timestamps = timestamps_of(&input.timestamps)?;
-    let values = values_of(input.values);
-    check_values(&values, "series.values")?;
+    check_values(&input.values, "series.values")?;
     let mut key = SeriesKey::new(input.service.as_str(), input.metric.as_str());
     if let Some(l) = input.labels {
         key.labels = Labels::from_pairs(l.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
-    let series = Series::new(key, timestamps, values)
-        .map_err(|e| JsFailure::from_std(crate::error::Family::Input, &e))?;
-    Ok(PreparedSeries { series })
+    Series::new(key, timestamps, input.values)
+        .map_err(|e| JsFailure::from_std(crate::error::Family::Input, &e))
 }
 
-fn anomalies(p: PreparedSeries, config: Option<Value>) -> Fallible<Value> {
+fn anomalies(raw: RawSeries, config: Option<Value>) -> Fallible<Value> {
+    let series = prepare(raw)?;
     let cfg: DetectConfig = strict(config, "detect")?;
     cfg.validate()
         .map_err(|e| JsFailure::config(format!("detect: {e}")))?;
-    let found = faultline::detect::detect_series(&p.series, &cfg)
+    let found = faultline::detect::detect_series(&series, &cfg)
         .map_err(|e| JsFailure::from_std(crate::error::Family::Detect, &e))?;
     serde_json::to_value(found).map_err(|e| JsFailure::new(crate::error::Family::Internal, e.to_string()))
 }
@@ -176,12 +180,17 @@ fn anomalies(p: PreparedSeries, config: Option<Value>) -> Fallible<Value> {
 /// stage finds them; `config` mirrors `PipelineConfig.detect`. Runs on the thread pool.
 #[napi(ts_return_type = "Promise<Anomaly[]>")]
 pub fn detect_anomalies(
-    env: Env,
     series: SeriesInput,
     #[napi(ts_arg_type = "DetectConfig")] config: Option<Value>,
-) -> napi::Result<AsyncTask<Job<Value, Json>>> {
-    let p = prepare(series).map_err(|e| e.into_napi(&env))?;
-    Ok(Job::spawn(move || anomalies(p, config), json))
+) -> AsyncTask<Job<Value, Json>> {
+    let raw = RawSeries {
+        service: series.service,
+        metric: series.metric,
+        timestamps: series.timestamps,
+        values: values_of(series.values),
+        labels: series.labels,
+    };
+    Job::spawn(move || anomalies(raw, config), json)
 }
 
 /// Causal scores one sample at a time, with bounded state (about 50 KB): for metrics that

@@ -165,11 +165,27 @@ impl From<faultline::Error> for JsFailure {
             E::Detect(_) => Family::Detect,
             E::Cluster(_) => Family::Cluster,
             E::Rca(_) => Family::Rca,
-            E::Remediate(_) => Family::Remediate,
+            E::Remediate(r) => remediate_family(r),
             E::Core(c) => core_family(c),
             _ => Family::Internal,
         };
         Self::from_std(family, &e)
+    }
+}
+
+/// The family of a remediation error: refusals by the approval rules are `NotAllowed`, bad
+/// plans, catalogs and settings are the caller's input, the rest is `Remediate`.
+fn remediate_family(r: &faultline::remediate::RemediateError) -> Family {
+    use faultline::remediate::RemediateError as R;
+    match r {
+        R::NotAllowed(_) => Family::NotAllowed,
+        R::Config(_)
+        | R::Catalog(_)
+        | R::Template { .. }
+        | R::MissingParam { .. }
+        | R::InvalidValue { .. } => Family::Config,
+        R::Core(c) => core_family(c),
+        _ => Family::Remediate,
     }
 }
 

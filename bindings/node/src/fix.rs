@@ -173,18 +173,38 @@ pub fn generate_key(env: Env) -> napi::Result<KeyPair> {
     })
 }
 
-/// Verifies audit records (chain, signatures) against the audit public key; with `head`
+/// Audit records from JSONL text (exact) or from objects.
+fn audit_records_of(v: Value) -> Fallible<Vec<AuditRecord>> {
+    match v {
+        Value::String(text) => text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map_err(|e| JsFailure::input(format!("audit log line {}: {e}", i + 1)))
+            })
+            .collect(),
+        other => parse(other, "audit records"),
+    }
+}
+
+/// Verifies an audit log (chain, signatures) against the audit public key; with `head`
 /// (`{count, last_hash}` kept elsewhere) a truncated log is detected too. Returns the number
 /// of records; throws `ERR_FAULTLINE_REMEDIATE` naming the first bad record.
+///
+/// Pass the log as JSONL text (`fixer.auditLog()` or a log file's content): the hashes cover
+/// the exact JSON of each payload, and JavaScript numbers do not keep the difference between
+/// `0` and `0.0`, so records that went through JavaScript objects may not verify.
 #[napi]
 pub fn verify_audit(
     env: Env,
-    #[napi(ts_arg_type = "AuditRecord[]")] records: Value,
+    #[napi(ts_arg_type = "string | AuditRecord[]")] records: Value,
     public_key: String,
     #[napi(ts_arg_type = "{ count: number; last_hash: string }")] head: Option<Value>,
 ) -> napi::Result<u32> {
     let run = || -> Fallible<u32> {
-        let records: Vec<AuditRecord> = parse(records, "audit records")?;
+        let records = audit_records_of(records)?;
         let key = verifying_key(&public_key, "public key")?;
         let head: Option<faultline::remediate::audit::AuditHead> =
             head.map(|h| parse(h, "audit head")).transpose()?;
@@ -321,8 +341,9 @@ impl Fixer {
         #[napi(ts_arg_type = "RunnerInput")] runner: Option<Either<JsCallback, Object<'_>>>,
     ) -> napi::Result<PromiseRaw<'e, Json>> {
         let fixer = self.inner.clone();
-        let runner = RunnerArg::from_js(env, runner).map_err(|e| e.into_napi(env))?;
+        let runner = RunnerArg::from_js(env, runner);
         spawn(env, async move {
+            let runner = runner?;
             let plan: FixPlan = parse(plan, "plan")?;
             let spec: PreflightSpec = parse_or_default(spec, "preflight spec")?;
             let r = runner.build(&plan)?;
@@ -348,8 +369,9 @@ impl Fixer {
         #[napi(ts_arg_type = "RunnerInput")] runner: Option<Either<JsCallback, Object<'_>>>,
     ) -> napi::Result<PromiseRaw<'e, Json>> {
         let fixer = self.inner.clone();
-        let runner = RunnerArg::from_js(env, runner).map_err(|e| e.into_napi(env))?;
+        let runner = RunnerArg::from_js(env, runner);
         spawn(env, async move {
+            let runner = runner?;
             let plan: FixPlan = parse(plan, "plan")?;
             let mut pre = preflight;
             if let Value::Object(o) = &mut pre {
@@ -379,8 +401,9 @@ impl Fixer {
         #[napi(ts_arg_type = "RunnerInput")] runner: Option<Either<JsCallback, Object<'_>>>,
     ) -> napi::Result<PromiseRaw<'e, Json>> {
         let fixer = self.inner.clone();
-        let runner = RunnerArg::from_js(env, runner).map_err(|e| e.into_napi(env))?;
+        let runner = RunnerArg::from_js(env, runner);
         spawn(env, async move {
+            let runner = runner?;
             let plan: FixPlan = parse(plan, "plan")?;
             let authority = authority.map(authority_of).transpose()?;
             let rec = match &runner {
@@ -404,11 +427,9 @@ impl Fixer {
         #[napi(ts_arg_type = "RunnerInput")] runner: Option<Either<JsCallback, Object<'_>>>,
     ) -> napi::Result<PromiseRaw<'e, Json>> {
         let fixer = self.inner.clone();
-        let js_runner = match runner {
-            None => None,
-            Some(r) => Some(RunnerArg::from_js(env, Some(r)).map_err(|e| e.into_napi(env))?),
-        };
+        let js_runner = runner.map(|r| RunnerArg::from_js(env, Some(r)));
         spawn(env, async move {
+            let js_runner = js_runner.transpose()?;
             let plan: FixPlan = parse(plan, "plan")?;
             let record: ExecutionRecord = parse(record, "execution record")?;
             let key = input
@@ -443,6 +464,23 @@ impl Fixer {
     pub fn audit_records<'e>(&self, env: &'e Env) -> napi::Result<PromiseRaw<'e, Json>> {
         let fixer = self.inner.clone();
         spawn(env, async move { to_json(&fixer.audit_records().await?) })
+    }
+
+    /// The audit log as JSONL text, one record per line, exactly as signed (for storage and
+    /// `verifyAudit`).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn audit_log<'e>(&self, env: &'e Env) -> napi::Result<PromiseRaw<'e, Json>> {
+        let fixer = self.inner.clone();
+        spawn(env, async move {
+            let mut out = String::new();
+            for r in fixer.audit_records().await? {
+                let line =
+                    serde_json::to_string(&r).map_err(|e| JsFailure::new(Family::Internal, e.to_string()))?;
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Ok(Value::String(out))
+        })
     }
 
     /// The signed head (`{count, last_hash}`) of an in-memory audit log, for `verifyAudit`

@@ -95,8 +95,8 @@ export interface Anomaly {
   end: string
   peak: string
   score: number
-  kind: unknown
-  direction: string
+  kind: { kind: 'point' | 'level_shift' | 'trend' | 'variance' | 'predictive'; [field: string]: unknown }
+  direction: 'up' | 'down'
   [field: string]: unknown
 }
 
