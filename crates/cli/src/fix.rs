@@ -200,12 +200,15 @@ pub enum RunnerKind {
 /// Settings of the HTTP runner.
 #[derive(Args, Clone, Default)]
 pub struct HttpArgs {
-    /// URL prefix HTTP steps may call (repeatable; none = any http:// URL).
+    /// URL prefix HTTP steps may call (repeatable; none = any URL; https:// needs the `tls` feature).
     #[arg(long = "http-allow", value_name = "PREFIX")]
     http_allow: Vec<String>,
     /// Environment variable HTTP steps may use for credentials and placeholders (repeatable).
     #[arg(long = "http-env", value_name = "NAME")]
     http_env: Vec<String>,
+    /// PEM file of a CA trusted for https:// (repeatable; replaces the Mozilla roots).
+    #[arg(long = "http-ca", value_name = "PEM")]
+    http_ca: Vec<PathBuf>,
 }
 
 /// `faultline execute`.
@@ -624,6 +627,15 @@ fn runner_spec(a: &ExecuteArgs) -> Result<RunnerSpec, Error> {
             config: HttpRunnerConfig {
                 allowed_url_prefixes: a.http.http_allow.clone(),
                 env_passthrough: a.http.http_env.clone(),
+                ca_certs_pem: a
+                    .http
+                    .http_ca
+                    .iter()
+                    .map(|p| {
+                        std::fs::read_to_string(p)
+                            .map_err(|e| bad(format!("cannot read {}: {e}", p.display())))
+                    })
+                    .collect::<Result<_, _>>()?,
                 ..Default::default()
             },
         },

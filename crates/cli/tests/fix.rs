@@ -662,6 +662,32 @@ fn rego_policy_denies_with_its_reason() {
         ],
     );
     ok(d, &["preflight", "staging.json", "--policy", "freeze.rego"]);
+    // Approval repeats the preflight's own checks, Rego policy included.
+    ok(d, &["keygen", "--out", "alice"]);
+    ok(
+        d,
+        &[
+            "approve",
+            "staging.json",
+            "--approver",
+            "alice",
+            "--key",
+            "alice.key",
+        ],
+    );
+    let log = std::fs::read_to_string(d.join("faultline-audit.jsonl")).unwrap();
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["payload"].clone())
+        .collect();
+    let pre = events
+        .iter()
+        .rfind(|e| e["event"] == "preflight" && e["passed"] == true)
+        .unwrap();
+    let approved = events.iter().find(|e| e["event"] == "approved").unwrap();
+    assert_eq!(approved["policy_digest"], pre["policy_digest"]);
+    let record = json(&d.join("staging.preflight.json"));
+    assert_eq!(record["spec"]["policy"]["rego"][0]["name"], "freeze.rego");
 }
 
 #[cfg(not(feature = "rego"))]
@@ -714,4 +740,107 @@ fn failing_step_marks_the_plan_failed_and_exits_1() {
         ],
     );
     assert!(err.contains("nothing to verify"), "{err}");
+}
+
+#[test]
+fn preflight_takes_the_error_budget_and_drift_checks() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    ok(d, &["plan", bundle().to_str().unwrap(), "--out", "plan.json"]);
+    // Budget: 0.1 % of 100k = 100 bad events allowed, 40 spent: 60 % left.
+    let drift = "checkout runs 2.32.0,2.32.0,kubectl get deployment/checkout -n default -o name";
+    let out = ok(
+        d,
+        &[
+            "preflight",
+            "plan.json",
+            "--budget",
+            "0.999,100000,40",
+            "--drift",
+            drift,
+        ],
+    );
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        (report["budget_remaining"].as_f64().unwrap() - 0.6).abs() < 1e-9,
+        "{report}"
+    );
+    assert_eq!(report["drift"][0]["name"], "checkout runs 2.32.0");
+    assert!(
+        report["drift"][0]["holds"].is_null(),
+        "not checkable with the dry-run runner"
+    );
+    assert_eq!(report["passed"], true, "{report}");
+    let record = json(&d.join("plan.preflight.json"));
+    assert_eq!(record["spec"]["budget"]["bad_events"], 40);
+    assert_eq!(
+        record["spec"]["drift"][0]["probe"],
+        "kubectl get deployment/checkout -n default -o name"
+    );
+
+    // 500 bad events: exhausted (-400 %); with the gate of a spec file the plan fails on it.
+    std::fs::write(
+        d.join("strict.yaml"),
+        "config:\n  max_risk_when_budget_exhausted: 0.0\n",
+    )
+    .unwrap();
+    let err = refused(
+        d,
+        &[
+            "preflight",
+            "plan.json",
+            "--spec",
+            "strict.yaml",
+            "--budget",
+            "0.999,100000,500",
+        ],
+    );
+    assert!(err.contains("error budget exhausted"), "{err}");
+
+    // Malformed flags name the flag and the expected shape.
+    let err = refused(d, &["preflight", "plan.json", "--budget", "0.999,lots,5"]);
+    assert!(err.contains("--budget") && err.contains("SLO_TARGET"), "{err}");
+    let err = refused(d, &["preflight", "plan.json", "--drift", "only-a-name"]);
+    assert!(err.contains("--drift"), "{err}");
+    let err = refused(d, &["preflight", "plan.json", "--budget", "0.999,10,50"]);
+    assert!(err.contains("bad_events"), "{err}");
+}
+
+#[test]
+fn approve_refuses_a_preflight_record_whose_checks_were_edited() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    ok(d, &["plan", bundle().to_str().unwrap(), "--out", "plan.json"]);
+    ok(d, &["keygen", "--out", "alice"]);
+    ok(d, &["preflight", "plan.json", "--budget", "0.999,100000,50"]);
+    // Loosen the recorded checks (drop the budget) without the digest matching.
+    let path = d.join("plan.preflight.json");
+    let mut record = json(&path);
+    record["spec"]["budget"] = Value::Null;
+    std::fs::write(&path, record.to_string()).unwrap();
+    let err = refused(
+        d,
+        &[
+            "approve",
+            "plan.json",
+            "--approver",
+            "alice",
+            "--key",
+            "alice.key",
+        ],
+    );
+    assert!(err.contains("edited"), "{err}");
+    // A fresh preflight record is accepted.
+    ok(d, &["preflight", "plan.json", "--budget", "0.999,100000,50"]);
+    ok(
+        d,
+        &[
+            "approve",
+            "plan.json",
+            "--approver",
+            "alice",
+            "--key",
+            "alice.key",
+        ],
+    );
 }

@@ -409,6 +409,9 @@ pub fn parse_window_csv(text: &str, source: &str) -> Result<Window, Error> {
 
 /// The remediation flow over one audit log.
 ///
+/// Its methods are async: run them on a tokio runtime with I/O and time enabled
+/// (`enable_all`) when the shell, GitOps or HTTP runner is used.
+///
 /// Every method appends what it did to the log: `planned`, `preflight` (with `passed`, the
 /// reasons and the spec/policy digests), `approved`, `execute` / `execute_refused`, `verify`.
 #[derive(Clone)]
@@ -960,7 +963,10 @@ mod tests {
     use faultline_remediate::audit::SignedMemorySink;
 
     fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
     }
 
     fn setup(env: &str) -> (Fixer, FixPlan) {
@@ -1092,6 +1098,42 @@ mod tests {
                 .unwrap();
             assert_eq!(v.state, PlanState::RolledBack);
             assert_eq!(v.rollbacks.len(), plan.steps.len());
+        });
+    }
+
+    #[test]
+    fn drift_probes_run_through_the_shell_runner_and_drift_fails_preflight() {
+        let (fixer, mut plan) = setup("staging");
+        for s in &mut plan.steps {
+            s.script = "echo apply".into();
+            s.dry_run = "echo check".into();
+        }
+        let check = |expect: &str| DriftCheck {
+            name: "checkout runs 2.32.0".into(),
+            probe: "echo checkout 2.32.0".into(),
+            expect_contains: expect.into(),
+        };
+        let shell = RunnerSpec::Shell {
+            config: ShellConfig::default(),
+        }
+        .build(&plan)
+        .unwrap();
+        rt().block_on(async {
+            let holds = PreflightSpec {
+                drift: vec![check("2.32.0")],
+                ..Default::default()
+            };
+            let pre = fixer.preflight(&plan, &holds, shell.as_ref()).await.unwrap();
+            assert!(pre.passed(), "{:?}", pre.report.reasons);
+            assert_eq!(pre.report.drift[0].holds, Some(true));
+            let drifted = PreflightSpec {
+                drift: vec![check("2.33.0")],
+                ..Default::default()
+            };
+            let pre = fixer.preflight(&plan, &drifted, shell.as_ref()).await.unwrap();
+            assert!(!pre.passed());
+            assert_eq!(pre.report.drift[0].holds, Some(false));
+            assert!(pre.report.reasons.iter().any(|r| r.starts_with("drift:")));
         });
     }
 

@@ -461,8 +461,8 @@ pub(crate) fn generate(kind: ActionKind, a: &RenderedAction) -> Result<Step, Rem
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpRunnerConfig {
-    /// URLs a request may go to, as prefixes (`http://gateway:8080/awx/`); empty allows any
-    /// `http://` URL.
+    /// URLs a request may go to, as prefixes (`https://awx.example.com/api/`); empty allows
+    /// any URL (`https://` needs the cargo feature `tls`).
     pub allowed_url_prefixes: Vec<String>,
     /// Variables that credentials and `{{env:NAME}}` placeholders may come from.
     pub env_passthrough: Vec<String>,
@@ -470,6 +470,9 @@ pub struct HttpRunnerConfig {
     pub timeout_ms: u64,
     /// Response body kept per step, in bytes.
     pub max_output_bytes: usize,
+    /// PEM root certificates trusted for `https://` (an internal CA). Empty: the Mozilla
+    /// roots compiled in (webpki-roots). When set, only these are trusted.
+    pub ca_certs_pem: Vec<String>,
 }
 
 impl Default for HttpRunnerConfig {
@@ -479,6 +482,7 @@ impl Default for HttpRunnerConfig {
             env_passthrough: vec![],
             timeout_ms: 30_000,
             max_output_bytes: 64 * 1024,
+            ca_certs_pem: vec![],
         }
     }
 }

@@ -10,14 +10,16 @@
 //! without a request. A 2xx answer is status 0; any other answer's HTTP status is the step's
 //! status, its body the output.
 //!
-//! `ureq` is built without TLS to keep the build light: URLs must be `http://` (a local
-//! gateway, sidecar or proxy that holds the TLS connection); `https://` URLs are refused with
-//! a clear error.
+//! `https://` needs the cargo feature `tls`: rustls with the ring provider (no OpenSSL),
+//! server certificates checked against the Mozilla roots (webpki-roots) or, when
+//! `ca_certs_pem` is set, only against those roots (an internal CA). Without the feature,
+//! `https://` URLs are refused with a clear error and hosts route them through a local
+//! gateway or sidecar.
 //!
 //! ```no_run
 //! use faultline_remediate::http_runner::{HttpRunner, HttpRunnerConfig};
 //! let runner = HttpRunner::try_new(HttpRunnerConfig {
-//!     allowed_url_prefixes: vec!["http://127.0.0.1:8052/".into()],
+//!     allowed_url_prefixes: vec!["https://awx.example.com/api/v2/".into()],
 //!     env_passthrough: vec!["AWX_TOKEN".into()],
 //!     ..Default::default()
 //! }).unwrap();
@@ -61,21 +63,30 @@ impl HttpRunner {
         if config.timeout_ms == 0 {
             return Err(RemediateError::Config("http timeout_ms must be > 0".into()));
         }
+        let schemes: &[&str] = if cfg!(feature = "tls") {
+            &["http://", "https://"]
+        } else {
+            &["http://"]
+        };
         if let Some(p) = config
             .allowed_url_prefixes
             .iter()
-            .find(|p| !p.starts_with("http://"))
+            .find(|p| !schemes.iter().any(|s| p.starts_with(s)))
         {
             return Err(RemediateError::Config(format!(
-                "allowed URL prefix {p:?} must start with http:// (this runner has no TLS)"
+                "allowed URL prefix {p:?} must start with {}",
+                if cfg!(feature = "tls") {
+                    "http:// or https://"
+                } else {
+                    "http:// (this runner is built without TLS: cargo feature `tls`)"
+                }
             )));
         }
-        let agent = ureq::Agent::config_builder()
+        let builder = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_millis(config.timeout_ms)))
             .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
+            .max_redirects(0);
+        let agent = tls(builder, &config.ca_certs_pem)?.build().into();
         Ok(Self {
             config,
             vars: BTreeMap::new(),
@@ -132,9 +143,9 @@ impl HttpRunner {
             return Ok(None);
         }
         let r = HttpRequest::from_curl(script)?;
-        if r.url.starts_with("https://") {
+        if !cfg!(feature = "tls") && r.url.starts_with("https://") {
             return Err(RemediateError::NotAllowed(format!(
-                "{}: this runner is built without TLS; route https through a local http gateway",
+                "{}: this runner is built without TLS (cargo feature `tls`); route https through a local http gateway",
                 r.url
             )));
         }
@@ -217,6 +228,50 @@ impl HttpRunner {
             output,
         })
     }
+}
+
+#[cfg(feature = "tls")]
+fn tls(
+    builder: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    ca_certs_pem: &[String],
+) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>, RemediateError> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+    let tls = TlsConfig::builder().provider(TlsProvider::Rustls);
+    if ca_certs_pem.is_empty() {
+        return Ok(builder.tls_config(tls.root_certs(RootCerts::WebPki).build()));
+    }
+    let mut roots = Vec::new();
+    for (i, pem) in ca_certs_pem.iter().enumerate() {
+        let bad = |m: String| RemediateError::InvalidValue {
+            field: format!("ca_certs_pem[{i}]"),
+            value: pem.chars().take(40).collect(),
+            reason: m,
+        };
+        let before = roots.len();
+        for item in ureq::tls::parse_pem(pem.as_bytes()) {
+            match item.map_err(|e| bad(e.to_string()))? {
+                ureq::tls::PemItem::Certificate(c) => roots.push(Certificate::to_owned(&c)),
+                _ => return Err(bad("only certificates belong here, not keys".into())),
+            }
+        }
+        if roots.len() == before {
+            return Err(bad("no PEM certificate found".into()));
+        }
+    }
+    Ok(builder.tls_config(tls.root_certs(RootCerts::new_with_certs(&roots)).build()))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls(
+    builder: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    ca_certs_pem: &[String],
+) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>, RemediateError> {
+    if !ca_certs_pem.is_empty() {
+        return Err(RemediateError::Config(
+            "ca_certs_pem needs the HTTP runner built with TLS (cargo feature `tls`)".into(),
+        ));
+    }
+    Ok(builder)
 }
 
 struct Prepared {
@@ -309,6 +364,18 @@ mod tests {
             allowed_url_prefixes: vec!["https://x.test/".into()],
             ..Default::default()
         };
-        assert!(HttpRunner::try_new(tls).is_err());
+        assert_eq!(HttpRunner::try_new(tls).is_ok(), cfg!(feature = "tls"));
+        let other = HttpRunnerConfig {
+            allowed_url_prefixes: vec!["ftp://x.test/".into()],
+            ..Default::default()
+        };
+        assert!(HttpRunner::try_new(other).is_err());
+        let key_not_cert = HttpRunnerConfig {
+            ca_certs_pem: vec![
+                "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n".into(),
+            ],
+            ..Default::default()
+        };
+        assert!(HttpRunner::try_new(key_not_cert).is_err());
     }
 }

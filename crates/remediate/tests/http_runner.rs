@@ -30,6 +30,45 @@ impl Seen {
     }
 }
 
+/// Reads one request from `stream` and answers it with (status, body).
+fn serve_one<S: Read + Write>(mut stream: S, status: u16, answer: &str) -> Seen {
+    let (line, headers, body) = {
+        let mut reader = BufReader::new(&mut stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).unwrap();
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':').unwrap();
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(k, _): &&(String, String)| k == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).unwrap();
+        (line, headers, body)
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    Seen {
+        line: line.trim_end().to_owned(),
+        headers,
+        body: String::from_utf8(body).unwrap(),
+    }
+}
+
 /// Serves `answers.len()` connections, answering each with (status, body) in order.
 fn fake_server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -37,40 +76,8 @@ fn fake_server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<See
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for (status, answer) in answers {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).unwrap();
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                let (k, v) = h.split_once(':').unwrap();
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k == "content-length")
-                .map_or(0, |(_, v)| v.parse().unwrap());
-            let mut body = vec![0u8; len];
-            reader.read_exact(&mut body).unwrap();
-            write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            )
-            .unwrap();
-            stream.flush().unwrap();
-            tx.send(Seen {
-                line: line.trim_end().to_owned(),
-                headers,
-                body: String::from_utf8(body).unwrap(),
-            })
-            .unwrap();
+            let (stream, _) = listener.accept().unwrap();
+            tx.send(serve_one(stream, status, answer)).unwrap();
         }
     });
     (base, rx)
@@ -214,4 +221,97 @@ async fn approved_plan_runs_through_the_http_runner() {
     assert_eq!(done.executions()[0].status, 0);
     assert_eq!(done.executions()[0].runner, "http");
     assert_eq!(seen.recv().unwrap().line, "POST /v2/enqueue HTTP/1.1");
+}
+
+/// https against a loopback server whose self-signed certificate is made in the test.
+#[cfg(feature = "tls")]
+mod tls {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A TLS server for one connection; returns the base URL, the CA PEM and what it saw
+    /// (`None` when the handshake failed).
+    fn tls_server(status: u16, answer: &'static str) -> (String, String, mpsc::Receiver<Option<Seen>>) {
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let pem = ck.cert.pem();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+            ck.key_pair.serialize_der(),
+        ));
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![ck.cert.der().clone()], key)
+                .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("https://{}", listener.local_addr().unwrap());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            // Drive the handshake first: a client that rejects the certificate ends here.
+            let ok = {
+                let (c, s) = (&mut tls.conn, &mut tls.sock);
+                loop {
+                    if !c.is_handshaking() {
+                        break true;
+                    }
+                    if c.complete_io(s).is_err() {
+                        break false;
+                    }
+                }
+            };
+            let _ = tx.send(ok.then(|| serve_one(tls, status, answer)));
+        });
+        (base, pem, rx)
+    }
+
+    fn tls_runner(base: &str, ca: Option<String>) -> HttpRunner {
+        HttpRunner::try_new(HttpRunnerConfig {
+            allowed_url_prefixes: vec![format!("{base}/")],
+            env_passthrough: vec!["PD_TOKEN".into(), "PD_ROUTING_KEY".into()],
+            timeout_ms: 5_000,
+            ca_certs_pem: ca.into_iter().collect(),
+            ..Default::default()
+        })
+        .unwrap()
+        .with_var("PD_TOKEN", "s3cret")
+        .with_var("PD_ROUTING_KEY", "R-123")
+    }
+
+    #[tokio::test]
+    async fn https_request_reaches_a_server_whose_ca_is_trusted() {
+        let (base, ca, seen) = tls_server(202, r#"{"status":"success"}"#);
+        let out = tls_runner(&base, Some(ca))
+            .run(&event_step(&base), RunMode::Execute)
+            .await
+            .unwrap();
+        assert_eq!(out.status, 0, "{}", out.output);
+        let s = seen.recv().unwrap().expect("the handshake succeeds");
+        assert_eq!(s.line, "POST /v2/enqueue HTTP/1.1");
+        assert_eq!(s.header("authorization"), Some("Bearer s3cret"));
+        let body: Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!(body["routing_key"], "R-123");
+    }
+
+    #[tokio::test]
+    async fn https_to_an_untrusted_certificate_sends_nothing() {
+        // The public roots do not vouch for a self-signed certificate.
+        let (base, _ca, seen) = tls_server(202, "{}");
+        let err = tls_runner(&base, None)
+            .run(&event_step(&base), RunMode::Execute)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.to_lowercase().contains("certificate") || err.contains("issuer"),
+            "{err}"
+        );
+        assert!(
+            seen.recv().unwrap().is_none(),
+            "no request after a failed handshake"
+        );
+    }
 }
