@@ -8,7 +8,9 @@
 //! 1. baseline: `SqliteStore::ingest` called directly (no HTTP, no parsing);
 //! 2. logs over HTTP: faultline JSON batches of 10,000 log lines;
 //! 3. metrics over HTTP, columnar `series` form: 50 series × 2,000 points a batch;
-//! 4. metrics over HTTP, per-point `metrics` form: 20,000 points a batch.
+//! 4. metrics over HTTP, per-point `metrics` form: 20,000 points a batch;
+//! 5. ingest → incident latency: per probe service, 300 steady points, then a spike batch;
+//!    the time from sending the spike until online detection's incident is listed.
 //!
 //! Two client threads on loopback, one request per connection. Prints one line per phase.
 
@@ -43,6 +45,15 @@ fn post(addr: SocketAddr, path: &str, body: &[u8]) -> u16 {
         .and_then(|l| l.get(9..12))
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
+}
+
+fn get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn log_batch(seq: usize, n: usize) -> String {
@@ -248,6 +259,58 @@ fn main() {
         "http metrics (point form): {r:.0} points/s ({n} batches of 20,000 points, {el:.2} s, {} KiB/batch)",
         points[0].len() >> 10
     );
+    let mut lat = Vec::new();
+    for rep in 0..20 {
+        let svc = format!("probe-{rep}");
+        let point = |i: i64, v: f64| {
+            format!(
+                "{{\"ts\":{},\"service\":\"{svc}\",\"metric\":\"latency_ms\",\"value\":{v}}}",
+                T0_NS + i * 10_000_000_000
+            )
+        };
+        let steady: Vec<String> = (0..300)
+            .map(|i| point(i, 100.0 + ((i * 37) % 11) as f64))
+            .collect();
+        assert_eq!(
+            post(
+                addr,
+                "/v1/signals/ingest",
+                format!("{{\"metrics\":[{}]}}", steady.join(",")).as_bytes()
+            ),
+            200
+        );
+        let spike: Vec<String> = (300..306).map(|i| point(i, 5000.0)).collect();
+        let body = format!("{{\"metrics\":[{}]}}", spike.join(","));
+        let t = Instant::now();
+        assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
+        let needle = format!("\"auto-{svc}-");
+        while t.elapsed() < Duration::from_secs(5) {
+            if get(addr, "/v1/incidents").contains(&needle) {
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "ingest->incident latency (online detection, under no other load): {} of 20 spikes detected, p50 {:.1} ms, p95 {:.1} ms",
+        lat.len(),
+        pct(0.5),
+        pct(0.95)
+    );
+    let metrics = get(addr, "/metrics");
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("faultline_online_") || l.starts_with("faultline_auto_"))
+    {
+        println!("  {line}");
+    }
     drop(server_thread); // the server thread ends with the process
     let _ = std::fs::remove_dir_all(&dir);
 }

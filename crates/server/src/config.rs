@@ -73,6 +73,8 @@ pub struct ServerConfig {
     /// File of the server's audit and approval signing keys (created, mode 0600, when
     /// missing); default `<database_path>.keys.json`.
     pub server_keys_file: Option<PathBuf>,
+    /// Online detection on ingested series and automatic incident opening.
+    pub online: crate::OnlineConfig,
 }
 
 impl Default for ServerConfig {
@@ -94,6 +96,7 @@ impl Default for ServerConfig {
             pipeline: faultline::PipelineConfig::default(),
             fix_runners: vec!["dry-run".into()],
             server_keys_file: None,
+            online: crate::OnlineConfig::default(),
         }
     }
 }
@@ -225,6 +228,7 @@ impl ServerConfig {
                 ));
             }
         }
+        self.online.validate()?;
         self.pipeline
             .validate()
             .map_err(|e| ServerError::config("pipeline", e.chain()))?;

@@ -29,11 +29,13 @@ pub mod auth;
 mod config;
 mod error;
 mod metrics;
+mod online;
 mod problem;
 mod server;
 pub mod store;
 
 pub use config::{LogFormat, ServerConfig};
 pub use error::{Result, ServerError};
+pub use online::OnlineConfig;
 pub use problem::Problem;
 pub use server::{init_logging, serve, Server};

@@ -32,6 +32,16 @@ pub struct Metrics {
     pub analysis_micros: AtomicU64,
     /// Total time spent committing batches, microseconds.
     pub ingest_commit_micros: AtomicU64,
+    /// Batches waiting for online detection.
+    pub online_queue: AtomicU64,
+    /// Points scored by online detection.
+    pub online_points: AtomicU64,
+    /// Series batches in which a point crossed the threshold.
+    pub online_anomalies: AtomicU64,
+    /// Batches skipped by online detection because its queue was full.
+    pub online_dropped: AtomicU64,
+    /// Incidents opened by online detection.
+    pub auto_incidents: AtomicU64,
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -112,6 +122,26 @@ impl Metrics {
             "Incident analyses run.",
             g(&self.analyses),
         );
+        counter(
+            "faultline_online_points_total",
+            "Points scored by online detection.",
+            g(&self.online_points),
+        );
+        counter(
+            "faultline_online_anomalies_total",
+            "Series batches with a point over the threshold.",
+            g(&self.online_anomalies),
+        );
+        counter(
+            "faultline_online_dropped_total",
+            "Batches skipped by online detection (queue full).",
+            g(&self.online_dropped),
+        );
+        counter(
+            "faultline_auto_incidents_total",
+            "Incidents opened by online detection.",
+            g(&self.auto_incidents),
+        );
         let _ = writeln!(
             s,
             "# HELP faultline_analysis_seconds_total Time spent analysing incidents.\n# TYPE faultline_analysis_seconds_total counter\nfaultline_analysis_seconds_total {}",
@@ -130,6 +160,11 @@ impl Metrics {
                 g(&self.responses[i])
             );
         }
+        let _ = writeln!(
+            s,
+            "# HELP faultline_online_queue_batches Batches waiting for online detection.\n# TYPE faultline_online_queue_batches gauge\nfaultline_online_queue_batches {}",
+            g(&self.online_queue)
+        );
         let _ = writeln!(
             s,
             "# HELP faultline_http_in_flight Requests being served.\n# TYPE faultline_http_in_flight gauge\nfaultline_http_in_flight {}",

@@ -85,8 +85,11 @@ impl Server {
             ready: AtomicBool::new(false),
             request_seq: AtomicU64::new(0),
             fix,
+            online: std::sync::OnceLock::new(),
             config,
         });
+        let online = crate::online::Online::start(&state, state.config.online.clone())?;
+        let _ = state.online.set(online);
         if let Some(dir) = state.config.preload_dir.clone() {
             preload(&state, &dir).await?;
         }

@@ -308,3 +308,57 @@ fn openapi_document_matches_the_router() {
     assert_eq!(r.status, 404);
     assert!(r.text().contains("no route"));
 }
+
+/// A steady series then a spike: online detection opens an incident for the service and
+/// analyses it, without anyone calling `/open`.
+#[test]
+fn a_spike_in_an_ingested_series_opens_an_incident_automatically() {
+    let s = TestServer::start(|_, _| {});
+    let t0 = 1_700_000_000i64;
+    let point = |i: i64, v: f64| serde_json::json!({"ts": (t0 + i * 10) * 1_000_000_000, "service": "payments", "metric": "latency_ms", "value": v});
+    let steady: Vec<_> = (0..300)
+        .map(|i| point(i, 100.0 + ((i * 37) % 11) as f64))
+        .collect();
+    let r = post_json(
+        s.addr,
+        "/v1/signals/ingest",
+        &serde_json::json!({"metrics": steady}).to_string(),
+    );
+    assert_eq!(r.status, 200);
+    assert!(get(s.addr, "/v1/incidents").json()["incidents"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let spike: Vec<_> = (300..306).map(|i| point(i, 5000.0)).collect();
+    let r = post_json(
+        s.addr,
+        "/v1/signals/ingest",
+        &serde_json::json!({"metrics": spike}).to_string(),
+    );
+    assert_eq!(r.status, 200);
+    let mut found = None;
+    for _ in 0..200 {
+        let list = get(s.addr, "/v1/incidents").json();
+        if let Some(inc) = list["incidents"].as_array().unwrap().first() {
+            found = Some(inc.clone());
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let inc = found.expect("no incident opened within 5 s");
+    let id = inc["id"].as_str().unwrap();
+    assert!(id.starts_with("auto-payments-"), "{inc}");
+    assert_eq!(inc["services"][0], "payments");
+    let mut analyzed = false;
+    for _ in 0..200 {
+        if get(s.addr, &format!("/v1/incidents/{id}")).json()["analyzed"] == true {
+            analyzed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(analyzed, "the automatic incident is analysed");
+    assert!(get(s.addr, "/metrics")
+        .text()
+        .contains("faultline_auto_incidents_total 1"));
+}

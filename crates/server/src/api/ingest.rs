@@ -93,6 +93,12 @@ pub(crate) async fn ingest(
         }
     };
     let set = batch.into_signal_set();
+    let online = st.online.get().filter(|_| st.config.online.enabled);
+    let series_for_detection = if online.is_some() {
+        set.series.clone()
+    } else {
+        Vec::new()
+    };
     let counts = crate::store::IngestCounts::of(&set);
     let body = serde_json::json!({ "accepted": counts }).to_string();
     let record = idem.map(|Extension(ctx)| ctx.record(200, body.clone()));
@@ -100,6 +106,9 @@ pub(crate) async fn ingest(
     match st.store.ingest(set, record).await {
         Ok(IngestOutcome::Written(c)) => {
             st.metrics.ingested(&c, t.elapsed().as_micros() as u64);
+            if let Some(o) = online {
+                o.submit(&st, series_for_detection);
+            }
             let mut r = (StatusCode::OK, body).into_response();
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -36,6 +36,8 @@ pub(crate) struct AppState {
     pub ready: AtomicBool,
     pub request_seq: AtomicU64,
     pub fix: fix::FixState,
+    /// Set once at start (it needs the shared state itself).
+    pub online: std::sync::OnceLock<crate::online::Online>,
 }
 
 pub(crate) type Shared = Arc<AppState>;
