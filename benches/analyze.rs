@@ -30,6 +30,9 @@ fn bench_case(c: &mut Criterion, name: &str, services: usize, samples: usize) {
             pipeline.analyze(&bd.incident, &bd.signals).expect("analysis")
         })
     });
+    g.bench_function("read_bundle", |b| {
+        b.iter(|| bundle::read_bundle(&dir).expect("bundle reads"))
+    });
     let bd = bundle::read_bundle(&dir).expect("bundle reads");
     g.bench_function("analyze", |b| {
         b.iter(|| pipeline.analyze(&bd.incident, &bd.signals).expect("analysis"))

@@ -14,6 +14,7 @@
 
 mod error;
 mod files;
+mod raw;
 mod records;
 
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ use serde_json::Value;
 
 pub use error::BundleError;
 use files::BundleFile;
-use records::Line;
+use records::{Line, Services};
 
 /// A bundle read into memory.
 #[derive(Debug, Clone)]
@@ -60,36 +61,37 @@ pub fn read_bundle(dir: impl AsRef<Path>) -> Result<Bundle, BundleError> {
     if let Some(f) = BundleFile::find(dir, "topology.csv") {
         signals.topology = read_topology(&f)?;
     }
+    let mut services = Services::default();
     if let Some(f) = BundleFile::find(dir, "logs.jsonl") {
         f.for_each_line(|n, text| {
-            signals
-                .logs
-                .push(records::log_record(Line::parse(&f.name, n, text)?)?);
+            let line = Line::parse(&records::LOG, &f.name, n, text)?;
+            signals.logs.push(records::log_record(line, &mut services)?);
             Ok(())
         })?;
     }
     read_raw_logs(dir, incident.window.start, &mut signals)?;
-    signals.logs.sort_by_key(|l| l.ts);
+    if !signals.logs.is_sorted_by_key(|l| l.ts) {
+        signals.logs.sort_by_key(|l| l.ts);
+    }
     if let Some(f) = BundleFile::find(dir, "events.jsonl") {
         f.for_each_line(|n, text| {
-            signals
-                .events
-                .push(records::change_event(Line::parse(&f.name, n, text)?)?);
+            let line = Line::parse(&records::EVENT, &f.name, n, text)?;
+            signals.events.push(records::change_event(line, &mut services)?);
             Ok(())
         })?;
         signals.events.sort_by_key(|e| e.ts);
     }
     if let Some(f) = BundleFile::find(dir, "traces.jsonl") {
         f.for_each_line(|n, text| {
-            signals.spans.push(records::span(Line::parse(&f.name, n, text)?)?);
+            let line = Line::parse(&records::SPAN, &f.name, n, text)?;
+            signals.spans.push(records::span(line, &mut services)?);
             Ok(())
         })?;
     }
     if let Some(f) = BundleFile::find(dir, "alerts.jsonl") {
         f.for_each_line(|n, text| {
-            signals
-                .alerts
-                .push(records::alert(Line::parse(&f.name, n, text)?)?);
+            let line = Line::parse(&records::ALERT, &f.name, n, text)?;
+            signals.alerts.push(records::alert(line)?);
             Ok(())
         })?;
     }
@@ -140,12 +142,8 @@ fn data_range(s: &SignalSet, onset: Timestamp) -> TimeWindow {
 
 fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
     let text = f.read_text()?;
-    let mut l = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(obj)) => Line {
-            file: &f.name,
-            line: 1,
-            obj,
-        },
+    let mut obj = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(obj)) => obj,
         Ok(_) => {
             return Err(BundleError::malformed(
                 &f.name,
@@ -169,7 +167,7 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
         let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
         BundleError::malformed(&f.name, 1, field, &text, reason)
     };
-    let id = match l.obj.remove("id") {
+    let id = match obj.remove("id") {
         Some(Value::String(s)) if !s.trim().is_empty() => s,
         Some(Value::Number(n)) => n.to_string(),
         None | Some(Value::Null) => dir
@@ -178,7 +176,7 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
             .unwrap_or_default(),
         Some(v) => return Err(field_err("id", &v, "expected a non-empty string".into())),
     };
-    let onset = match l.obj.remove("onset") {
+    let onset = match obj.remove("onset") {
         Some(v) => records::json_timestamp(&v).map_err(|r| field_err("onset", &v, r))?,
         None => {
             return Err(BundleError::malformed(
@@ -190,7 +188,7 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
             ))
         }
     };
-    let window = match l.obj.remove("window") {
+    let window = match obj.remove("window") {
         None | Some(Value::Null) => TimeWindow {
             start: Timestamp::MIN,
             end: Timestamp::MAX,
@@ -223,17 +221,18 @@ fn read_incident(f: &BundleFile, dir: &Path) -> Result<Incident, BundleError> {
             ))
         }
     };
-    let text_field = |l: &mut Line<'_>, k: &str| -> Result<Option<String>, BundleError> {
-        match l.obj.remove(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(v) => Err(field_err(k, &v, "expected a string".into())),
-        }
-    };
-    let title = text_field(&mut l, "title")?.unwrap_or_default();
-    let environment = text_field(&mut l, "environment")?;
-    let severity = text_field(&mut l, "severity")?;
-    let services = match l.obj.remove("services") {
+    let text_field =
+        |obj: &mut serde_json::Map<String, Value>, k: &str| -> Result<Option<String>, BundleError> {
+            match obj.remove(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(v) => Err(field_err(k, &v, "expected a string".into())),
+            }
+        };
+    let title = text_field(&mut obj, "title")?.unwrap_or_default();
+    let environment = text_field(&mut obj, "environment")?;
+    let severity = text_field(&mut obj, "severity")?;
+    let services = match obj.remove("services") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
             .iter()
