@@ -256,6 +256,20 @@ fn bench(c: &mut Criterion) {
             bench.iter(|| parse_with(*format, black_box(body), &limits, &ctx).expect("parses"))
         });
     }
+    // Baselines in the same run: the bare decoders, without building any batch.
+    let json = json_logs(20_000);
+    g.throughput(Throughput::Elements(20_000));
+    g.bench_function("baseline_serde_json_value_logs", |bench| {
+        bench.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&json)).expect("json"))
+    });
+    let proto = otlp_logs(20_000);
+    g.bench_function("baseline_prost_decode_otlp_logs", |bench| {
+        bench.iter(|| otlp::ExportLogsServiceRequest::decode(black_box(proto.as_slice())).expect("proto"))
+    });
+    let points = json_points(100, 200);
+    g.bench_function("baseline_serde_json_value_points", |bench| {
+        bench.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&points)).expect("json"))
+    });
     g.finish();
 }
 
