@@ -7,7 +7,8 @@
 //! from the key), else [`Context::default_service`](crate::Context), else `unknown`.
 //! Samples without a timestamp (text format) are stamped [`Context::received_at`](crate::Context).
 //! `# HELP` / `# TYPE` lines are read past: histogram and summary samples already carry their
-//! `_bucket` / `_sum` / `_count` / `quantile` names and labels. Native histograms in
+//! `_bucket` / `_sum` / `_count` / `quantile` names and labels. OpenMetrics bodies read too
+//! (`# EOF`, timestamps in seconds, exemplars skipped). Native histograms in
 //! remote-write are not read (only float samples).
 
 use std::borrow::Cow;
@@ -185,21 +186,17 @@ fn sample<'a>(line: &'a str, limits: &Limits) -> Result<TextSample<'a>, SampleEr
     }
     let series_text = &line[..i];
     let rest = line[i..].trim();
+    // An OpenMetrics exemplar (` # {trace_id="..."} 1.0`) follows the sample: not read.
+    let rest = match rest.find(" # ") {
+        Some(cut) => &rest[..cut],
+        None => rest,
+    };
     let mut parts = rest.split_ascii_whitespace();
     let vtext = parts.next().ok_or(("", line, "missing value"))?;
     let value = parse_value(vtext).ok_or(("value", vtext, "not a number"))?;
     let ts = match parts.next() {
         None => None,
-        Some(t) => {
-            let ms: i64 = t
-                .parse()
-                .map_err(|_| ("timestamp", t, "not integer milliseconds"))?;
-            Some(Timestamp(ms.checked_mul(1_000_000).ok_or((
-                "timestamp",
-                t,
-                "out of range",
-            ))?))
-        }
+        Some(t) => Some(sample_time(t).ok_or(("timestamp", t, "not a timestamp"))?),
     };
     if let Some(extra) = parts.next() {
         return Err(("", extra, "unexpected text after the timestamp"));
@@ -241,6 +238,25 @@ fn unescape(raw: &str) -> String {
         }
     }
     out
+}
+
+/// A sample timestamp: integer milliseconds (exposition 0.0.4) or seconds with a fraction
+/// (OpenMetrics). An integer's unit is inferred from its magnitude, so OpenMetrics' whole
+/// seconds read right too (milliseconds before 1973 would not: none are sent).
+fn sample_time(t: &str) -> Option<Timestamp> {
+    if let Ok(i) = t.parse::<i64>() {
+        let nanos = if i.unsigned_abs() < 100_000_000_000 {
+            i.checked_mul(1_000_000_000)
+        } else {
+            i.checked_mul(1_000_000)
+        };
+        return nanos.map(Timestamp);
+    }
+    let secs: f64 = t.parse().ok()?;
+    if !secs.is_finite() || secs.abs() > 9.2e9 {
+        return None;
+    }
+    Some(Timestamp::from_secs_f64(secs))
 }
 
 /// A sample value: Go's float syntax as Prometheus writes it (`1.5e+09`, `NaN`, `+Inf`).
@@ -378,6 +394,18 @@ mod tests {
         assert!(sample("m{a=\"1\",a=\"2\"} 1", &l).is_err());
         assert!(sample("m one", &l).is_err());
         assert!(sample("m 1 2 3", &l).is_err());
+        // OpenMetrics: seconds with a fraction, and an exemplar after the sample.
+        let om = sample(
+            r#"m_total{a="1"} 17 1715682780.5 # {trace_id="0af7"} 1.0 1715682780.1"#,
+            &l,
+        )
+        .unwrap();
+        assert_eq!(om.value, 17.0);
+        assert_eq!(om.ts, Some(Timestamp(1_715_682_780_500_000_000)));
+        assert_eq!(
+            sample("m 1 1715682780", &l).unwrap().ts,
+            Some(Timestamp::from_secs(1_715_682_780))
+        );
     }
 
     #[test]
