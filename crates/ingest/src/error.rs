@@ -88,7 +88,7 @@ impl IngestError {
             IngestError::Malformed { at, .. } => ("malformed body", detail, Some(at.clone())),
             IngestError::InvalidField { at, field, .. } => {
                 let pointer = if at.starts_with('/') && !field.is_empty() {
-                    format!("{at}/{}", escape_pointer(field))
+                    format!("{}/{}", at.trim_end_matches('/'), escape_pointer(field))
                 } else {
                     at.clone()
                 };
@@ -172,5 +172,7 @@ mod tests {
         assert_eq!(pointer.as_deref(), Some("/metrics/2/value"));
         assert!(detail.contains("/metrics/2"));
         assert_eq!(e.status(), 422);
+        let root = IngestError::invalid(Format::Sentry, "/", "data", "", "missing field");
+        assert_eq!(root.problem().2.as_deref(), Some("/data"));
     }
 }

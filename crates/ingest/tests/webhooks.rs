@@ -137,3 +137,25 @@ fn kubernetes_watch_event_and_bad_time() {
     let e = parse(Format::KubernetesEvents, bad.as_bytes(), &Limits::default()).unwrap_err();
     assert_eq!(e.problem().2.as_deref(), Some("/items/5/firstTimestamp"), "{e}");
 }
+
+#[test]
+fn sentry_issue_resource_and_missing_data() {
+    let body = br#"{"action":"created","data":{"issue":{"id":"42","title":"KeyError: 'cart'","culprit":"cart.store in get",
+        "level":"error","firstSeen":"2024-05-14T10:32:09.120Z","project":{"slug":"cart"},"status":"unresolved"}}}"#;
+    let b = parse(Format::Sentry, body, &Limits::default()).unwrap();
+    assert_eq!((b.logs.len(), b.alerts.len()), (1, 0));
+    assert_eq!(
+        (b.logs[0].service.as_str(), b.logs[0].body.as_str()),
+        ("cart", "KeyError: 'cart'")
+    );
+    assert_eq!(b.logs[0].attributes["sentry.id"], "42");
+    let e = parse(Format::Sentry, br#"{"action":"created"}"#, &Limits::default()).unwrap_err();
+    assert_eq!(e.problem().2.as_deref(), Some("/data"), "{e}");
+    let e = parse(
+        Format::Sentry,
+        br#"{"data":{"event":{"title":"x","datetime":"not a time"}}}"#,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.problem().2.as_deref(), Some("/data/event/datetime"), "{e}");
+}
