@@ -11,8 +11,8 @@
 //! each format's mapping and the decisions behind it.
 //!
 //! Bodies are validated as a whole (the first bad record refuses the batch) and bounded by
-//! [`Limits`]: hostile input never panics and never costs more than a small multiple of the
-//! body size in memory.
+//! [`Limits`]: hostile input never panics, and memory is bounded by the limits (records are
+//! counted on the wire before a protobuf decoder allocates them).
 //!
 //! ```
 //! use faultline_ingest::{parse, Format, Limits};

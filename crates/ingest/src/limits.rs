@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Caps applied to every body. A body that breaks one is refused as a whole.
 ///
-/// Memory used while parsing is bounded by a small multiple of `max_decoded_bytes` (protobuf
+/// Memory used while parsing is bounded by `max_decoded_bytes` and `max_records` (protobuf
 /// bodies are counted before they are decoded, see `docs/ingest.md`).
 ///
 /// ```
