@@ -680,8 +680,15 @@ impl TemplateMiner {
         let mut prefixes: Vec<usize> = found.iter().map(|f| f.0).collect();
         prefixes.sort_unstable_by(|a, b| b.cmp(a));
         prefixes.dedup();
+        let plain = self.line.iter().filter(|t| !t.masked).count();
         for p in prefixes {
             if p >= len {
+                continue;
+            }
+            // The prefix keeps most of the line's words (`similarity_threshold`, as a merge
+            // does): a header of masked fields (`- <*> <*> … RAS KERNEL INFO …`) is no list.
+            let kept = self.line[..p].iter().filter(|t| !t.masked).count();
+            if kept == 0 || (kept as f64) < self.cfg.similarity_threshold * plain as f64 {
                 continue;
             }
             // A list of values: every tail is mostly masked tokens (ids, numbers, frames), so
