@@ -51,7 +51,9 @@ impl PyLlm {
     /// Wraps an object with a `complete(request)` method.
     pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
         require(obj, "complete", "an LLM client")?;
-        Ok(Self { obj: obj.clone().unbind() })
+        Ok(Self {
+            obj: obj.clone().unbind(),
+        })
     }
 }
 
@@ -119,8 +121,16 @@ impl Runner for PyRunner {
                     return Ok(RunOutput { status, output });
                 }
                 if let Ok(d) = r.cast::<PyDict>() {
-                    let status: i32 = d.get_item("status")?.map(|v| v.extract()).transpose()?.unwrap_or(0);
-                    let output: String = d.get_item("output")?.map(|v| v.extract()).transpose()?.unwrap_or_default();
+                    let status: i32 = d
+                        .get_item("status")?
+                        .map(|v| v.extract())
+                        .transpose()?
+                        .unwrap_or(0);
+                    let output: String = d
+                        .get_item("output")?
+                        .map(|v| v.extract())
+                        .transpose()?
+                        .unwrap_or_default();
                     return Ok(RunOutput { status, output });
                 }
                 Err(pyo3::exceptions::PyTypeError::new_err(
@@ -141,7 +151,9 @@ impl PyNotifier {
     /// Wraps an object with a `notify(notification)` method.
     pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
         require(obj, "notify", "a notifier")?;
-        Ok(Self { obj: obj.clone().unbind() })
+        Ok(Self {
+            obj: obj.clone().unbind(),
+        })
     }
 }
 
@@ -168,7 +180,9 @@ impl PyDetector {
     /// Wraps an object with a `detect(series)` method.
     pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
         require(obj, "detect", "a detector")?;
-        Ok(Self { obj: obj.clone().unbind() })
+        Ok(Self {
+            obj: obj.clone().unbind(),
+        })
     }
 }
 
@@ -217,10 +231,15 @@ fn anomaly_from_py(series: &Series, d: &Bound<'_, PyDict>, i: usize) -> PyResult
             .map(|v| crate::analyze::py_timestamp(&v, &format!("anomaly {i}.{k}")))
             .transpose()
     };
-    let start = ts("start")?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("anomaly {i}: `start`")))?;
+    let start =
+        ts("start")?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("anomaly {i}: `start`")))?;
     let end = ts("end")?.unwrap_or(start);
     let peak = ts("peak")?.unwrap_or(start);
-    let score: f64 = d.get_item("score")?.map(|v| v.extract()).transpose()?.unwrap_or(1.0);
+    let score: f64 = d
+        .get_item("score")?
+        .map(|v| v.extract())
+        .transpose()?
+        .unwrap_or(1.0);
     let idx = series.index_at(peak).min(series.len().saturating_sub(1));
     let observed: f64 = match d.get_item("observed")? {
         Some(v) => v.extract()?,
@@ -230,13 +249,23 @@ fn anomaly_from_py(series: &Series, d: &Bound<'_, PyDict>, i: usize) -> PyResult
         Some(v) => v.extract()?,
         None => f64::NAN,
     };
-    let kind = match d.get_item("kind")?.map(|v| v.extract::<String>()).transpose()?.as_deref() {
+    let kind = match d
+        .get_item("kind")?
+        .map(|v| v.extract::<String>())
+        .transpose()?
+        .as_deref()
+    {
         Some("level_shift") => AnomalyKind::LevelShift,
         Some("trend") => AnomalyKind::Trend,
         Some("variance") => AnomalyKind::Variance,
         _ => AnomalyKind::Point,
     };
-    let direction = match d.get_item("direction")?.map(|v| v.extract::<String>()).transpose()?.as_deref() {
+    let direction = match d
+        .get_item("direction")?
+        .map(|v| v.extract::<String>())
+        .transpose()?
+        .as_deref()
+    {
         Some("down") => Direction::Down,
         Some("up") => Direction::Up,
         _ if expected_value.is_finite() && observed < expected_value => Direction::Down,

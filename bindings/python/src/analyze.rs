@@ -33,7 +33,10 @@ pub fn analyze_bundle<'py>(
     let mut report = py
         .detach(|| -> faultline::Result<IncidentReport> {
             let b = faultline::bundle::read_bundle(&path)?;
-            Pipeline::builder().config(cfg).build()?.analyze(&b.incident, &b.signals)
+            Pipeline::builder()
+                .config(cfg)
+                .build()?
+                .analyze(&b.incident, &b.signals)
         })
         .py_err()?;
     if let Some(llm) = llm.filter(|l| !l.is_none()) {
@@ -68,7 +71,12 @@ pub fn analyze<'py>(
     let signals = signal_set(metrics, logs, events, topology)?;
     let incident = read_incident(incident, &signals)?;
     let mut report = py
-        .detach(|| Pipeline::builder().config(cfg).build()?.analyze(&incident, &signals))
+        .detach(|| {
+            Pipeline::builder()
+                .config(cfg)
+                .build()?
+                .analyze(&incident, &signals)
+        })
         .py_err()?;
     if let Some(llm) = llm.filter(|l| !l.is_none()) {
         crate::adapters::narrate(py, &mut report, llm)?;
@@ -145,7 +153,11 @@ impl Table {
                 "`{}`: required column `{}` is missing (columns: {})",
                 self.what,
                 names[0],
-                self.cols.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                self.cols
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })
     }
@@ -153,7 +165,8 @@ impl Table {
         format!("{}.{}", self.what, self.cols[i].0)
     }
     fn strings(&self, i: usize) -> PyResult<Vec<String>> {
-        text_values(&self.cols[i].1, &self.name(i), false).map(|v| v.into_iter().map(|s| s.unwrap_or_default()).collect())
+        text_values(&self.cols[i].1, &self.name(i), false)
+            .map(|v| v.into_iter().map(|s| s.unwrap_or_default()).collect())
     }
     fn opt_strings(&self, i: usize) -> PyResult<Vec<Option<String>>> {
         text_values(&self.cols[i].1, &self.name(i), true)
@@ -245,7 +258,10 @@ fn read_metrics(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Series>> {
         non_empty("metrics.service", i, &svc[i])?;
         non_empty("metrics.metric", i, &metric[i])?;
         key.clear();
-        for p in [&svc[i], &metric[i]].into_iter().chain(label_cols.iter().map(|(_, v)| &v[i])) {
+        for p in [&svc[i], &metric[i]]
+            .into_iter()
+            .chain(label_cols.iter().map(|(_, v)| &v[i]))
+        {
             key.push_str(p);
             key.push('\u{1f}');
         }
@@ -254,7 +270,8 @@ fn read_metrics(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Series>> {
             None => {
                 let mut k = SeriesKey::new(svc[i].trim(), metric[i].trim());
                 if !label_cols.is_empty() {
-                    k.labels = Labels::from_pairs(label_cols.iter().map(|(n, v)| (n.as_str(), v[i].as_str())));
+                    k.labels =
+                        Labels::from_pairs(label_cols.iter().map(|(n, v)| (n.as_str(), v[i].as_str())));
                 }
                 parts.push((k, Vec::new(), Vec::new()));
                 index.insert(key.clone(), parts.len() - 1);
@@ -421,7 +438,9 @@ fn read_topology(obj: &Bound<'_, PyAny>) -> PyResult<Topology> {
         for (i, item) in obj.try_iter()?.enumerate() {
             let item = item?;
             let pair: Vec<String> = item.extract().map_err(|_| {
-                input_error(format!("`topology`: element {i} must be a (source, target[, kind]) tuple of strings"))
+                input_error(format!(
+                    "`topology`: element {i} must be a (source, target[, kind]) tuple of strings"
+                ))
             })?;
             match pair.as_slice() {
                 [s, t] => topo.add_edge(s.as_str(), t.as_str(), None),
@@ -455,11 +474,14 @@ fn read_topology(obj: &Bound<'_, PyAny>) -> PyResult<Topology> {
 pub fn py_timestamp(v: &Bound<'_, PyAny>, field: &str) -> PyResult<Timestamp> {
     if let Ok(s) = v.cast::<PyString>() {
         let s = s.to_str()?;
-        return Timestamp::parse(s).map_err(|e| input_error(format!("`{field}`: invalid timestamp {s:?}: {e}")));
+        return Timestamp::parse(s)
+            .map_err(|e| input_error(format!("`{field}`: invalid timestamp {s:?}: {e}")));
     }
     if v.hasattr("timestamp")? && v.hasattr("tzinfo")? {
         let aware = if v.getattr("tzinfo")?.is_none() {
-            let tz = PyModule::import(v.py(), "datetime")?.getattr("timezone")?.getattr("utc")?;
+            let tz = PyModule::import(v.py(), "datetime")?
+                .getattr("timezone")?
+                .getattr("utc")?;
             let kw = PyDict::new(v.py());
             kw.set_item("tzinfo", tz)?;
             v.call_method("replace", (), Some(&kw))?
@@ -504,7 +526,15 @@ pub fn read_incident(obj: &Bound<'_, PyAny>, signals: &SignalSet) -> PyResult<In
     let d = obj
         .cast::<PyDict>()
         .map_err(|_| input_error("`incident`: expected a dict with at least `id` and `onset`"))?;
-    const KNOWN: [&str; 7] = ["id", "title", "onset", "window", "environment", "services", "severity"];
+    const KNOWN: [&str; 7] = [
+        "id",
+        "title",
+        "onset",
+        "window",
+        "environment",
+        "services",
+        "severity",
+    ];
     for k in d.keys() {
         let k: String = k.extract()?;
         if !KNOWN.contains(&k.as_str()) {

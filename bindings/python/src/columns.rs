@@ -14,7 +14,7 @@ use arrow_array::{Array, ArrayRef, StructArray};
 use arrow_schema::{DataType, TimeUnit};
 use faultline::core::Timestamp;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::errors::input_error;
 use crate::ffi::{self, Imported};
@@ -43,7 +43,9 @@ pub fn column(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Column> {
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return sequence(obj, name);
     }
-    if obj.hasattr("__array__")? || obj.hasattr("__len__")? && obj.hasattr("__getitem__")? {
+    if !obj.is_instance_of::<PyDict>() && !obj.is_instance_of::<PyString>() && obj.hasattr("__array__")?
+        || obj.hasattr("__len__")? && obj.hasattr("__getitem__")?
+    {
         // numpy arrays and other sequences without the Arrow interface (the Python layer passes
         // numpy through pyarrow, zero-copy, before it gets here).
         let list = obj.call_method0("tolist").or_else(|_| {
@@ -133,9 +135,7 @@ fn dtype_error(name: &str, expected: &str, got: &DataType) -> PyErr {
 pub fn f64_chunks<'a>(col: &'a Column, name: &str) -> PyResult<Vec<Cow<'a, [f64]>>> {
     match col {
         Column::Floats(v) => Ok(vec![Cow::Borrowed(v.as_slice())]),
-        Column::Strings(_) => Err(input_error(format!(
-            "`{name}`: expected numbers, got strings"
-        ))),
+        Column::Strings(_) => Err(input_error(format!("`{name}`: expected numbers, got strings"))),
         Column::Arrow(chunks) => {
             let mut out = Vec::with_capacity(chunks.len());
             let mut offset = 0;
@@ -152,7 +152,13 @@ pub fn f64_chunks<'a>(col: &'a Column, name: &str) -> PyResult<Vec<Cow<'a, [f64]
 fn f64_chunk<'a>(a: &'a ArrayRef, name: &str) -> PyResult<Cow<'a, [f64]>> {
     macro_rules! conv {
         ($t:ty) => {
-            Cow::Owned(a.as_primitive::<$t>().values().iter().map(|&v| v as f64).collect())
+            Cow::Owned(
+                a.as_primitive::<$t>()
+                    .values()
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect(),
+            )
         };
     }
     Ok(match a.data_type() {
@@ -166,7 +172,13 @@ fn f64_chunk<'a>(a: &'a ArrayRef, name: &str) -> PyResult<Cow<'a, [f64]>> {
         DataType::UInt16 => conv!(UInt16Type),
         DataType::UInt32 => conv!(UInt32Type),
         DataType::UInt64 => conv!(UInt64Type),
-        other => return Err(dtype_error(name, "a numeric column (float64 is read without copying)", other)),
+        other => {
+            return Err(dtype_error(
+                name,
+                "a numeric column (float64 is read without copying)",
+                other,
+            ))
+        }
     })
 }
 
@@ -241,7 +253,11 @@ pub fn timestamps(col: &Column, name: &str) -> PyResult<Vec<Timestamp>> {
                     }
                     _ => {
                         let f = f64_chunk(a, name).map_err(|_| {
-                            dtype_error(name, "timestamps (Arrow timestamp, numbers or strings)", a.data_type())
+                            dtype_error(
+                                name,
+                                "timestamps (Arrow timestamp, numbers or strings)",
+                                a.data_type(),
+                            )
                         })?;
                         for (i, &x) in f.iter().enumerate() {
                             out.push(

@@ -19,7 +19,11 @@ use crate::output::ArrowData;
 /// `config` is a `StreamConfig` dict.
 #[pyfunction]
 #[pyo3(signature = (values, config=None))]
-pub fn score(py: Python<'_>, values: &Bound<'_, PyAny>, config: Option<&Bound<'_, PyAny>>) -> PyResult<ArrowData> {
+pub fn score(
+    py: Python<'_>,
+    values: &Bound<'_, PyAny>,
+    config: Option<&Bound<'_, PyAny>>,
+) -> PyResult<ArrowData> {
     let cfg: StreamConfig = convert::stage_config(config, "config")?;
     let mut det = StreamDetector::try_new(cfg).py_err()?;
     let col = columns::column(values, "values")?;
@@ -93,7 +97,12 @@ pub fn build_series(
 /// a table of `trend`, `seasonal`, `remainder`.
 #[pyfunction]
 #[pyo3(signature = (values, period, *, robust=false))]
-pub fn decompose(py: Python<'_>, values: &Bound<'_, PyAny>, period: usize, robust: bool) -> PyResult<ArrowData> {
+pub fn decompose(
+    py: Python<'_>,
+    values: &Bound<'_, PyAny>,
+    period: usize,
+    robust: bool,
+) -> PyResult<ArrowData> {
     let col = columns::column(values, "values")?;
     let chunks = columns::f64_chunks(&col, "values")?;
     let params = if robust {
@@ -120,6 +129,7 @@ pub fn decompose(py: Python<'_>, values: &Bound<'_, PyAny>, period: usize, robus
 pub fn _values_address(values: &Bound<'_, PyAny>) -> PyResult<(usize, bool)> {
     let col = columns::column(values, "values")?;
     let chunks = columns::f64_chunks(&col, "values")?;
-    let borrowed = matches!(col, Column::Arrow(_)) && chunks.iter().all(|c| matches!(c, std::borrow::Cow::Borrowed(_)));
+    let borrowed =
+        matches!(col, Column::Arrow(_)) && chunks.iter().all(|c| matches!(c, std::borrow::Cow::Borrowed(_)));
     Ok((chunks.first().map_or(0, |c| c.as_ptr() as usize), borrowed))
 }

@@ -31,9 +31,24 @@ create_exception!(
     InputError,
     "A missing or malformed incident bundle (names file, line, field and value)."
 );
-create_exception!(_native, DetectError, FaultlineError, "Metric anomaly detection failed.");
-create_exception!(_native, MiningError, FaultlineError, "Log template mining failed.");
-create_exception!(_native, AnalysisError, FaultlineError, "Root-cause analysis failed.");
+create_exception!(
+    _native,
+    DetectError,
+    FaultlineError,
+    "Metric anomaly detection failed."
+);
+create_exception!(
+    _native,
+    MiningError,
+    FaultlineError,
+    "Log template mining failed."
+);
+create_exception!(
+    _native,
+    AnalysisError,
+    FaultlineError,
+    "Root-cause analysis failed."
+);
 create_exception!(
     _native,
     FixError,

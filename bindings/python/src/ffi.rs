@@ -56,7 +56,9 @@ pub fn import(obj: &Bound<'_, PyAny>) -> PyResult<Imported> {
             .cast_into::<PyTuple>()
             .map_err(|_| input_error("__arrow_c_array__ did not return a tuple"))?;
         if pair.len() != 2 {
-            return Err(input_error("__arrow_c_array__ did not return a (schema, array) pair"));
+            return Err(input_error(
+                "__arrow_c_array__ did not return a (schema, array) pair",
+            ));
         }
         let schema = pair.get_item(0)?.cast_into::<PyCapsule>()?;
         let array = pair.get_item(1)?.cast_into::<PyCapsule>()?;

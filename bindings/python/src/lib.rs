@@ -17,6 +17,7 @@ pub mod convert;
 pub mod detect;
 pub mod errors;
 pub mod ffi;
+pub mod fix;
 pub mod mine;
 pub mod output;
 
@@ -54,5 +55,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analyze::render_markdown, m)?)?;
     m.add_function(wrap_pyfunction!(analyze::narrate, m)?)?;
     adapters::register(m)?;
+    fix::register(m)?;
     Ok(())
 }

@@ -145,9 +145,18 @@ impl TemplateMiner {
             .collect();
         rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
         ArrowData::table(vec![
-            ("cluster", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef),
-            ("template", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.1))) as ArrayRef),
-            ("count", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.2))) as ArrayRef),
+            (
+                "cluster",
+                Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef,
+            ),
+            (
+                "template",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.1))) as ArrayRef,
+            ),
+            (
+                "count",
+                Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.2))) as ArrayRef,
+            ),
         ])
     }
 
@@ -182,4 +191,3 @@ impl TemplateMiner {
         format!("TemplateMiner(clusters={})", self.inner.len())
     }
 }
-

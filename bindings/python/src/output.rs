@@ -87,7 +87,11 @@ impl ArrowData {
     }
 
     fn __repr__(&self) -> String {
-        format!("ArrowData(rows={}, columns={:?})", self.__len__(), self.column_names())
+        format!(
+            "ArrowData(rows={}, columns={:?})",
+            self.__len__(),
+            self.column_names()
+        )
     }
 }
 

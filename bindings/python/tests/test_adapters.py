@@ -60,7 +60,7 @@ def test_python_detector_results_are_completed_by_faultline():
     found = _native.detect_with(ThresholdDetector(), values, service="checkout", metric="latency")
     assert len(found) == 1
     a = found[0]
-    assert a["detector"] == "python" and a["kind"] == "level_shift" and a["direction"] == "up"
+    assert a["detector"] == "python" and a["kind"]["kind"] == "level_shift" and a["direction"] == "up"
     assert a["series"]["service"] == "checkout" and a["severity"] == "high" and a["id"]
 
 

@@ -6,7 +6,8 @@ core of faultline doing the work (the GIL is released while it runs).
 Inputs are Arrow data through the Arrow PyCapsule interface (pyarrow, polars, duckdb, ...),
 pandas objects (through pyarrow), numpy arrays or plain lists; float64 columns are read in
 place, never copied. Outputs are pyarrow tables/arrays (``polars.from_arrow`` and
-``.to_pandas()`` convert them) and dicts shaped like the JSON report. Configuration is a plain
+``.to_pandas()`` convert them) and dicts shaped like the JSON report. Fixes go through
+:class:`Fixer` (plan, preflight, approve, execute, verify, with a signed audit log). Configuration is a plain
 dict shaped like ``PipelineConfig`` (see :func:`default_config`); unknown keys are errors.
 
 >>> import faultline
@@ -17,7 +18,8 @@ dict shaped like ``PipelineConfig`` (see :func:`default_config`); unknown keys a
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import json
+from typing import Any, Mapping
 
 import pyarrow as pa
 
@@ -31,13 +33,17 @@ from ._native import (
     DetectError,
     FaultlineError,
     FixError,
+    Fixer,
     InputError,
     InternalError,
     MiningError,
     NotAllowedError,
+    comparisons,
     default_config,
+    generate_key,
     render_markdown,
     validate_config,
+    verify_audit,
 )
 
 __version__ = _native.__version__
@@ -51,6 +57,7 @@ __all__ = [
     "DetectError",
     "FaultlineError",
     "FixError",
+    "Fixer",
     "InputError",
     "InternalError",
     "MiningError",
@@ -58,14 +65,17 @@ __all__ = [
     "TemplateMiner",
     "analyze",
     "analyze_bundle",
+    "comparisons",
     "decompose",
     "default_config",
     "detect",
+    "generate_key",
     "mine",
     "render_markdown",
     "score",
     "tables",
     "validate_config",
+    "verify_audit",
 ]
 
 
@@ -79,7 +89,7 @@ def _column(x: Any, name: str) -> Any:
     mod = type(x).__module__
     if mod.startswith("pandas"):
         try:
-            return pa.Array.from_pandas(x, from_pandas=False) if hasattr(x, "dtype") else x
+            return pa.array(x, from_pandas=False) if hasattr(x, "dtype") else x
         except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
             raise InputError(f"`{name}`: cannot read the pandas column: {e}") from e
     if hasattr(x, "__array__") and hasattr(x, "ndim"):
@@ -248,11 +258,28 @@ def analyze(
     )
 
 
+def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(_flat(v, f"{name}."))
+        elif isinstance(v, list) and any(isinstance(x, (Mapping, list)) for x in v):
+            out[name] = json.dumps(v)
+        else:
+            out[name] = v
+    return out
+
+
 def tables(report: Mapping[str, Any]) -> dict[str, pa.Table]:
     """The list sections of a report as pyarrow tables: ``hypotheses``, ``evidence``,
-    ``anomalies``, ``templates``, ``timeline`` (nested objects become struct columns)."""
+    ``anomalies``, ``templates``, ``timeline``. Nested objects become dotted columns
+    (``series.service``, ``cause.kind``); lists of objects become JSON text."""
     out: dict[str, pa.Table] = {}
     for key in ("hypotheses", "evidence", "anomalies", "templates", "timeline"):
-        rows: Sequence[Any] = report.get(key) or []
-        out[key] = pa.Table.from_pylist(list(rows)) if rows else pa.table({})
+        rows = [_flat(r) for r in report.get(key) or []]
+        names: list[str] = []
+        for r in rows:
+            names.extend(n for n in r if n not in names)
+        out[key] = pa.table({n: [r.get(n) for r in rows] for n in names}) if rows else pa.table({})
     return out

@@ -85,3 +85,56 @@ def analyze(
 ) -> dict[str, Any]: ...
 def render_markdown(report: Mapping[str, Any]) -> str: ...
 def narrate(report: Mapping[str, Any], llm: Any) -> str: ...
+
+class Fixer:
+    def __init__(
+        self,
+        audit_key: str | None = None,
+        *,
+        audit_path: str | PathLike[str] | None = None,
+        notifier: Any = None,
+    ) -> None: ...
+    @property
+    def audit_public_key(self) -> str: ...
+    def plan(self, report: Mapping[str, Any], *, context: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    def preflight(
+        self, plan: Mapping[str, Any], *, spec: Mapping[str, Any] | None = None, runner: Any = None
+    ) -> dict[str, Any]: ...
+    def approve(
+        self,
+        plan: Mapping[str, Any],
+        preflight: Mapping[str, Any],
+        approver: str,
+        comment: str,
+        key: str,
+        *,
+        runner: Any = None,
+    ) -> dict[str, Any]: ...
+    def execute(
+        self,
+        plan: Mapping[str, Any],
+        *,
+        approval: Mapping[str, Any] | None = None,
+        approver_key: str | None = None,
+        auto_environment: str | None = None,
+        runner: Any = None,
+    ) -> dict[str, Any]: ...
+    def verify(
+        self,
+        plan: Mapping[str, Any],
+        execution: Mapping[str, Any],
+        metrics: Sequence[Mapping[str, Any]],
+        *,
+        approver_key: str | None = None,
+        canary: Mapping[str, Any] | None = None,
+        runner: Any = None,
+    ) -> dict[str, Any]: ...
+    def audit_records(self) -> list[dict[str, Any]]: ...
+
+def generate_key() -> tuple[str, str]: ...
+def comparisons(
+    baseline: Mapping[str, Sequence[float]],
+    canary: Mapping[str, Sequence[float]],
+    spec: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]: ...
+def verify_audit(records: Sequence[Mapping[str, Any]], public_key: str) -> int: ...
