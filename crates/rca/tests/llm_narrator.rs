@@ -505,4 +505,121 @@ mod http {
             out.source
         );
     }
+
+    /// https: a loopback rustls server with a certificate made in the test.
+    mod tls {
+        use super::*;
+
+        /// Serves one TLS connection; the base URL, the CA PEM, and the raw request (`None` when
+        /// the client refused the handshake).
+        fn tls_serve(body: String) -> (String, String, mpsc::Receiver<Option<String>>) {
+            let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+            let pem = ck.cert.pem();
+            let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+                ck.key_pair.serialize_der(),
+            ));
+            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let base = format!("https://{}", listener.local_addr().unwrap());
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let Ok((tcp, _)) = listener.accept() else {
+                    return;
+                };
+                let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let handshake_ok = loop {
+                    if !tls.conn.is_handshaking() {
+                        break true;
+                    }
+                    if tls.conn.complete_io(&mut tls.sock).is_err() {
+                        break false;
+                    }
+                };
+                if !handshake_ok {
+                    tx.send(None).ok();
+                    return;
+                }
+                let mut reader = BufReader::new(tls);
+                let mut head = String::new();
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut buf = vec![0; len];
+                reader.read_exact(&mut buf).ok();
+                tx.send(Some(format!("{head}\r\n{}", String::from_utf8_lossy(&buf))))
+                    .ok();
+                let mut stream = reader.into_inner();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(resp.as_bytes()).ok();
+                stream.flush().ok();
+                stream.conn.send_close_notify();
+                stream.conn.complete_io(&mut stream.sock).ok();
+            });
+            (base, pem, rx)
+        }
+
+        fn tls_client(base: &str, ca: Option<String>) -> OpenAiCompatClient {
+            let cfg = OpenAiCompatConfig {
+                base_url: base.into(),
+                model: "test-model".into(),
+                ca_certs_pem: ca.into_iter().collect(),
+                ..Default::default()
+            };
+            OpenAiCompatClient::try_new(cfg)
+                .unwrap()
+                .with_api_key("sk-tls-secret")
+        }
+
+        #[tokio::test]
+        async fn a_good_answer_over_https_is_used_when_the_ca_is_trusted() {
+            let r = report();
+            let (base, ca, rx) = tls_serve(completion(&good_answer(&r)));
+            let out = narrator(Arc::new(tls_client(&base, Some(ca))), 5000)
+                .narrate_with_source(&r)
+                .await;
+            assert!(matches!(out.source, NarrationSource::Llm(_)), "{:?}", out.source);
+            let raw = rx
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap()
+                .expect("handshake");
+            assert!(raw.starts_with("POST /v1/chat/completions HTTP/1.1"), "{raw}");
+            assert!(raw
+                .to_ascii_lowercase()
+                .contains("authorization: bearer sk-tls-secret"));
+        }
+
+        #[tokio::test]
+        async fn an_untrusted_certificate_sends_nothing_and_falls_back() {
+            // The Mozilla roots do not vouch for a self-signed certificate.
+            let (base, _ca, rx) = tls_serve(completion("{}"));
+            let out = narrator(Arc::new(tls_client(&base, None)), 5000)
+                .narrate_with_source(&report())
+                .await;
+            let NarrationSource::Fallback(FallbackReason::Client(m)) = &out.source else {
+                panic!("{:?}", out.source);
+            };
+            assert!(!m.contains("sk-tls-secret"), "{m}");
+            assert_eq!(out.text, TemplateNarrator::render(&report()));
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), None);
+        }
+    }
 }

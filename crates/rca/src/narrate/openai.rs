@@ -4,8 +4,10 @@
 //! It POSTs `{base_url}/v1/chat/completions` with `model`, `messages`, `temperature` and, when
 //! the request has a schema, `response_format: {"type": "json_schema", "json_schema": {"name",
 //! "schema", "strict": true}}`, and returns `choices[0].message.content`. The HTTP client is
-//! `ureq` 3 built without TLS and run on tokio's blocking pool: URLs must be `http://` (a local
-//! model server, or a TLS-terminating proxy in front of a hosted one). TLS is a follow-up.
+//! `ureq` 3 run on tokio's blocking pool. `https://` goes through rustls with the *ring*
+//! provider (no OpenSSL); servers are verified against the Mozilla roots (webpki-roots), or
+//! against the CA certificates of `ca_certs_pem` when given (a private CA). `http://` stays
+//! allowed for local model servers (Ollama, vLLM, llama.cpp on loopback).
 
 use std::time::Duration;
 
@@ -24,8 +26,8 @@ const ADAPTER: &str = "openai-compat";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OpenAiCompatConfig {
-    /// Server address, `http://host:port` (default `http://127.0.0.1:11434`, Ollama's); a
-    /// trailing `/v1` is accepted.
+    /// Server address, `https://host[:port]` or `http://host:port` (default
+    /// `http://127.0.0.1:11434`, Ollama's); a trailing `/v1` is accepted.
     pub base_url: String,
     /// Model name (default `llama3.1`).
     pub model: String,
@@ -35,6 +37,9 @@ pub struct OpenAiCompatConfig {
     pub schema_name: String,
     /// Most bytes of a response body read (default 1 MiB).
     pub max_response_bytes: u64,
+    /// PEM CA certificates to trust for `https://` instead of the Mozilla roots (default none:
+    /// the public roots).
+    pub ca_certs_pem: Vec<String>,
 }
 
 impl Default for OpenAiCompatConfig {
@@ -45,6 +50,7 @@ impl Default for OpenAiCompatConfig {
             api_key_env: None,
             schema_name: "faultline_narration".into(),
             max_response_bytes: 1 << 20,
+            ca_certs_pem: Vec::new(),
         }
     }
 }
@@ -81,11 +87,18 @@ impl OpenAiCompatClient {
     /// A client for `config` (validated; reads the key from `api_key_env` when set).
     pub fn try_new(config: OpenAiCompatConfig) -> Result<Self, RcaError> {
         let base = config.base_url.trim_end_matches('/');
-        if !base.starts_with("http://") || base.len() <= "http://".len() {
+        let scheme_len = if base.starts_with("https://") {
+            "https://".len()
+        } else if base.starts_with("http://") {
+            "http://".len()
+        } else {
+            0
+        };
+        if scheme_len == 0 || base.len() <= scheme_len {
             return Err(RcaError::InvalidConfig {
                 field: "base_url",
                 value: config.base_url.clone(),
-                reason: "must be an http:// URL (this build has no TLS)",
+                reason: "must be an https:// or http:// URL",
             });
         }
         if config.model.trim().is_empty() {
@@ -117,6 +130,7 @@ impl OpenAiCompatClient {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .tls_config(tls_config(&config.ca_certs_pem)?)
             .build()
             .into();
         Ok(Self {
@@ -204,6 +218,34 @@ impl OpenAiCompatClient {
     }
 }
 
+/// rustls (ring provider) trusting `ca_certs_pem`, or the Mozilla roots when it is empty.
+fn tls_config(ca_certs_pem: &[String]) -> Result<ureq::tls::TlsConfig, RcaError> {
+    use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
+    let tls = TlsConfig::builder().provider(TlsProvider::Rustls);
+    if ca_certs_pem.is_empty() {
+        return Ok(tls.root_certs(RootCerts::WebPki).build());
+    }
+    let bad = |reason| RcaError::InvalidConfig {
+        field: "ca_certs_pem",
+        value: String::new(),
+        reason,
+    };
+    let mut roots = Vec::new();
+    for pem in ca_certs_pem {
+        let before = roots.len();
+        for item in ureq::tls::parse_pem(pem.as_bytes()) {
+            match item.map_err(|_| bad("not valid PEM"))? {
+                PemItem::Certificate(c) => roots.push(Certificate::to_owned(&c)),
+                _ => return Err(bad("holds something other than certificates (a key?)")),
+            }
+        }
+        if roots.len() == before {
+            return Err(bad("no PEM certificate found"));
+        }
+    }
+    Ok(tls.root_certs(RootCerts::new_with_certs(&roots)).build())
+}
+
 /// `choices[0].message.content` of a chat-completion response.
 fn content(text: &str) -> Result<String, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("response is not JSON: {e}"))?;
@@ -243,8 +285,13 @@ mod tests {
                 ..Default::default()
             })
         };
-        assert!(mk("https://api.openai.com").is_err());
+        assert!(mk("ftp://h").is_err());
         assert!(mk("http://").is_err());
+        assert!(mk("https://").is_err());
+        assert_eq!(
+            mk("https://api.openai.com").unwrap().endpoint(),
+            "https://api.openai.com/v1/chat/completions"
+        );
         assert_eq!(
             mk("http://h:1/").unwrap().endpoint(),
             "http://h:1/v1/chat/completions"
@@ -253,6 +300,19 @@ mod tests {
             mk("http://h:1/v1/").unwrap().endpoint(),
             "http://h:1/v1/chat/completions"
         );
+    }
+
+    #[test]
+    fn ca_certificates_must_be_pem_certificates() {
+        let mk = |pem: &str| {
+            OpenAiCompatClient::try_new(OpenAiCompatConfig {
+                base_url: "https://h".into(),
+                ca_certs_pem: vec![pem.into()],
+                ..Default::default()
+            })
+        };
+        assert!(mk("not pem").is_err());
+        assert!(mk("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
     }
 
     #[test]
