@@ -35,6 +35,7 @@ pub mod bundle;
 mod config;
 mod error;
 pub mod fix;
+pub mod html;
 mod pipeline;
 pub mod protocol;
 pub mod render;
