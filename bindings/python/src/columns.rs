@@ -43,8 +43,9 @@ pub fn column(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Column> {
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return sequence(obj, name);
     }
-    if !obj.is_instance_of::<PyDict>() && !obj.is_instance_of::<PyString>() && obj.hasattr("__array__")?
-        || obj.hasattr("__len__")? && obj.hasattr("__getitem__")?
+    let mapping_or_text = obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyString>();
+    if !mapping_or_text
+        && (obj.hasattr("__array__")? || obj.hasattr("__len__")? && obj.hasattr("__getitem__")?)
     {
         // numpy arrays and other sequences without the Arrow interface (the Python layer passes
         // numpy through pyarrow, zero-copy, before it gets here).

@@ -141,6 +141,7 @@ pub fn to_py(e: faultline::Error) -> PyErr {
         E::Detect(_) => DetectError::new_err(msg),
         E::Cluster(_) => MiningError::new_err(msg),
         E::Rca(_) => AnalysisError::new_err(msg),
+        E::Remediate(faultline::remediate::RemediateError::NotAllowed(_)) => NotAllowedError::new_err(msg),
         E::Remediate(_) => FixError::new_err(msg),
         E::Core(c) => match c {
             CoreError::InvalidInput(_) => InputError::new_err(msg),
