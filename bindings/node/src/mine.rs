@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use faultline::cluster::{split_header, ClusterId, MinerConfig, MinerSnapshot, TemplateMiner};
-use napi::bindgen_prelude::{AsyncTask, Uint32Array};
+use napi::bindgen_prelude::{Array, AsyncTask, Function, JsObjectValue, Uint32Array};
 use napi::Env;
+use napi::{JsString, JsValue};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -53,7 +54,11 @@ pub(crate) fn miner_config(v: Option<Value>) -> Fallible<MinerConfig> {
 
 /// Mines `lines` with a fresh miner: the same calls as `faultline::protocol::mine_lines`
 /// (add every message, then resolve every line's cluster after the last merge).
-pub(crate) fn mine_all(lines: &[String], raw: bool, cfg: MinerConfig) -> Fallible<Mined> {
+pub(crate) fn mine_all<'a>(
+    lines: impl ExactSizeIterator<Item = &'a str>,
+    raw: bool,
+    cfg: MinerConfig,
+) -> Fallible<Mined> {
     let mut miner = TemplateMiner::new(cfg).map_err(|e| JsFailure::from_std(Family::Config, &e))?;
     let mut clusters: Vec<u32> = Vec::with_capacity(lines.len());
     for line in lines {
@@ -110,17 +115,79 @@ fn options(o: Option<MineOptions>) -> (bool, Option<Value>) {
 /// console.log(templates[clusters[0]]) // "user <*> logged in from <*>"
 /// ```
 #[napi(ts_return_type = "Promise<MineResult>")]
-pub fn mine(lines: Vec<String>, options_: Option<MineOptions>) -> AsyncTask<Job<Mined, MineResult>> {
+pub fn mine(
+    #[napi(ts_arg_type = "Array<string>")] lines: Array<'_>,
+    options_: Option<MineOptions>,
+) -> napi::Result<AsyncTask<Job<Mined, MineResult>>> {
     let (raw, config) = options(options_);
-    Job::spawn(move || mine_all(&lines, raw, miner_config(config)?), to_result)
+    let lines = LineBatch::read(&lines)?;
+    Ok(Job::spawn(
+        move || mine_all(lines.iter(), raw, miner_config(config)?),
+        to_result,
+    ))
 }
+
+/// The lines of a JavaScript array, copied out in one piece: the array is joined with `\n`
+/// by JavaScript (`Array.prototype.join`, one native call) and converted as one string, so
+/// a million lines cost one conversion instead of a million. Arrays whose strings contain a
+/// newline themselves are read element by element instead. Elements that are not strings
+/// are converted as `join` does (`null` and `undefined` become empty lines).
+pub enum LineBatch {
+    /// Newline-joined text of `n` lines.
+    Joined(String, usize),
+    /// One string per line.
+    Each(Vec<String>),
+}
+
+impl LineBatch {
+    fn read(lines: &Array<'_>) -> napi::Result<Self> {
+        let n = lines.len() as usize;
+        if n == 0 {
+            return Ok(LineBatch::Each(Vec::new()));
+        }
+        let join: Function<'_, &str, JsString<'_>> = lines.get_named_property("join")?;
+        let text = join.apply(lines.to_unknown(), "\n")?.into_utf8()?.into_owned()?;
+        if text.bytes().filter(|&b| b == b'\n').count() + 1 == n {
+            return Ok(LineBatch::Joined(text, n));
+        }
+        let mut each = Vec::with_capacity(n);
+        for i in 0..n as u32 {
+            each.push(lines.get::<String>(i)?.unwrap_or_default());
+        }
+        Ok(LineBatch::Each(each))
+    }
+
+    fn iter(&self) -> Box<dyn ExactSizeIterator<Item = &str> + '_> {
+        match self {
+            LineBatch::Joined(text, n) => Box::new(Counted(text.split('\n'), *n)),
+            LineBatch::Each(v) => Box::new(v.iter().map(String::as_str)),
+        }
+    }
+}
+
+/// An iterator with a known length (`split` does not know it; the count was checked).
+struct Counted<I>(I, usize);
+
+impl<'a, I: Iterator<Item = &'a str>> Iterator for Counted<I> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let x = self.0.next()?;
+        self.1 = self.1.saturating_sub(1);
+        Some(x)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.1, Some(self.1))
+    }
+}
+
+impl<'a, I: Iterator<Item = &'a str>> ExactSizeIterator for Counted<I> {}
 
 /// [`mine`] on the calling thread (blocks the event loop: for small batches).
 #[napi]
 pub fn mine_sync(env: Env, lines: Vec<String>, options_: Option<MineOptions>) -> napi::Result<MineResult> {
     let (raw, config) = options(options_);
     miner_config(config)
-        .and_then(|cfg| mine_all(&lines, raw, cfg))
+        .and_then(|cfg| mine_all(lines.iter().map(String::as_str), raw, cfg))
         .map_err(|e| e.into_napi(&env))
         .and_then(|m| to_result(&env, m))
 }
