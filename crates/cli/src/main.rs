@@ -34,11 +34,59 @@ enum Format {
     Md,
 }
 
+/// LLM narration options of `analyze` (they set `narration.llm` of the configuration).
+#[derive(clap::Args)]
+struct LlmArgs {
+    /// Narrate with an OpenAI-compatible chat endpoint (https:// or http://, e.g.
+    /// https://api.openai.com or http://127.0.0.1:11434 for Ollama). The model may only
+    /// rephrase: its answer is checked against the report, and any failure keeps the
+    /// template narrative.
+    #[arg(long, value_name = "URL")]
+    llm_url: Option<String>,
+    /// Model name for --llm-url.
+    #[arg(long, value_name = "NAME")]
+    llm_model: Option<String>,
+    /// Environment variable holding the API key (the key itself is never an argument).
+    #[arg(long, value_name = "VAR")]
+    llm_key_env: Option<String>,
+    /// Upper bound on the model call, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    llm_timeout_ms: Option<u64>,
+}
+
+impl LlmArgs {
+    /// Applies the options to `cfg` (starting from its `narration.llm` or the defaults).
+    fn apply(self, cfg: &mut PipelineConfig) {
+        let any = self.llm_url.is_some()
+            || self.llm_model.is_some()
+            || self.llm_key_env.is_some()
+            || self.llm_timeout_ms.is_some();
+        if !any {
+            return;
+        }
+        let llm = cfg.narration.llm.get_or_insert_with(Default::default);
+        if let Some(v) = self.llm_url {
+            llm.base_url = v;
+        }
+        if let Some(v) = self.llm_model {
+            llm.model = v;
+        }
+        if let Some(v) = self.llm_key_env {
+            llm.api_key_env = Some(v);
+        }
+        if let Some(v) = self.llm_timeout_ms {
+            llm.timeout_ms = v;
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Analyse an incident bundle and print the report.
     #[command(
-        after_help = "Example:\n  faultline analyze examples/incidents/checkout-deploy --format md\n\n\
+        after_help = "Example:\n  faultline analyze examples/incidents/checkout-deploy --format md\n  \
+        OPENAI_API_KEY=... faultline analyze BUNDLE --format md --llm-url https://api.openai.com \\\n      \
+        --llm-model gpt-4o-mini --llm-key-env OPENAI_API_KEY\n\n\
         BUNDLE is a directory with incident.json and any of metrics.csv, logs.jsonl, logs/<service>.log,\n\
         events.jsonl, traces.jsonl, alerts.jsonl, topology.csv (each optionally .gz). See docs/bundle-format.md."
     )]
@@ -54,6 +102,8 @@ enum Command {
         /// Pipeline configuration (YAML or JSON); every field has a default.
         #[arg(long)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        llm: LlmArgs,
     },
     /// Score a metric series for anomalies (causal, streaming).
     #[command(after_help = "Example:\n  faultline detect latency.csv > scored.csv\n\n\
@@ -129,16 +179,30 @@ fn run(cli: Cli) -> Result<(), Error> {
             format,
             top,
             config,
+            llm,
         } => {
-            let cfg = match config {
+            let mut cfg = match config {
                 Some(p) => PipelineConfig::from_file(p)?,
                 None => PipelineConfig::default(),
             };
+            llm.apply(&mut cfg);
+            cfg.validate()?;
             let b = faultline::bundle::read_bundle(&bundle)?;
             let pipeline = Pipeline::builder().config(cfg).build()?;
             let mut report = pipeline.analyze(&b.incident, &b.signals)?;
             if let Some(n) = top {
                 report.hypotheses.truncate(n);
+            }
+            if pipeline.has_narrator() {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .map_err(|e| {
+                        Error::Core(faultline::core::CoreError::Internal(format!(
+                            "cannot start the async runtime: {e}"
+                        )))
+                    })?;
+                rt.block_on(pipeline.narrate(&mut report));
             }
             let text = match format {
                 Format::Json => render::to_json(&report),

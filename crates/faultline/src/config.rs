@@ -29,6 +29,59 @@ impl Default for PlanConfig {
     }
 }
 
+/// An OpenAI-compatible chat endpoint that narrates reports (`narration.llm`). The API key is
+/// never part of the configuration: it is read from the environment variable `api_key_env`
+/// names, and never logged.
+///
+/// ```
+/// let cfg = faultline::PipelineConfig::from_yaml(
+///     "narration:\n  llm:\n    base_url: https://api.openai.com\n    model: gpt-4o-mini\n    api_key_env: OPENAI_API_KEY\n",
+/// ).unwrap();
+/// assert_eq!(cfg.narration.llm.unwrap().timeout_ms, 20_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmNarrationConfig {
+    /// Server address, `https://host` or `http://host:port`; a trailing `/v1` is accepted
+    /// (default `http://127.0.0.1:11434`, a local Ollama).
+    pub base_url: String,
+    /// Model name (default `llama3.1`).
+    pub model: String,
+    /// Name of the environment variable that holds the bearer API key (default none: no key).
+    pub api_key_env: Option<String>,
+    /// Upper bound on the model call, in milliseconds (default 20 000); on timeout the
+    /// template narrative is kept.
+    pub timeout_ms: u64,
+    /// Sampling temperature (default 0.2).
+    pub temperature: f32,
+    /// PEM CA certificates trusted for `https://` instead of the public (Mozilla) roots, for a
+    /// server behind a private CA (default none).
+    pub ca_certs_pem: Vec<String>,
+}
+
+impl Default for LlmNarrationConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "http://127.0.0.1:11434".into(),
+            model: "llama3.1".into(),
+            api_key_env: None,
+            timeout_ms: 20_000,
+            temperature: 0.2,
+            ca_certs_pem: Vec::new(),
+        }
+    }
+}
+
+/// How the report's narrative is written.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NarrationConfig {
+    /// Let a language model rephrase and explain the report (checked against the evidence;
+    /// any failure keeps the deterministic template narrative). Default none: the template
+    /// narrator only. Needs the cargo feature `llm`.
+    pub llm: Option<LlmNarrationConfig>,
+}
+
 /// Configuration of the whole pipeline.
 ///
 /// ```
@@ -47,6 +100,8 @@ pub struct PipelineConfig {
     pub rca: faultline_rca::RcaConfig,
     /// Fix planning.
     pub plan: PlanConfig,
+    /// Narration of the report.
+    pub narration: NarrationConfig,
 }
 
 impl PipelineConfig {
@@ -106,6 +161,42 @@ impl PipelineConfig {
         self.rca
             .validate()
             .map_err(|e| Error::Config(format!("rca: {e}")))?;
+        if let Some(llm) = &self.narration.llm {
+            llm.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl LlmNarrationConfig {
+    fn validate(&self) -> Result<()> {
+        let bad = |field: &str, why: &str| Err(Error::Config(format!("narration.llm.{field}: {why}")));
+        let url = self.base_url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .unwrap_or("");
+        if rest.trim_matches('/').is_empty() {
+            return bad("base_url", "must be an https:// or http:// URL with a host");
+        }
+        if self.model.trim().is_empty() {
+            return bad("model", "must not be empty");
+        }
+        if self.timeout_ms == 0 {
+            return bad("timeout_ms", "must be > 0");
+        }
+        if !(0.0..=2.0).contains(&self.temperature) {
+            return bad("temperature", "must be in [0, 2]");
+        }
+        if self.api_key_env.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return bad("api_key_env", "must name an environment variable");
+        }
+        if !cfg!(feature = "llm") {
+            return bad(
+                "",
+                "this build has no LLM client (cargo feature `llm` of faultline)",
+            );
+        }
         Ok(())
     }
 }
@@ -140,6 +231,23 @@ mod tests {
         assert!(PipelineConfig::from_json(r#"{"plan": {"enabled": false, "colour": "red"}}"#).is_err());
         assert!(PipelineConfig::from_yaml("").is_ok());
         assert!(PipelineConfig::from_yaml("plan:\n  namespace: shop\n").is_ok());
+    }
+
+    #[test]
+    fn llm_narration_is_configured_by_name_of_the_key_variable() {
+        let cfg = PipelineConfig::from_yaml(
+            "narration:\n  llm:\n    base_url: https://example.com/v1\n    model: m\n    api_key_env: K\n    timeout_ms: 500\n",
+        );
+        if cfg!(feature = "llm") {
+            let llm = cfg.unwrap().narration.llm.unwrap();
+            assert_eq!((llm.timeout_ms, llm.api_key_env.as_deref()), (500, Some("K")));
+        } else {
+            assert!(cfg.unwrap_err().to_string().contains("feature `llm`"));
+        }
+        assert!(PipelineConfig::from_yaml("narration:\n  llm:\n    api_key: sk-x\n").is_err());
+        assert!(PipelineConfig::from_yaml("narration:\n  llm:\n    base_url: ftp://x\n").is_err());
+        assert!(PipelineConfig::from_yaml("narration:\n  llm:\n    timeout_ms: 0\n").is_err());
+        assert_eq!(PipelineConfig::default().narration.llm, None);
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub mod protocol;
 pub mod render;
 pub mod synth;
 
-pub use config::{PipelineConfig, PlanConfig};
+pub use config::{LlmNarrationConfig, NarrationConfig, PipelineConfig, PlanConfig};
 pub use error::{Error, Result};
 pub use pipeline::{Pipeline, PipelineBuilder, Stage};
 

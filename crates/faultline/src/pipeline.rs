@@ -74,12 +74,19 @@ impl PipelineBuilder {
         self.progress = Some(Arc::new(f));
         self
     }
-    /// Validates the configuration and builds the pipeline.
+    /// Validates the configuration and builds the pipeline. With `narration.llm` configured
+    /// (and no narrator given), the LLM narrator is built here: a missing API key variable is
+    /// a configuration error.
     pub fn build(self) -> Result<Pipeline> {
         self.config.validate()?;
+        let narrator = match (self.narrator, &self.config.narration.llm) {
+            (Some(n), _) => Some(n),
+            (None, Some(llm)) => Some(llm_narrator(llm)?),
+            (None, None) => None,
+        };
         Ok(Pipeline {
             config: self.config,
-            narrator: self.narrator,
+            narrator,
             catalog: self
                 .catalog
                 .unwrap_or_else(faultline_remediate::Catalog::default_catalog),
@@ -144,18 +151,32 @@ impl Pipeline {
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let mut report = self.analyze(incident, &signals)?;
         report.timings.insert(Stage::Load.name().into(), load_ms);
-        if let Some(n) = &self.narrator {
-            self.stage(Stage::Narrate);
-            let t = Instant::now();
-            match n.narrate(&report).await {
-                Ok(text) => report.narrative = text,
-                Err(e) => tracing::warn!(error = %e, "narrator failed; keeping the template narrative"),
-            }
-            report
-                .timings
-                .insert(Stage::Narrate.name().into(), t.elapsed().as_secs_f64() * 1e3);
-        }
+        self.narrate(&mut report).await;
         Ok(report)
+    }
+
+    /// Whether a narrator other than the template one is configured (an adapter given to the
+    /// builder, or `narration.llm`).
+    pub fn has_narrator(&self) -> bool {
+        self.narrator.is_some()
+    }
+
+    /// Replaces the report's template narrative with the configured narrator's, when there is
+    /// one; on failure the template narrative stays. Records the `narrate` timing. The LLM
+    /// narrator needs a tokio runtime with the time driver.
+    pub async fn narrate(&self, report: &mut IncidentReport) {
+        let Some(n) = &self.narrator else {
+            return;
+        };
+        self.stage(Stage::Narrate);
+        let t = Instant::now();
+        match n.narrate(report).await {
+            Ok(text) => report.narrative = text,
+            Err(e) => tracing::warn!(error = %e, "narrator failed; keeping the template narrative"),
+        }
+        report
+            .timings
+            .insert(Stage::Narrate.name().into(), t.elapsed().as_secs_f64() * 1e3);
     }
 
     /// Analyses signals already in memory (synchronous, CPU-bound, deterministic apart from
@@ -248,6 +269,37 @@ impl Pipeline {
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         Ok(out)
     }
+}
+
+#[cfg(feature = "llm")]
+fn llm_narrator(c: &crate::LlmNarrationConfig) -> Result<Arc<dyn Narrator>> {
+    use faultline_rca::narrate::{LlmNarrator, LlmNarratorConfig, OpenAiCompatClient, OpenAiCompatConfig};
+    let err = |e: faultline_rca::RcaError| crate::Error::Config(format!("narration.llm: {e}"));
+    let client = OpenAiCompatClient::try_new(OpenAiCompatConfig {
+        base_url: c.base_url.clone(),
+        model: c.model.clone(),
+        api_key_env: c.api_key_env.clone(),
+        ca_certs_pem: c.ca_certs_pem.clone(),
+        ..Default::default()
+    })
+    .map_err(err)?;
+    let narrator = LlmNarrator::try_new(
+        Arc::new(client),
+        LlmNarratorConfig {
+            timeout_ms: c.timeout_ms,
+            temperature: c.temperature,
+            ..Default::default()
+        },
+    )
+    .map_err(err)?;
+    Ok(Arc::new(narrator))
+}
+
+#[cfg(not(feature = "llm"))]
+fn llm_narrator(_: &crate::LlmNarrationConfig) -> Result<Arc<dyn Narrator>> {
+    Err(crate::Error::Config(
+        "narration.llm: this build has no LLM client (cargo feature `llm` of faultline)".into(),
+    ))
 }
 
 /// Templates with a signal, then the most frequent error templates, capped.
