@@ -302,10 +302,10 @@ impl Page<'_> {
 
     fn evidence_link(&mut self, e: &Evidence) {
         let kind = kind_name(e);
-        let _ = write!(
+        let _ = writeln!(
             self.out,
             "<li><span class=\"badge k-{}\">{}</span> <a href=\"#{}\">{}</a> <span class=\"muted\">(score {}, \
-             <code>{}</code>)</span></li>\n",
+             <code>{}</code>)</span></li>",
             css_class(&kind),
             escape(&kind),
             anchor("ev-", e.id.as_str()),
@@ -628,7 +628,7 @@ impl Page<'_> {
         let mut k = 0usize;
         loop {
             let v = ylo + ystep * k as f64;
-            if !(v <= yhi + ystep * 1e-9) || k > 20 {
+            if v.is_nan() || v > yhi + ystep * 1e-9 || k > 20 {
                 break;
             }
             let y = y_of(v);
@@ -959,7 +959,7 @@ impl Page<'_> {
         match &r.plan {
             None => self.w("<p class=\"muted\">No fix plan in this report.</p>\n"),
             Some(p) => {
-                let state = serde_json::to_value(&p.state)
+                let state = serde_json::to_value(p.state)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_else(|| format!("{:?}", p.state));

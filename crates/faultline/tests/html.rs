@@ -184,10 +184,7 @@ fn assert_finite_geometry(els: &[El]) {
             }
         }
         if let Some(d) = e.attr("d") {
-            for tok in d
-                .split(|c: char| c == ' ' || c == 'M' || c == 'L')
-                .filter(|t| !t.is_empty())
-            {
+            for tok in d.split([' ', 'M', 'L']).filter(|t| !t.is_empty()) {
                 let f: f64 = tok.parse().unwrap_or_else(|_| panic!("path token {tok:?}"));
                 assert!(f.is_finite());
             }
