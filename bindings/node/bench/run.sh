@@ -13,5 +13,7 @@ cargo build --release --target "$triple" -p faultline-node --example mine_baseli
 addon="$(ls "$out"/*.node)"
 export FAULTLINE_ADDON="$addon"
 export FAULTLINE_MINE_BASELINE="$CARGO_TARGET_DIR/$triple/release/examples/mine_baseline"
-node bench/mine.mjs
-node bench/event-loop.mjs
+status=0
+node bench/mine.mjs || status=1
+node bench/event-loop.mjs || status=1
+exit "$status"
