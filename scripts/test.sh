@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, clippy (warnings are errors), unit,
-# integration, snapshot, property and doc tests of the whole workspace.
+# integration, snapshot, property and doc tests of the whole workspace, then the Python and
+# Node packages (their scripts install a venv with pip and node modules with npm).
 # Installs nothing beyond the Rust toolchain's own components (rustfmt, clippy) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,9 @@ cargo test --workspace --locked --exclude faultline-python --exclude faultline-n
 step "cargo test (optional features)"
 cargo test --locked -p faultline-remediate --all-features
 cargo test --locked -p faultline-rca --all-features
+# The Python and Node packages: each script installs what it needs (venv + pip, npm ci), builds
+# the extension with its own toolchain (maturin, napi) and runs its tests (pytest, node --test).
+step "Python package (scripts/test-python.sh)"
+./scripts/test-python.sh
+step "Node package (scripts/test-node.sh)"
+./scripts/test-node.sh

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use faultline::{render, Error, Pipeline, PipelineConfig};
 
 mod fix;
+mod serve;
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +33,8 @@ struct Cli {
 enum Format {
     Json,
     Md,
+    /// One self-contained HTML page with SVG charts of the anomalous series.
+    Html,
 }
 
 /// LLM narration options of `analyze` (they set `narration.llm` of the configuration).
@@ -153,6 +156,13 @@ enum Command {
     },
     #[command(flatten)]
     Fix(fix::FixCommand),
+    /// Run the reference server: ingest, incidents, fixes, reports (embedded store).
+    #[command(
+        after_help = "Example:\n  faultline serve                      # ./faultline.db, example incidents preloaded\n  \
+        faultline serve --listen 0.0.0.0:7878 --config server.yaml\n\n\
+        Without an API keys file the server listens on loopback only. See docs/server.md."
+    )]
+    Serve(serve::ServeArgs),
 }
 
 fn open_input(file: &str) -> Result<Box<dyn BufRead>, Error> {
@@ -207,6 +217,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let text = match format {
                 Format::Json => render::to_json(&report),
                 Format::Md => render::to_markdown(&report),
+                Format::Html => faultline::html::to_html(&report, Some(&b.signals)),
             };
             let mut out = stdout.lock();
             writeln!(out, "{text}").map_err(|e| Error::Input(format!("cannot write output: {e}")))?;
@@ -243,11 +254,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             faultline::protocol::decompose_csv(open_input(&file)?, stdout.lock(), input_name(&file), &p)?;
         }
         Command::Fix(c) => fix::run(c)?,
+        Command::Serve(a) => serve::run(a)?,
     }
     Ok(())
 }
 
-fn main() -> ExitCode {
+fn init_cli_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
@@ -255,7 +267,14 @@ fn main() -> ExitCode {
         .with_writer(io::stderr)
         .with_target(false)
         .init();
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The server installs its own (JSON) logging.
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_cli_logging();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -38,4 +38,4 @@ pub use config::{LogFormat, ServerConfig};
 pub use error::{Result, ServerError};
 pub use online::OnlineConfig;
 pub use problem::Problem;
-pub use server::{init_logging, serve, Server};
+pub use server::{init_logging, serve, shutdown_signal, Server};

@@ -192,7 +192,9 @@ pub fn init_logging(format: LogFormat, filter: &str) {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM: the shutdown signal `serve` uses, for hosts that call
+/// [`Server::run_until`] themselves.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

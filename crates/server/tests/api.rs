@@ -255,6 +255,17 @@ fn preloaded_incident_is_analysed_and_reanalysed_from_stored_signals() {
     let md = get(s.addr, &format!("/v1/incidents/{id}/report?format=md"));
     assert_eq!(md.status, 200);
     assert!(md.text().contains("checkout"));
+    let html = get(s.addr, &format!("/v1/incidents/{id}/report?format=html"));
+    assert_eq!(html.status, 200);
+    let page = html.text();
+    assert!(
+        page.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &page[..page.len().min(200)]
+    );
+    assert!(page.contains("checkout"));
+    // The stored series of the window are charted.
+    assert!(page.contains("<svg"), "no chart in the HTML report");
     assert_eq!(
         get(s.addr, &format!("/v1/incidents/{id}/report?format=pdf")).status,
         400

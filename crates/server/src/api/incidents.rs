@@ -238,9 +238,20 @@ pub(crate) async fn report(
     let (body, ct) = match q.format.as_deref().unwrap_or("json") {
         "json" => (faultline::render::to_json(&r), "application/json"),
         "md" | "markdown" => (faultline::render::to_markdown(&r), "text/markdown; charset=utf-8"),
+        "html" => {
+            // The page charts the anomalous series of the report's window from the store.
+            let signals = match st.store.signals(r.incident.window).await {
+                Ok(s) => s,
+                Err(e) => return e.into_response(),
+            };
+            (
+                faultline::html::to_html(&r, Some(&signals)),
+                "text/html; charset=utf-8",
+            )
+        }
         other => {
             return ServerError::BadRequest(format!(
-                "format: {:?} is not one of json, md",
+                "format: {:?} is not one of json, md, html",
                 other.chars().take(40).collect::<String>()
             ))
             .into_response()

@@ -33,7 +33,7 @@ pub(crate) fn build() -> Value {
         }
         if r.path.ends_with("/report") {
             if let Some(a) = op["parameters"].as_array_mut() {
-                a.push(json!({"name": "format", "in": "query", "required": false, "schema": {"type": "string", "enum": ["json", "md"]}}));
+                a.push(json!({"name": "format", "in": "query", "required": false, "schema": {"type": "string", "enum": ["json", "md", "html"]}}));
             }
         }
         if !r.request.is_empty() {
