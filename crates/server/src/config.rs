@@ -40,8 +40,8 @@ pub struct ServerConfig {
     pub listen_addr: String,
     /// SQLite database file of the embedded store (created if missing).
     pub database_path: PathBuf,
-    /// `postgres://…` URL of a PostgreSQL store instead of the embedded one (needs the
-    /// `postgres` feature; not implemented yet).
+    /// `postgres://…` URL of a PostgreSQL store instead of the embedded one. No PostgreSQL
+    /// store exists yet: setting it is a configuration error rather than silently ignored.
     pub database_url: Option<String>,
     /// `synchronous = FULL` for the embedded store: every commit survives power loss (slower).
     /// The default survives a process crash.
