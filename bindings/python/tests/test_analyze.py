@@ -54,7 +54,7 @@ def test_config_dicts_mirror_pipeline_config(example_bundle):
     r = faultline.analyze_bundle(example_bundle, config={"plan": {"enabled": False}})
     assert r.get("plan") is None
     cfg = faultline.default_config()
-    assert set(cfg) == {"detect", "logs", "rca", "plan"}
+    assert set(cfg) == {"detect", "logs", "rca", "plan", "narration"}
     assert faultline.validate_config({"plan": {"namespace": "shop"}})["plan"]["namespace"] == "shop"
     with pytest.raises(faultline.ConfigError, match="unknown setting `rca.nope`") as e:
         faultline.analyze_bundle(example_bundle, config={"rca": {"nope": True}})
