@@ -11,26 +11,9 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use faultline_detect::{stl, StlParams};
 
-/// Seeded series: trend, two-harmonic season, noise, spikes, a level shift.
-fn bench_series(n: usize, period: usize) -> Vec<f64> {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let ph = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
-            1000.0
-                + 0.01 * i as f64
-                + 200.0 * ph.sin()
-                + 60.0 * (2.0 * ph).cos()
-                + 20.0 * e
-                + if i % 977 == 0 { 300.0 } else { 0.0 }
-                + if i > n * 7 / 10 { 150.0 } else { 0.0 }
-        })
-        .collect()
-}
+#[path = "../tests/support/stl_pair.rs"]
+mod stl_pair;
+use stl_pair::{bench_series, stlrs_stl};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -51,25 +34,7 @@ fn stl_vs_stlrs(c: &mut Criterion) {
         b.iter(|| black_box(stl(y, &p).expect("valid input")))
     });
     g.bench_with_input(BenchmarkId::new("stlrs", &id), &y, |b, y| {
-        b.iter(|| {
-            black_box(
-                stlrs::params()
-                    .seasonal_length(p.seasonal)
-                    .trend_length(p.trend_len())
-                    .low_pass_length(p.low_pass_len())
-                    .seasonal_degree(1)
-                    .trend_degree(1)
-                    .low_pass_degree(1)
-                    .seasonal_jump(1)
-                    .trend_jump(1)
-                    .low_pass_jump(1)
-                    .inner_loops(p.inner_iter)
-                    .outer_loops(p.outer_iter)
-                    .robust(false)
-                    .fit(y, period)
-                    .expect("valid input"),
-            )
-        })
+        b.iter(|| black_box(stlrs_stl(y, &p)))
     });
     g.finish();
 }

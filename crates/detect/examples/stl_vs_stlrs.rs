@@ -10,32 +10,16 @@ use std::time::Instant;
 
 use faultline_detect::{stl, StlParams};
 
+#[path = "../tests/support/stl_pair.rs"]
+mod stl_pair;
+use stl_pair::{bench_series, stlrs_stl};
+
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn bench_series(n: usize, period: usize) -> Vec<f64> {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let ph = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
-            1000.0
-                + 0.01 * i as f64
-                + 200.0 * ph.sin()
-                + 60.0 * (2.0 * ph).cos()
-                + 20.0 * e
-                + if i % 977 == 0 { 300.0 } else { 0.0 }
-                + if i > n * 7 / 10 { 150.0 } else { 0.0 }
-        })
-        .collect()
 }
 
 fn main() {
@@ -47,21 +31,7 @@ fn main() {
     let ours = stl(&y, &p).expect("valid input");
     let (w1, c1) = (w0.elapsed().as_secs_f64(), cpu_seconds() - c0);
     let (w0, c0) = (Instant::now(), cpu_seconds());
-    let theirs = stlrs::params()
-        .seasonal_length(p.seasonal)
-        .trend_length(p.trend_len())
-        .low_pass_length(p.low_pass_len())
-        .seasonal_degree(1)
-        .trend_degree(1)
-        .low_pass_degree(1)
-        .seasonal_jump(1)
-        .trend_jump(1)
-        .low_pass_jump(1)
-        .inner_loops(p.inner_iter)
-        .outer_loops(p.outer_iter)
-        .robust(false)
-        .fit(&y, period)
-        .expect("valid input");
+    let theirs = stlrs_stl(&y, &p);
     let (w2, c2) = (w0.elapsed().as_secs_f64(), cpu_seconds() - c0);
     let mean = y.iter().sum::<f64>() / n as f64;
     let sd = (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt();

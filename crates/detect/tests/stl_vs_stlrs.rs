@@ -2,26 +2,9 @@
 
 use faultline_detect::{stl, StlParams};
 
-/// Seeded series: trend, two-harmonic season, noise, spikes, a level shift.
-pub fn bench_series(n: usize, period: usize) -> Vec<f64> {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let ph = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
-            1000.0
-                + 0.01 * i as f64
-                + 200.0 * ph.sin()
-                + 60.0 * (2.0 * ph).cos()
-                + 20.0 * e
-                + if i % 977 == 0 { 300.0 } else { 0.0 }
-                + if i > n * 7 / 10 { 150.0 } else { 0.0 }
-        })
-        .collect()
-}
+#[path = "support/stl_pair.rs"]
+mod stl_pair;
+use stl_pair::{bench_series, stlrs_stl};
 
 #[test]
 fn stl_matches_stlrs_with_the_same_settings() {
@@ -29,21 +12,7 @@ fn stl_matches_stlrs_with_the_same_settings() {
         let y = bench_series(n, period);
         let p = StlParams::new(period);
         let ours = stl(&y, &p).expect("valid input");
-        let theirs = stlrs::params()
-            .seasonal_length(p.seasonal)
-            .trend_length(p.trend_len())
-            .low_pass_length(p.low_pass_len())
-            .seasonal_degree(i32::from(p.seasonal_deg))
-            .trend_degree(i32::from(p.trend_deg))
-            .low_pass_degree(i32::from(p.low_pass_deg))
-            .seasonal_jump(1)
-            .trend_jump(1)
-            .low_pass_jump(1)
-            .inner_loops(p.inner_iter)
-            .outer_loops(p.outer_iter)
-            .robust(false)
-            .fit(&y, period)
-            .expect("stlrs accepts the input");
+        let theirs = stlrs_stl(&y, &p);
         let mean = y.iter().sum::<f64>() / n as f64;
         let sd = (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt();
         for (name, a, b) in [
