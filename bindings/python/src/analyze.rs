@@ -308,6 +308,15 @@ fn json_cell(a: &ArrayRef, i: usize) -> Value {
 }
 
 /// Extra columns as JSON values, row by row (strings, integers, floats, booleans).
+/// Row `i` of the extra columns as a record's attributes (nulls left out).
+fn row_attributes(attrs: &[(String, Vec<Value>)], i: usize) -> BTreeMap<String, Value> {
+    attrs
+        .iter()
+        .filter(|(_, v)| !v[i].is_null())
+        .map(|(n, v)| (n.clone(), v[i].clone()))
+        .collect()
+}
+
 fn attribute_columns(t: &Table, skip: &[usize]) -> PyResult<Vec<(String, Vec<Value>)>> {
     let mut out = Vec::new();
     for (i, (name, col)) in t.cols.iter().enumerate() {
@@ -367,12 +376,7 @@ fn read_logs(obj: &Bound<'_, PyAny>) -> PyResult<Vec<LogRecord>> {
     let mut out = Vec::with_capacity(t.rows);
     for i in 0..t.rows {
         non_empty("logs.service", i, &svc[i])?;
-        let mut attributes = BTreeMap::new();
-        for (n, v) in &attrs {
-            if !v[i].is_null() {
-                attributes.insert(n.clone(), v[i].clone());
-            }
-        }
+        let attributes = row_attributes(&attrs, i);
         out.push(LogRecord {
             ts: ts[i],
             service: ServiceId::new(svc[i].trim()),
@@ -412,12 +416,7 @@ fn read_events(obj: &Bound<'_, PyAny>) -> PyResult<Vec<ChangeEvent>> {
     let mut out = Vec::with_capacity(t.rows);
     for i in 0..t.rows {
         non_empty("events.service", i, &svc[i])?;
-        let mut attributes = BTreeMap::new();
-        for (n, v) in &attrs {
-            if !v[i].is_null() {
-                attributes.insert(n.clone(), v[i].clone());
-            }
-        }
+        let attributes = row_attributes(&attrs, i);
         out.push(ChangeEvent {
             ts: ts[i],
             service: ServiceId::new(svc[i].trim()),
