@@ -30,6 +30,10 @@ pub(crate) struct Novelty {
     /// Real values seen.
     count: usize,
     best: Vec<f64>,
+    /// Scratch: `chunk_min[c]` is the smallest (by `<`) of `dist[c * CHUNK..(c + 1) * CHUNK]`.
+    chunk_min: Vec<f64>,
+    /// Scratch: the `k` smallest chunk minima.
+    seeds: Vec<f64>,
 }
 
 impl Novelty {
@@ -49,12 +53,19 @@ impl Novelty {
             dist: vec![0.0; history],
             count: 0,
             best: Vec::with_capacity(k.max(1) + 1),
+            chunk_min: vec![0.0; history.div_ceil(CHUNK)],
+            seeds: Vec::with_capacity(k.max(1) + 1),
         }
     }
 
     /// Bytes of heap state.
     pub(crate) fn heap_bytes(&self) -> usize {
-        (self.buf.capacity() + self.dist.capacity() + self.best.capacity()) * 8
+        (self.buf.capacity()
+            + self.dist.capacity()
+            + self.best.capacity()
+            + self.chunk_min.capacity()
+            + self.seeds.capacity())
+            * 8
     }
 
     fn pad(&self) -> usize {
@@ -91,6 +102,11 @@ impl Novelty {
                 *d += add * add - sub * sub;
             }
         }
+        // Lane-wise minima per chunk (a second pass over data still in L1: fused into the
+        // update loop, the compiler no longer vectorises it).
+        for (m, c) in self.chunk_min.iter_mut().zip(self.dist.chunks(CHUNK)) {
+            *m = chunk_min(c);
+        }
         if self.count < 2 * w + 1 {
             return None;
         }
@@ -98,22 +114,86 @@ impl Novelty {
         let max_lag = (self.count - w).min(w + h - 1);
         let first = w + h - 1 - max_lag;
         let last = h - 1; // lag w
-        self.best.clear();
-        let mut worst = f64::INFINITY;
-        for &d in &self.dist[first..=last] {
-            // NaN only after overflow (|values| near 1e154): treat as far.
-            let d = if d.is_nan() { f64::INFINITY } else { d.max(0.0) };
-            if d < worst || self.best.len() < self.k {
-                let at = self.best.partition_point(|&b| b < d);
-                self.best.insert(at, d);
-                self.best.truncate(self.k);
-                if self.best.len() == self.k {
-                    worst = self.best[self.k - 1];
-                }
-            }
-        }
+        self.select(first, last);
         (!self.best.is_empty()).then(|| (self.best.iter().sum::<f64>() / self.best.len() as f64).sqrt())
     }
+
+    /// Fills `best` with the `k` smallest of `dist[first..=last]` in ascending order, NaN
+    /// (overflow, |values| near 1e154) counting as infinitely far and negative rounding
+    /// residue as 0. Exact, but visits only the chunks that can hold one of the `k` best:
+    /// the `k` chunks with the smallest minima hold `k` distances at most `mu`, the `k`-th
+    /// smallest chunk minimum, so a chunk whose minimum exceeds `mu` — or is not below the
+    /// current `k`-th best — cannot change the sum (ties leave it unchanged).
+    fn select(&mut self, first: usize, last: usize) {
+        self.best.clear();
+        let k = self.k;
+        let (c0, c1) = (first / CHUNK, last / CHUNK);
+        // A partial first chunk's minimum may come from outside the range: no bound then.
+        let mu = if first % CHUNK == 0 {
+            self.seeds.clear();
+            for &m in &self.chunk_min[c0..=c1] {
+                if self.seeds.len() < k || m < self.seeds[self.seeds.len() - 1] {
+                    let at = self.seeds.partition_point(|&s| s <= m);
+                    self.seeds.insert(at, m);
+                    self.seeds.truncate(k);
+                }
+            }
+            if self.seeds.len() == k {
+                self.seeds[k - 1]
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            f64::INFINITY
+        };
+        for c in c0..=c1 {
+            let m = self.chunk_min[c];
+            // NaN minima (a chunk of overflowed distances, which count as +inf) are skipped
+            // only when `k` finite candidates exist; `m > mu` is false for them.
+            if m > mu || (self.best.len() == k && !(m < self.best[k - 1])) {
+                continue;
+            }
+            self.visit(c, first, last);
+        }
+    }
+
+    /// Offers the distances of chunk `c` within `first..=last` to `best`.
+    fn visit(&mut self, c: usize, first: usize, last: usize) {
+        let k = self.k;
+        let lo = (c * CHUNK).max(first);
+        let hi = ((c + 1) * CHUNK).min(last + 1);
+        for &d in &self.dist[lo..hi] {
+            let d = if d.is_nan() { f64::INFINITY } else { d.max(0.0) };
+            if self.best.len() < k || d < self.best[k - 1] {
+                let at = self.best.partition_point(|&b| b < d);
+                self.best.insert(at, d);
+                self.best.truncate(k);
+            }
+        }
+    }
+}
+
+/// Vector lanes of the chunk-minimum pass (two SSE2 or one AVX register of `f64`).
+const LANES: usize = 4;
+/// Distances per chunk of the selection (a multiple of [`LANES`]).
+const CHUNK: usize = 16;
+
+/// Smallest value of a slice by `<` (NaN never wins; a slice of only NaN gives `+inf`, which
+/// is safe since NaN distances count as `+inf`); `+inf` when empty. Lane-wise first, so the
+/// loop vectorises.
+fn chunk_min(xs: &[f64]) -> f64 {
+    let mut m = [f64::INFINITY; LANES];
+    let mut quads = xs.chunks_exact(LANES);
+    for q in &mut quads {
+        for j in 0..LANES {
+            m[j] = if q[j] < m[j] { q[j] } else { m[j] };
+        }
+    }
+    for (j, &x) in quads.remainder().iter().enumerate() {
+        m[j] = if x < m[j] { x } else { m[j] };
+    }
+    m.into_iter()
+        .fold(f64::INFINITY, |a, x| if x < a { x } else { a })
 }
 
 #[cfg(test)]
@@ -162,6 +242,27 @@ mod tests {
                 (Some(g), Some(e)) => assert!((g - e).abs() <= 1e-6 * e.max(1.0), "{i}: {g} vs {e}"),
                 (None, None) => {}
                 other => panic!("{i}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_pruned_selection_matches_the_direct_search_with_ties() {
+        // Few distinct values: many equal and zero distances; history not a multiple of the
+        // chunk size, so the first and last chunks are partial while the history fills.
+        for (w, h, k) in [(3, 37, 4), (5, 100, 1), (2, 16, 3), (4, 50, 7)] {
+            let xs: Vec<f64> = (0..700u64)
+                .map(|i| ((i * 2_654_435_761) % 7 % 3) as f64)
+                .collect();
+            let mut nv = Novelty::new(w, h, k);
+            for i in 0..xs.len() {
+                let got = nv.update(xs[i]);
+                let want = naive(&xs[..=i], w, h, k);
+                match (got, want) {
+                    (Some(g), Some(e)) => assert!((g - e).abs() <= 1e-9, "{w} {h} {k} @{i}: {g} vs {e}"),
+                    (None, None) => {}
+                    other => panic!("{i}: {other:?}"),
+                }
             }
         }
     }
