@@ -132,11 +132,7 @@ impl Novelty {
         let mu = if first % CHUNK == 0 {
             self.seeds.clear();
             for &m in &self.chunk_min[c0..=c1] {
-                if self.seeds.len() < k || m < self.seeds[self.seeds.len() - 1] {
-                    let at = self.seeds.partition_point(|&s| s <= m);
-                    self.seeds.insert(at, m);
-                    self.seeds.truncate(k);
-                }
+                insert_smallest(&mut self.seeds, k, m);
             }
             if self.seeds.len() == k {
                 self.seeds[k - 1]
@@ -164,13 +160,29 @@ impl Novelty {
         let hi = ((c + 1) * CHUNK).min(last + 1);
         for &d in &self.dist[lo..hi] {
             let d = if d.is_nan() { f64::INFINITY } else { d.max(0.0) };
-            if self.best.len() < k || d < self.best[k - 1] {
-                let at = self.best.partition_point(|&b| b < d);
-                self.best.insert(at, d);
-                self.best.truncate(k);
-            }
+            insert_smallest(&mut self.best, k, d);
         }
     }
+}
+
+/// Keeps `v` (ascending, at most `k` long, `k >= 1`) the `k` smallest values offered: `x`
+/// enters if there is room or it is below the largest (ties keep the held value; `k` is a
+/// handful, so a linear insertion beats a binary search).
+#[inline]
+fn insert_smallest(v: &mut Vec<f64>, k: usize, x: f64) {
+    if v.len() == k {
+        if !(x < v[k - 1]) {
+            return;
+        }
+        v.pop();
+    }
+    let mut i = v.len();
+    v.push(x);
+    while i > 0 && v[i - 1] > x {
+        v[i] = v[i - 1];
+        i -= 1;
+    }
+    v[i] = x;
 }
 
 /// Vector lanes of the chunk-minimum pass (two SSE2 or one AVX register of `f64`).
