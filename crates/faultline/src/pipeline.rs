@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use faultline_core::ports::{Narrator, SignalSource, TemplateNarrator};
 use faultline_core::{Anomaly, Incident, IncidentReport, LogTemplate, SignalSet, REPORT_VERSION};
+use faultline_detect::DetectError;
 
 use crate::{PipelineConfig, Result};
 
@@ -43,6 +44,8 @@ impl Stage {
 
 type Progress = Arc<dyn Fn(Stage) + Send + Sync>;
 
+type SharedDetector = Arc<dyn faultline_detect::Detector + Send + Sync>;
+
 /// Builds a [`Pipeline`].
 #[derive(Default)]
 pub struct PipelineBuilder {
@@ -50,6 +53,7 @@ pub struct PipelineBuilder {
     narrator: Option<Arc<dyn Narrator>>,
     catalog: Option<faultline_remediate::Catalog>,
     progress: Option<Progress>,
+    detector: Option<SharedDetector>,
 }
 
 impl PipelineBuilder {
@@ -67,6 +71,34 @@ impl PipelineBuilder {
     /// Plans fixes from this catalog instead of the shipped one.
     pub fn catalog(mut self, catalog: faultline_remediate::Catalog) -> Self {
         self.catalog = Some(catalog);
+        self
+    }
+    /// Detects metric anomalies with this detector instead of the configured one (the
+    /// `detect` section is then unused): a host plugs its own method (or a Python/Node
+    /// object) into [`Pipeline::analyze`]. The pipeline keeps the anomalies that overlap the
+    /// incident's window, as for the built-in detector. A series the detector refuses as
+    /// [`faultline_detect::DetectError::TooShort`] or
+    /// [`faultline_detect::DetectError::NonFinite`] is skipped; any other error of the
+    /// detector fails the analysis with [`crate::Error::Detect`] (a host's detector failing is
+    /// not a property of one series).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use faultline::core::{Anomaly, Series};
+    /// use faultline::detect::{Detector, DetectError};
+    /// use faultline::Pipeline;
+    ///
+    /// /// Finds nothing, ever.
+    /// struct Quiet;
+    /// impl Detector for Quiet {
+    ///     fn name(&self) -> &'static str { "quiet" }
+    ///     fn detect(&self, _: &Series) -> Result<Vec<Anomaly>, DetectError> { Ok(vec![]) }
+    /// }
+    /// let pipeline = Pipeline::builder().detector(Arc::new(Quiet)).build().unwrap();
+    /// assert!(pipeline.has_detector());
+    /// ```
+    pub fn detector(mut self, detector: Arc<dyn faultline_detect::Detector + Send + Sync>) -> Self {
+        self.detector = Some(detector);
         self
     }
     /// Calls `f` as each stage starts.
@@ -91,6 +123,7 @@ impl PipelineBuilder {
                 .catalog
                 .unwrap_or_else(faultline_remediate::Catalog::default_catalog),
             progress: self.progress,
+            detector: self.detector,
         })
     }
 }
@@ -112,6 +145,7 @@ pub struct Pipeline {
     narrator: Option<Arc<dyn Narrator>>,
     catalog: faultline_remediate::Catalog,
     progress: Option<Progress>,
+    detector: Option<SharedDetector>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -153,6 +187,11 @@ impl Pipeline {
         report.timings.insert(Stage::Load.name().into(), load_ms);
         self.narrate(&mut report).await;
         Ok(report)
+    }
+
+    /// Whether a host detector replaces the configured one ([`PipelineBuilder::detector`]).
+    pub fn has_detector(&self) -> bool {
+        self.detector.is_some()
     }
 
     /// Whether a narrator other than the template one is configured (an adapter given to the
@@ -256,7 +295,15 @@ impl Pipeline {
     fn detect(&self, incident: &Incident, signals: &SignalSet) -> Result<Vec<Anomaly>> {
         let mut out = Vec::new();
         for s in &signals.series {
-            match faultline_detect::detect_series(s, &self.config.detect) {
+            let found = match &self.detector {
+                Some(d) => match d.detect(s) {
+                    Err(e @ (DetectError::TooShort { .. } | DetectError::NonFinite { .. })) => Err(e),
+                    Err(e) => return Err(e.into()),
+                    ok => ok,
+                },
+                None => faultline_detect::detect_series(s, &self.config.detect),
+            };
+            match found {
                 Ok(found) => out.extend(
                     found
                         .into_iter()
