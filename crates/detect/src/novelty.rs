@@ -32,8 +32,8 @@ pub(crate) struct Novelty {
     best: Vec<f64>,
     /// Scratch: `chunk_min[c]` is the smallest (by `<`) of `dist[c * CHUNK..(c + 1) * CHUNK]`.
     chunk_min: Vec<f64>,
-    /// Scratch: the `k` smallest chunk minima.
-    seeds: Vec<f64>,
+    /// Scratch: the chunks with the `k` smallest minima (minimum, chunk index).
+    seeds: Vec<(f64, usize)>,
 }
 
 impl Novelty {
@@ -64,7 +64,7 @@ impl Novelty {
             + self.dist.capacity()
             + self.best.capacity()
             + self.chunk_min.capacity()
-            + self.seeds.capacity())
+            + 2 * self.seeds.capacity())
             * 8
     }
 
@@ -120,33 +120,30 @@ impl Novelty {
 
     /// Fills `best` with the `k` smallest of `dist[first..=last]` in ascending order, NaN
     /// (overflow, |values| near 1e154) counting as infinitely far and negative rounding
-    /// residue as 0. Exact, but visits only the chunks that can hold one of the `k` best:
-    /// the `k` chunks with the smallest minima hold `k` distances at most `mu`, the `k`-th
-    /// smallest chunk minimum, so a chunk whose minimum exceeds `mu` — or is not below the
-    /// current `k`-th best — cannot change the sum (ties leave it unchanged).
+    /// residue as 0. Exact, but reads only `k` chunks once the history is full: the `k` chunks
+    /// with the smallest minima ("seeds") hold `k` distances at most `mu`, the largest seed
+    /// minimum, so any other chunk (minimum at least `mu`, else it would be a seed) holds no
+    /// distance below the `k`-th best and can at most tie with it, which leaves the sum
+    /// unchanged. While the history fills, the first chunk is partial and its minimum may come
+    /// from outside the range; every chunk is then read unless its minimum is not below the
+    /// current `k`-th best.
     fn select(&mut self, first: usize, last: usize) {
         self.best.clear();
         let k = self.k;
         let (c0, c1) = (first / CHUNK, last / CHUNK);
-        // A partial first chunk's minimum may come from outside the range: no bound then.
-        let mu = if first % CHUNK == 0 {
+        if first % CHUNK == 0 {
             self.seeds.clear();
-            for &m in &self.chunk_min[c0..=c1] {
-                insert_smallest(&mut self.seeds, k, m);
+            for c in c0..=c1 {
+                insert_smallest(&mut self.seeds, k, (self.chunk_min[c], c), |s| s.0);
             }
-            if self.seeds.len() == k {
-                self.seeds[k - 1]
-            } else {
-                f64::INFINITY
+            for i in 0..self.seeds.len() {
+                self.visit(self.seeds[i].1, first, last);
             }
-        } else {
-            f64::INFINITY
-        };
+            return;
+        }
         for c in c0..=c1 {
             let m = self.chunk_min[c];
-            // NaN minima (a chunk of overflowed distances, which count as +inf) are skipped
-            // only when `k` finite candidates exist; `m > mu` is false for them.
-            if m > mu || (self.best.len() == k && !(m < self.best[k - 1])) {
+            if self.best.len() == k && !(m < self.best[k - 1]) {
                 continue;
             }
             self.visit(c, first, last);
@@ -159,26 +156,32 @@ impl Novelty {
         let lo = (c * CHUNK).max(first);
         let hi = ((c + 1) * CHUNK).min(last + 1);
         for &d in &self.dist[lo..hi] {
+            // Fast rejection on the raw value: once `best` is full, NaN (counting as +inf)
+            // and anything not below the k-th best cannot enter.
+            if self.best.len() == k && !(d < self.best[k - 1]) {
+                continue;
+            }
             let d = if d.is_nan() { f64::INFINITY } else { d.max(0.0) };
-            insert_smallest(&mut self.best, k, d);
+            insert_smallest(&mut self.best, k, d, |&b| b);
         }
     }
 }
 
-/// Keeps `v` (ascending, at most `k` long, `k >= 1`) the `k` smallest values offered: `x`
-/// enters if there is room or it is below the largest (ties keep the held value; `k` is a
-/// handful, so a linear insertion beats a binary search).
+/// Keeps `v` (ascending by `key`, at most `k` long, `k >= 1`) the `k` smallest items offered:
+/// `x` enters if there is room or its key is below the largest (ties keep the held item; `k`
+/// is a handful, so a linear insertion beats a binary search). Keys are never NaN.
 #[inline]
-fn insert_smallest(v: &mut Vec<f64>, k: usize, x: f64) {
+fn insert_smallest<T: Copy>(v: &mut Vec<T>, k: usize, x: T, key: impl Fn(&T) -> f64) {
+    let kx = key(&x);
     if v.len() == k {
-        if !(x < v[k - 1]) {
+        if !(kx < key(&v[k - 1])) {
             return;
         }
         v.pop();
     }
     let mut i = v.len();
     v.push(x);
-    while i > 0 && v[i - 1] > x {
+    while i > 0 && key(&v[i - 1]) > kx {
         v[i] = v[i - 1];
         i -= 1;
     }
@@ -188,7 +191,7 @@ fn insert_smallest(v: &mut Vec<f64>, k: usize, x: f64) {
 /// Vector lanes of the chunk-minimum pass (two SSE2 or one AVX register of `f64`).
 const LANES: usize = 4;
 /// Distances per chunk of the selection (a multiple of [`LANES`]).
-const CHUNK: usize = 16;
+const CHUNK: usize = 32;
 
 /// Smallest value of a slice by `<` (NaN never wins; a slice of only NaN gives `+inf`, which
 /// is safe since NaN distances count as `+inf`); `+inf` when empty. Lane-wise first, so the
