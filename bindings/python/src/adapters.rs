@@ -9,7 +9,7 @@
 //!   optional `name` attribute.
 //! - Notifier ([`faultline::core::ports::Notifier`]): `notify(notification: dict) -> None`.
 //! - Detector ([`faultline::detect::Detector`]): `detect(series: dict) -> list[dict]` with
-//!   `series = {"service", "metric", "timestamps": [ns], "values": [float]}`, returning
+//!   `series = {"service", "metric", "labels", "timestamps": [ns], "values": [float]}`, returning
 //!   anomalies as dicts (`start`, `end`, `score`, optional `peak`, `kind`, `direction`,
 //!   `observed`, `expected`).
 //!
@@ -171,9 +171,13 @@ impl Notifier for PyNotifier {
     }
 }
 
-/// A Python object acting as a batch [`Detector`].
+/// A Python object acting as a batch [`Detector`], standalone ([`detect_with`]) or inside
+/// the pipeline (`analyze(..., detector=obj)` through `PipelineBuilder::detector`).
 pub struct PyDetector {
     obj: Py<PyAny>,
+    /// The first exception the object raised, kept so that the caller can re-raise it as the
+    /// `AdapterError`'s `__cause__` (the pipeline only carries the message).
+    failure: std::sync::Mutex<Option<(String, PyErr)>>,
 }
 
 impl PyDetector {
@@ -182,7 +186,28 @@ impl PyDetector {
         require(obj, "detect", "a detector")?;
         Ok(Self {
             obj: obj.clone().unbind(),
+            failure: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The first exception raised by the object since the last call, if any, with the
+    /// message naming the adapter and the series.
+    pub fn take_failure(&self) -> Option<(String, PyErr)> {
+        self.failure.lock().ok().and_then(|mut f| f.take())
+    }
+
+    /// Maps a failed run that involved this detector: when the object raised, an
+    /// `AdapterError` with the pipeline's message and the Python exception as `__cause__`;
+    /// otherwise the facade error's own exception.
+    pub fn map_err(&self, py: Python<'_>, e: faultline::Error) -> PyErr {
+        match self.take_failure() {
+            Some((msg, cause)) => {
+                let err = crate::errors::adapter_error(msg);
+                err.set_cause(py, Some(cause));
+                err
+            }
+            None => crate::errors::to_py(e),
+        }
     }
 }
 
@@ -204,6 +229,11 @@ impl Detector for PyDetector {
                 let d = PyDict::new(py);
                 d.set_item("service", series.key.service.as_str())?;
                 d.set_item("metric", &series.key.metric)?;
+                let labels = PyDict::new(py);
+                for (k, v) in series.key.labels.iter() {
+                    labels.set_item(k, v)?;
+                }
+                d.set_item("labels", labels)?;
                 d.set_item(
                     "timestamps",
                     PyList::new(py, series.timestamps.iter().map(|t| t.as_nanos()))?,
@@ -220,7 +250,17 @@ impl Detector for PyDetector {
                 }
                 Ok(out)
             };
-            call().map_err(|e| detector_err(format!("{}", adapter_err("python detector", py, &e))))
+            call().map_err(|e| {
+                let msg = format!(
+                    "{} (series {})",
+                    adapter_err("python detector", py, &e),
+                    series.key
+                );
+                if let Ok(mut f) = self.failure.lock() {
+                    f.get_or_insert((msg.clone(), e));
+                }
+                detector_err(msg)
+            })
         })
     }
 }
@@ -330,7 +370,7 @@ pub fn detect_with<'py>(
     let series = crate::detect::build_series(values, timestamps, service, metric)?;
     let found = d
         .detect(&series)
-        .map_err(|e| crate::errors::AdapterError::new_err(e.to_string()))?;
+        .map_err(|e| d.map_err(py, faultline::Error::Detect(e)))?;
     let out = PyList::empty(py);
     for a in &found {
         out.append(convert::ser_to_py(py, a)?)?;

@@ -2,6 +2,7 @@
 //! table, logs, change events, topology) to a report-shaped dict.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
@@ -15,30 +16,77 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde_json::Value;
 
+use crate::adapters::PyDetector;
 use crate::columns::{self, Column};
 use crate::convert;
 use crate::errors::{input_error, IntoPy};
 
+/// The host pieces of an analysis besides the configuration: a Python detector replacing the
+/// configured one, and a fix catalog replacing the shipped one.
+struct Hosts {
+    detector: Option<Arc<PyDetector>>,
+    catalog: Option<faultline::fix::Catalog>,
+}
+
+impl Hosts {
+    fn new(detector: Option<&Bound<'_, PyAny>>, catalog: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Ok(Self {
+            detector: detector
+                .filter(|d| !d.is_none())
+                .map(PyDetector::new)
+                .transpose()?
+                .map(Arc::new),
+            catalog: catalog
+                .filter(|c| !c.is_none())
+                .map(crate::fix::catalog_from_py)
+                .transpose()?,
+        })
+    }
+
+    /// A pipeline with `cfg` and the host pieces (the catalog moves into it).
+    fn pipeline(&mut self, cfg: faultline::PipelineConfig) -> faultline::Result<Pipeline> {
+        let mut b = Pipeline::builder().config(cfg);
+        if let Some(d) = &self.detector {
+            b = b.detector(d.clone());
+        }
+        if let Some(c) = self.catalog.take() {
+            b = b.catalog(c);
+        }
+        b.build()
+    }
+
+    /// The Python exception of a failed analysis: the detector's own exception (as the
+    /// `AdapterError`'s cause) when it raised one.
+    fn error(&self, py: Python<'_>, e: faultline::Error) -> PyErr {
+        match &self.detector {
+            Some(d) => d.map_err(py, e),
+            None => crate::errors::to_py(e),
+        }
+    }
+}
+
 /// Analyses an incident bundle directory; returns the report as a dict (the JSON report's
-/// shape). `config` is a `PipelineConfig` dict.
+/// shape). `config` is a `PipelineConfig` dict; `detector` a Python detector
+/// (`detect(series: dict) -> list[dict]`) used instead of the configured one; `catalog` a fix
+/// catalog (dict, YAML text or path) used to plan when `plan.enabled`.
 #[pyfunction]
-#[pyo3(signature = (path, *, config=None, llm=None))]
+#[pyo3(signature = (path, *, config=None, llm=None, detector=None, catalog=None))]
 pub fn analyze_bundle<'py>(
     py: Python<'py>,
     path: std::path::PathBuf,
     config: Option<&Bound<'py, PyAny>>,
     llm: Option<&Bound<'py, PyAny>>,
+    detector: Option<&Bound<'py, PyAny>>,
+    catalog: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cfg = convert::pipeline_config(config)?;
+    let mut hosts = Hosts::new(detector, catalog)?;
     let mut report = py
         .detach(|| -> faultline::Result<IncidentReport> {
             let b = faultline::bundle::read_bundle(&path)?;
-            Pipeline::builder()
-                .config(cfg)
-                .build()?
-                .analyze(&b.incident, &b.signals)
+            hosts.pipeline(cfg)?.analyze(&b.incident, &b.signals)
         })
-        .py_err()?;
+        .map_err(|e| hosts.error(py, e))?;
     if let Some(llm) = llm.filter(|l| !l.is_none()) {
         crate::adapters::narrate(py, &mut report, llm)?;
     }
@@ -53,9 +101,10 @@ pub fn analyze_bundle<'py>(
 /// value` (other string columns become labels). `logs`: `timestamp, service, message`
 /// (`level`, `trace_id`, `span_id` optional; other columns become attributes). `events`:
 /// `timestamp, service, kind` (`version`, `description` optional). `topology`: a table
-/// `source, target[, kind]` or a list of `(source, target)` pairs.
+/// `source, target[, kind]` or a list of `(source, target)` pairs. `detector` and `catalog`
+/// as for [`analyze_bundle`].
 #[pyfunction]
-#[pyo3(signature = (incident, *, metrics=None, logs=None, events=None, topology=None, config=None, llm=None))]
+#[pyo3(signature = (incident, *, metrics=None, logs=None, events=None, topology=None, config=None, llm=None, detector=None, catalog=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn analyze<'py>(
     py: Python<'py>,
@@ -66,18 +115,16 @@ pub fn analyze<'py>(
     topology: Option<&Bound<'py, PyAny>>,
     config: Option<&Bound<'py, PyAny>>,
     llm: Option<&Bound<'py, PyAny>>,
+    detector: Option<&Bound<'py, PyAny>>,
+    catalog: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cfg = convert::pipeline_config(config)?;
+    let mut hosts = Hosts::new(detector, catalog)?;
     let signals = signal_set(metrics, logs, events, topology)?;
     let incident = read_incident(incident, &signals)?;
     let mut report = py
-        .detach(|| {
-            Pipeline::builder()
-                .config(cfg)
-                .build()?
-                .analyze(&incident, &signals)
-        })
-        .py_err()?;
+        .detach(|| hosts.pipeline(cfg)?.analyze(&incident, &signals))
+        .map_err(|e| hosts.error(py, e))?;
     if let Some(llm) = llm.filter(|l| !l.is_none()) {
         crate::adapters::narrate(py, &mut report, llm)?;
     }

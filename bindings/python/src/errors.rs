@@ -101,6 +101,11 @@ pub fn config_error(message: impl Into<String>) -> PyErr {
     with_causes(ConfigError::new_err(message.into()), Vec::new())
 }
 
+/// An [`AdapterError`] with `message`.
+pub fn adapter_error(message: impl Into<String>) -> PyErr {
+    with_causes(AdapterError::new_err(message.into()), Vec::new())
+}
+
 /// An [`InternalError`] with `message`.
 pub fn internal_error(message: impl Into<String>) -> PyErr {
     with_causes(InternalError::new_err(message.into()), Vec::new())

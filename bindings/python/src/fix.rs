@@ -61,6 +61,50 @@ where
     .py_err()
 }
 
+/// A fix catalog from Python: a dict shaped like the catalog file (`{"version": 1, "rules":
+/// [...]}`), a list of rules, YAML text, or a path (`os.PathLike`, or a one-line `str` naming
+/// an existing file) to a YAML/JSON catalog file. Validated like a catalog file (unknown keys,
+/// unknown action kinds, missing parameters and bad templates are `ConfigError`s).
+pub fn catalog_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Catalog> {
+    let bad = |e: faultline::remediate::RemediateError| crate::errors::config_error(format!("catalog: {e}"));
+    let from_path = |p: std::path::PathBuf| -> PyResult<Catalog> {
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| input_error(format!("catalog: cannot read {}: {e}", p.display())))?;
+        Catalog::from_yaml(&text)
+            .map_err(|e| crate::errors::config_error(format!("catalog {}: {e}", p.display())))
+    };
+    if let Ok(text) = obj.extract::<String>() {
+        let path = std::path::Path::new(&text);
+        if !text.contains('\n') && path.is_file() {
+            return from_path(path.to_path_buf());
+        }
+        return Catalog::from_yaml(&text).map_err(bad);
+    }
+    if obj.hasattr("__fspath__")? {
+        return from_path(obj.extract()?);
+    }
+    let value = match convert::to_json(obj, "catalog")? {
+        v @ serde_json::Value::Object(_) => v,
+        v @ serde_json::Value::Array(_) => serde_json::json!({ "rules": v }),
+        _ => {
+            return Err(input_error(format!(
+                "catalog: expected a dict, a list of rules, YAML text or a path, got {}",
+                obj.get_type().name()?
+            )))
+        }
+    };
+    // JSON is YAML: the catalog file reader validates the dict exactly as it does a file.
+    Catalog::from_yaml(&value.to_string()).map_err(bad)
+}
+
+/// The shipped fix catalog as a dict (`{"version": 1, "rules": [...]}`), a starting point for
+/// a custom catalog passed to `Fixer.plan(..., catalog=)` or `analyze(..., catalog=)`.
+#[pyfunction]
+pub fn default_catalog(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let c = Catalog::default_catalog();
+    convert::ser_to_py(py, &serde_json::json!({ "version": 1, "rules": c.rules() }))
+}
+
 /// A new Ed25519 key pair for approvals or the audit log: `(secret_hex, public_hex)`.
 #[pyfunction]
 pub fn generate_key() -> PyResult<(String, String)> {
@@ -135,18 +179,24 @@ impl Fixer {
         self.public_key.clone()
     }
 
-    /// A fix plan for the report's top hypothesis (dict), from the shipped catalog.
-    /// `context`: a `PlanContext` dict (`environment`, `namespace`, `labels`, `params`).
-    #[pyo3(signature = (report, *, context=None))]
+    /// A fix plan for the report's top hypothesis (dict), from `catalog` (a dict shaped like
+    /// the catalog file, a list of rules, YAML text or a path; default: the shipped catalog,
+    /// see `default_catalog()`). `context`: a `PlanContext` dict (`environment`, `namespace`,
+    /// `labels`, `params`).
+    #[pyo3(signature = (report, *, context=None, catalog=None))]
     fn plan<'py>(
         &self,
         py: Python<'py>,
         report: &Bound<'py, PyAny>,
         context: Option<&Bound<'py, PyAny>>,
+        catalog: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let r = crate::analyze::report_from_py(report)?;
         let ctx: PlanContext = opt_from_py(context, "context")?;
-        let catalog = Catalog::default_catalog();
+        let catalog = match catalog.filter(|c| !c.is_none()) {
+            Some(c) => catalog_from_py(c)?,
+            None => Catalog::default_catalog(),
+        };
         let plan = block_on(py, self.inner.plan(&r, &catalog, &ctx))?;
         convert::ser_to_py(py, &plan)
     }
@@ -286,6 +336,7 @@ impl Fixer {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Fixer>()?;
     m.add_function(wrap_pyfunction!(generate_key, m)?)?;
+    m.add_function(wrap_pyfunction!(default_catalog, m)?)?;
     m.add_function(wrap_pyfunction!(comparisons, m)?)?;
     m.add_function(wrap_pyfunction!(verify_audit, m)?)?;
     Ok(())

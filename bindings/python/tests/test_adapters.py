@@ -71,3 +71,68 @@ def test_python_detector_errors_become_adapter_errors():
 
     with pytest.raises(faultline.AdapterError, match="ValueError: no model loaded"):
         _native.detect_with(Broken(), step_series())
+
+
+class RecordingDetector:
+    """Flags the last sample of every series of one service; records what it was given."""
+
+    def __init__(self, service):
+        self.service = service
+        self.seen = []
+
+    def detect(self, series):
+        self.seen.append(series)
+        if series["service"] != self.service:
+            return []
+        ts = series["timestamps"]
+        return [{"start": ts[-1], "score": 0.8, "expected": series["values"][0]}]
+
+
+def test_python_detector_replaces_the_configured_one_in_analyze(example_bundle):
+    plain = faultline.analyze_bundle(example_bundle)
+    services = sorted({a["series"]["service"] for a in plain["anomalies"]})
+    assert services, "the example incident has anomalies"
+    decoy = next(s for s in sorted(h["service"] for h in plain["hypotheses"]) if s != plain["hypotheses"][0]["service"])
+    det = RecordingDetector(decoy)
+    r = faultline.analyze_bundle(example_bundle, detector=det)
+
+    # called once per series, with the series' key, labels and samples
+    assert det.seen and all({"service", "metric", "labels", "timestamps", "values"} <= set(s) for s in det.seen)
+    assert len({(s["service"], s["metric"], tuple(sorted(s["labels"].items()))) for s in det.seen}) == len(det.seen)
+    assert all(len(s["timestamps"]) == len(s["values"]) for s in det.seen)
+    # the report's anomalies are exactly the detector's (completed by faultline)
+    assert r["anomalies"]
+    assert all(a["detector"] == "python" and a["series"]["service"] == decoy for a in r["anomalies"])
+    assert all(a["id"] and a["severity"] for a in r["anomalies"])
+    assert plain["anomalies"] != r["anomalies"]
+
+
+def test_python_detector_in_analyze_from_tables():
+    ts = [1_700_000_000 + 60 * i for i in range(240)]
+    metrics = {
+        "service": ["api"] * 240 + ["db"] * 240,
+        "metric": ["latency_ms"] * 480,
+        "timestamp": ts + ts,
+        "value": [100.0] * 240 + [5.0] * 240,
+    }
+    det = RecordingDetector("db")
+    r = faultline.analyze({"id": "INC-7", "onset": ts[200]}, metrics=metrics, detector=det)
+    assert sorted(s["service"] for s in det.seen) == ["api", "db"]
+    assert [a["series"]["service"] for a in r["anomalies"]] == ["db"]
+    assert r["anomalies"][0]["kind"]["kind"] == "point" and r["anomalies"][0]["direction"] == "up"
+
+
+def test_a_python_detector_raising_in_analyze_is_an_adapter_error_with_its_cause(example_bundle):
+    class Broken:
+        def detect(self, series):
+            raise ValueError("no model loaded")
+
+    with pytest.raises(faultline.AdapterError, match="ValueError: no model loaded") as info:
+        faultline.analyze_bundle(example_bundle, detector=Broken())
+    assert isinstance(info.value.__cause__, ValueError)
+    assert "series" in str(info.value)
+
+
+def test_a_detector_without_the_method_is_an_input_error(example_bundle):
+    with pytest.raises(faultline.InputError, match="detect"):
+        faultline.analyze_bundle(example_bundle, detector=object())

@@ -91,3 +91,77 @@ def test_bad_records_are_input_errors(report):
         fx.preflight({"id": "nope"})
     with pytest.raises(faultline.FaultlineError):
         _native.Fixer("not-a-key")
+
+
+RESTART_CATALOG = {
+    "version": 1,
+    "rules": [
+        {
+            "name": "restart-on-any-change",
+            "description": "Restart the suspect deployment",
+            "match": {"cause": ["change"]},
+            "actions": [
+                {
+                    "kind": "kubectl_rollout_restart",
+                    "params": {"deployment": "{{ service | k8s }}", "namespace": "{{ namespace | k8s }}"},
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_plan_with_a_custom_catalog_dict_yaml_list_or_path(report, tmp_path):
+    import json
+
+    fx = _native.Fixer()
+    ctx = {"environment": "staging", "namespace": "shop"}
+    shipped = fx.plan(report, context=ctx)
+    plans = [
+        fx.plan(report, context=ctx, catalog=RESTART_CATALOG),
+        fx.plan(report, context=ctx, catalog=RESTART_CATALOG["rules"]),
+        fx.plan(report, context=ctx, catalog=json.dumps(RESTART_CATALOG)),  # JSON is YAML
+    ]
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        "version: 1\nrules:\n  - name: restart-on-any-change\n    description: Restart the suspect deployment\n"
+        "    match: {cause: [change]}\n    actions:\n      - kind: kubectl_rollout_restart\n"
+        "        params: {deployment: '{{ service | k8s }}', namespace: '{{ namespace | k8s }}'}\n"
+    )
+    plans.append(fx.plan(report, context=ctx, catalog=path))
+    plans.append(fx.plan(report, context=ctx, catalog=str(path)))
+    for p in plans:
+        assert p["rationale"].startswith("Restart the suspect deployment"), p["rationale"]
+        assert [s["action"] for s in p["steps"]][:1] != [s["action"] for s in shipped["steps"]][:1]
+        assert "restart" in json.dumps(p["steps"])
+        assert p["steps"] == plans[0]["steps"]
+
+
+def test_default_catalog_round_trips_and_plans_like_the_shipped_one(report):
+    fx = _native.Fixer()
+    cat = faultline.default_catalog()
+    assert cat["version"] == 1 and any(r["name"] == "rollback-recent-deploy" for r in cat["rules"])
+    ctx = {"environment": "staging", "namespace": "shop"}
+    assert fx.plan(report, context=ctx, catalog=cat)["steps"] == fx.plan(report, context=ctx)["steps"]
+
+
+@pytest.mark.parametrize(
+    "catalog, message",
+    [
+        ({"rules": [{"name": "x", "actions": [{"kind": "teleport"}]}]}, "teleport"),
+        ({"rules": [{"name": "x", "actions": [{"kind": "kubectl_rollout_restart", "params": {}}]}]}, "deployment"),
+        ({"rules": [], "colour": "red"}, "colour"),
+        ({"version": 2, "rules": []}, "version 2"),
+        ("rules: [unclosed", "catalog"),
+    ],
+)
+def test_bad_catalogs_are_config_errors(report, catalog, message):
+    with pytest.raises(faultline.ConfigError, match=message):
+        _native.Fixer().plan(report, catalog=catalog)
+
+
+def test_analyze_plans_from_a_custom_catalog(example_bundle):
+    r = faultline.analyze_bundle(
+        example_bundle, config={"plan": {"enabled": True, "namespace": "shop"}}, catalog=RESTART_CATALOG
+    )
+    assert r["plan"] and r["plan"]["rationale"].startswith("Restart the suspect deployment")

@@ -39,6 +39,7 @@ from ._native import (
     MiningError,
     NotAllowedError,
     comparisons,
+    default_catalog,
     default_config,
     generate_key,
     render_markdown,
@@ -67,6 +68,7 @@ __all__ = [
     "analyze_bundle",
     "comparisons",
     "decompose",
+    "default_catalog",
     "default_config",
     "detect",
     "generate_key",
@@ -221,11 +223,24 @@ class TemplateMiner:
         return f"TemplateMiner(clusters={len(self)})"
 
 
-def analyze_bundle(path: Any, *, config: Mapping[str, Any] | None = None, llm: Any = None) -> dict[str, Any]:
+def analyze_bundle(
+    path: Any,
+    *,
+    config: Mapping[str, Any] | None = None,
+    llm: Any = None,
+    detector: Any = None,
+    catalog: Any = None,
+) -> dict[str, Any]:
     """Analyses an incident bundle directory; returns the report as a dict shaped like the JSON
     report (``hypotheses``, ``evidence``, ``anomalies``, ``templates``, ``timeline``, ...).
-    ``llm``: an object with ``complete(request: dict) -> str`` that narrates the report."""
-    return _native.analyze_bundle(str(path), config=config, llm=llm)
+
+    ``llm``: an object with ``complete(request: dict) -> str`` that narrates the report.
+    ``detector``: an object with ``detect(series: dict) -> list[dict]`` that replaces the
+    configured detector on every series (``series``: ``service``, ``metric``, ``labels``,
+    ``timestamps`` in ns, ``values``). ``catalog``: the fix catalog used when
+    ``config["plan"]["enabled"]`` (dict, list of rules, YAML text or path; see
+    :func:`default_catalog`)."""
+    return _native.analyze_bundle(str(path), config=config, llm=llm, detector=detector, catalog=catalog)
 
 
 def analyze(
@@ -237,6 +252,8 @@ def analyze(
     topology: Any = None,
     config: Mapping[str, Any] | None = None,
     llm: Any = None,
+    detector: Any = None,
+    catalog: Any = None,
 ) -> dict[str, Any]:
     """Analyses an incident from in-memory tables; returns the report as a dict.
 
@@ -246,6 +263,7 @@ def analyze(
     ``span_id``, attributes). ``events``: ``timestamp, service, kind`` (+ ``version``,
     ``description``). ``topology``: table ``source, target[, kind]`` or list of pairs.
     Tables may be pyarrow, polars, pandas or duckdb objects, or dicts of columns.
+    ``llm``, ``detector`` and ``catalog``: as for :func:`analyze_bundle`.
     """
     return _native.analyze(
         dict(incident),
@@ -255,6 +273,8 @@ def analyze(
         topology=_table(topology, "topology"),
         config=config,
         llm=llm,
+        detector=detector,
+        catalog=catalog,
     )
 
 

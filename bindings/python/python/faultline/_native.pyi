@@ -2,9 +2,44 @@
 module by tests/test_stubs.py)."""
 
 from os import PathLike
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, final
+
+from typing_extensions import Self
 
 __version__: str
+__all__ = [
+    "AdapterError",
+    "AnalysisError",
+    "ArrowData",
+    "BundleError",
+    "ConfigError",
+    "DetectError",
+    "FaultlineError",
+    "FixError",
+    "Fixer",
+    "InputError",
+    "InternalError",
+    "MiningError",
+    "NotAllowedError",
+    "TemplateMiner",
+    "analyze",
+    "analyze_bundle",
+    "comparisons",
+    "decompose",
+    "default_catalog",
+    "default_config",
+    "detect",
+    "detect_with",
+    "generate_key",
+    "mine",
+    "narrate",
+    "render_markdown",
+    "score",
+    "validate_config",
+    "verify_audit",
+    "__version__",
+    "_values_address",
+]
 
 class FaultlineError(Exception):
     causes: list[str]
@@ -20,6 +55,7 @@ class NotAllowedError(FixError): ...
 class AdapterError(FaultlineError): ...
 class InternalError(FaultlineError): ...
 
+@final
 class ArrowData:
     """An Arrow table or column exported through the Arrow PyCapsule interface."""
 
@@ -29,8 +65,9 @@ class ArrowData:
     def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]: ...
     def __len__(self) -> int: ...
 
+@final
 class TemplateMiner:
-    def __init__(self, config: Mapping[str, Any] | None = None) -> None: ...
+    def __new__(cls, config: Mapping[str, Any] | None = None) -> Self: ...
     def add(self, message: str) -> int: ...
     def add_many(self, messages: Any, *, raw: bool = False) -> ArrowData: ...
     def resolve(self, cluster_id: int) -> int: ...
@@ -72,6 +109,8 @@ def analyze_bundle(
     *,
     config: Mapping[str, Any] | None = None,
     llm: Any = None,
+    detector: Any = None,
+    catalog: Any = None,
 ) -> dict[str, Any]: ...
 def analyze(
     incident: Mapping[str, Any],
@@ -82,21 +121,26 @@ def analyze(
     topology: Any = None,
     config: Mapping[str, Any] | None = None,
     llm: Any = None,
+    detector: Any = None,
+    catalog: Any = None,
 ) -> dict[str, Any]: ...
 def render_markdown(report: Mapping[str, Any]) -> str: ...
 def narrate(report: Mapping[str, Any], llm: Any) -> str: ...
 
+@final
 class Fixer:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         audit_key: str | None = None,
         *,
         audit_path: str | PathLike[str] | None = None,
         notifier: Any = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def audit_public_key(self) -> str: ...
-    def plan(self, report: Mapping[str, Any], *, context: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    def plan(
+        self, report: Mapping[str, Any], *, context: Mapping[str, Any] | None = None, catalog: Any = None
+    ) -> dict[str, Any]: ...
     def preflight(
         self, plan: Mapping[str, Any], *, spec: Mapping[str, Any] | None = None, runner: Any = None
     ) -> dict[str, Any]: ...
@@ -132,6 +176,7 @@ class Fixer:
     def audit_records(self) -> list[dict[str, Any]]: ...
 
 def generate_key() -> tuple[str, str]: ...
+def default_catalog() -> dict[str, Any]: ...
 def comparisons(
     baseline: Mapping[str, Sequence[float]],
     canary: Mapping[str, Sequence[float]],
