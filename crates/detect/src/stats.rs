@@ -1,4 +1,5 @@
-//! Robust statistics: medians, MAD, a rolling sorted window, and the z → score map.
+//! Robust statistics: medians, MAD, and the z → score map (the rolling sorted window lives in
+//! [`crate::rolling`] and is re-exported here).
 
 /// Consistency constant: `1.4826 * MAD` estimates the standard deviation of a normal sample.
 pub const MAD_TO_SIGMA: f64 = 1.482_602_218_505_602;
@@ -94,128 +95,8 @@ fn exp2_neg(t: f64) -> f64 {
     p * scale
 }
 
-/// Windows up to this many values locate positions by a linear count, longer ones by binary
-/// search.
-const LINEAR_SEARCH_MAX: usize = 128;
-
-/// The last `capacity` values in arrival order and in sorted order, for O(capacity) updates
-/// and O(1) median / O(capacity) MAD queries with no allocation after construction.
-#[derive(Debug, Clone)]
-pub struct SortedWindow {
-    ring: Vec<f64>,
-    head: usize,
-    sorted: Vec<f64>,
-    capacity: usize,
-}
-
-impl SortedWindow {
-    /// An empty window of `capacity` values (at least 1).
-    pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
-        Self {
-            ring: Vec::with_capacity(capacity),
-            head: 0,
-            sorted: Vec::with_capacity(capacity),
-            capacity,
-        }
-    }
-    /// Number of values held.
-    pub fn len(&self) -> usize {
-        self.sorted.len()
-    }
-    /// Bytes of heap state (both copies of the window).
-    pub fn heap_bytes(&self) -> usize {
-        (self.ring.capacity() + self.sorted.capacity()) * std::mem::size_of::<f64>()
-    }
-    /// Whether no value is held.
-    pub fn is_empty(&self) -> bool {
-        self.sorted.is_empty()
-    }
-    /// Forgets every value.
-    pub fn clear(&mut self) {
-        self.ring.clear();
-        self.sorted.clear();
-        self.head = 0;
-    }
-    /// Adds a finite value, evicting the oldest when full: two binary searches and one
-    /// `memmove` of the values between the old and the new value's positions.
-    pub fn push(&mut self, v: f64) {
-        if self.ring.len() < self.capacity {
-            self.ring.push(v);
-            let at = self.sorted.partition_point(|&x| x < v);
-            self.sorted.insert(at, v);
-            return;
-        }
-        let old = std::mem::replace(&mut self.ring[self.head], v);
-        self.head += 1;
-        if self.head == self.capacity {
-            self.head = 0;
-        }
-        // `old` is present at `i` (it was inserted and never removed).
-        let (i, j) = if self.sorted.len() <= LINEAR_SEARCH_MAX {
-            // Short windows: one branch-free counting pass (vectorises) beats two binary
-            // searches with unpredictable branches.
-            self.sorted.iter().fold((0usize, 0usize), |(i, j), &x| {
-                (i + usize::from(x < old), j + usize::from(x < v))
-            })
-        } else {
-            (
-                self.sorted.partition_point(|&x| x < old),
-                self.sorted.partition_point(|&x| x < v),
-            )
-        };
-        let i = i.min(self.sorted.len() - 1);
-        if j > i {
-            self.sorted.copy_within(i + 1..j, i);
-            self.sorted[j - 1] = v;
-        } else {
-            self.sorted.copy_within(j..i, j + 1);
-            self.sorted[j] = v;
-        }
-    }
-    /// Number of held values strictly below `v`.
-    pub fn count_below(&self, v: f64) -> usize {
-        self.sorted.partition_point(|&x| x < v)
-    }
-    /// Median of the held values (NaN when empty).
-    pub fn median(&self) -> f64 {
-        let n = self.sorted.len();
-        if n == 0 {
-            return f64::NAN;
-        }
-        if n % 2 == 1 {
-            self.sorted[n / 2]
-        } else {
-            0.5 * (self.sorted[n / 2 - 1] + self.sorted[n / 2])
-        }
-    }
-    /// Value at quantile `q` in [0, 1] (nearest rank; NaN when empty).
-    pub fn quantile(&self, q: f64) -> f64 {
-        let n = self.sorted.len();
-        if n == 0 {
-            return f64::NAN;
-        }
-        let i = ((n - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
-        self.sorted[i.min(n - 1)]
-    }
-    /// The normaliser of a ratio score: the `q` quantile of the held values, capped at
-    /// `cap_mult` times their 0.9 quantile when `cap_mult > 0` (so that one huge past
-    /// anomaly does not hide the next one).
-    pub fn normaliser(&self, q: f64, cap_mult: f64) -> f64 {
-        let m = self.quantile(q);
-        if cap_mult > 0.0 {
-            m.min(cap_mult * self.quantile(0.9))
-        } else {
-            m
-        }
-    }
-    /// Median absolute deviation from `center` (unscaled), in O(log capacity): the deviations
-    /// are two sorted sequences (below and above `center`), and the middle order statistics of
-    /// their union come from a binary search over how many each contributes.
-    pub fn mad(&self, center: f64) -> f64 {
-        mad_of_sorted(&self.sorted, center)
-    }
-}
+/// The rolling sorted window, generic over `f64`/`f32` (defined in [`crate::rolling`]).
+pub use crate::rolling::SortedWindow;
 
 /// Median of an ascending slice (NaN when empty).
 pub fn median_of_sorted(s: &[f64]) -> f64 {
@@ -234,13 +115,27 @@ pub fn median_of_sorted(s: &[f64]) -> f64 {
 /// statistics of their union come from a binary search over how many each contributes. NaN
 /// when empty.
 pub fn mad_of_sorted(s: &[f64], center: f64) -> f64 {
-    let n = s.len();
+    mad_of_sorted_by(s.len(), |i| s[i], center)
+}
+
+/// [`mad_of_sorted`] of the ascending sequence `at(0..n)`.
+pub(crate) fn mad_of_sorted_by(n: usize, at: impl Fn(usize) -> f64, center: f64) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    let split = s.partition_point(|&x| x < center);
-    let below = |i: usize| center - s[split - 1 - i];
-    let above = |j: usize| s[split + j] - center;
+    // First index not below `center` (binary search on the accessor).
+    let (mut lo, mut hi) = (0usize, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if at(mid) < center {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let split = lo;
+    let below = |i: usize| center - at(split - 1 - i);
+    let above = |j: usize| at(split + j) - center;
     let (na, nb) = (split, n - split);
     if n % 2 == 1 {
         kth_of_two(n / 2, below, na, above, nb)
@@ -327,7 +222,7 @@ mod tests {
             let mut w = SortedWindow::new(cap);
             for v in [3.0, 1.0, 2.0, 8.0, 8.0, 1.0] {
                 w.push(v);
-                let tail: Vec<f64> = w.sorted.clone();
+                let tail: Vec<f64> = w.sorted().to_vec();
                 let (m, mad) = median_mad(&tail).unwrap();
                 assert_eq!((w.median(), w.mad(m)), (m, mad));
             }

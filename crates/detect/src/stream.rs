@@ -32,7 +32,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{SortedWindow, MAD_TO_SIGMA};
+use crate::rolling::SortedWindow;
+use crate::stats::MAD_TO_SIGMA;
 use crate::DetectError;
 use faultline_core::Timestamp;
 
@@ -191,11 +192,11 @@ impl Resolution {
         }
         let mean = self.sum / self.s as f64;
         let z = if self.baseline.len() >= 8 {
-            let med = self.baseline.median();
-            let spread = MAD_TO_SIGMA * self.baseline.mad(med);
+            let (med, mad) = self.baseline.median_mad();
+            let spread = MAD_TO_SIGMA * mad;
             // Floor: a tiny fraction of the level and of the baseline's full range, so flat
             // baselines give large but finite deviations.
-            let range = self.baseline.quantile(1.0) - self.baseline.quantile(0.0);
+            let range = self.baseline.max() - self.baseline.min();
             let floor = 1e-3 * range.max(1e-6 * med.abs()).max(1e-12);
             (mean - med).abs() / spread.max(floor)
         } else {
@@ -257,74 +258,14 @@ impl SlidingMax {
 /// may rank differently, and the maximum is rounded by as much.
 #[derive(Debug, Clone)]
 struct Normalised {
-    window: CalibrationWindow,
+    window: SortedWindow<f32>,
     block: f64,
-}
-
-/// The last `capacity` values in arrival and sorted order, in `f32`.
-#[derive(Debug, Clone)]
-struct CalibrationWindow {
-    ring: Vec<f32>,
-    head: usize,
-    sorted: Vec<f32>,
-    capacity: usize,
-}
-
-impl CalibrationWindow {
-    fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
-        Self {
-            ring: Vec::with_capacity(capacity),
-            head: 0,
-            sorted: Vec::with_capacity(capacity),
-            capacity,
-        }
-    }
-    fn len(&self) -> usize {
-        self.sorted.len()
-    }
-    fn heap_bytes(&self) -> usize {
-        (self.ring.capacity() + self.sorted.capacity()) * std::mem::size_of::<f32>()
-    }
-    fn max(&self) -> f64 {
-        self.sorted.last().map_or(f64::NAN, |&v| f64::from(v))
-    }
-    fn count_below(&self, x: f64) -> usize {
-        self.sorted.partition_point(|&v| f64::from(v) < x)
-    }
-    /// Adds a value (NaN-free; beyond the `f32` range it saturates to infinity).
-    fn push(&mut self, x: f64) {
-        let v = x as f32;
-        if self.ring.len() < self.capacity {
-            self.ring.push(v);
-            let at = self.sorted.partition_point(|&y| y < v);
-            self.sorted.insert(at, v);
-            return;
-        }
-        let old = std::mem::replace(&mut self.ring[self.head], v);
-        self.head += 1;
-        if self.head == self.capacity {
-            self.head = 0;
-        }
-        let i = self
-            .sorted
-            .partition_point(|&y| y < old)
-            .min(self.sorted.len() - 1);
-        let j = self.sorted.partition_point(|&y| y < v);
-        if j > i {
-            self.sorted.copy_within(i + 1..j, i);
-            self.sorted[j - 1] = v;
-        } else {
-            self.sorted.copy_within(j..i, j + 1);
-            self.sorted[j] = v;
-        }
-    }
 }
 
 impl Normalised {
     fn new(calibration: usize, block: usize) -> Self {
         Self {
-            window: CalibrationWindow::new(calibration),
+            window: SortedWindow::new(calibration),
             block: block as f64,
         }
     }
@@ -347,7 +288,8 @@ impl Normalised {
         } else {
             0.0
         };
-        self.window.push(x);
+        // NaN-free; beyond the `f32` range it saturates to infinity.
+        self.window.push(x as f32);
         r
     }
 }
