@@ -150,7 +150,9 @@ impl Detector for SegmentDetector {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum DetectorConfig {
-    /// [`detect_series`]: level shifts, trends and point outliers (the default).
+    /// [`detect_series`]: level shifts / changepoints (CUSUM binary segmentation), trends and
+    /// point outliers (the default). Also accepted as `"method": "level_shift"`.
+    #[serde(alias = "level_shift")]
     Segment(DetectConfig),
     /// Rolling median/MAD z-score, run online over the series.
     RobustZ(RobustZConfig),
@@ -164,6 +166,10 @@ pub enum DetectorConfig {
     Iqr(crate::IqrConfig),
     /// Volatility changes ([`crate::detect_variance`]).
     Variance(crate::VarianceConfig),
+    /// Several aggregation windows fused ([`crate::MultiRes`]), run online: a lone noisy point
+    /// is not an anomaly, a sustained shift is (reported as a `LevelShift` when the alert lasts
+    /// at least the `min_agree`-th shortest window, else as a `Point`).
+    MultiRes(crate::MultiResConfig),
 }
 
 impl Default for DetectorConfig {
@@ -200,6 +206,19 @@ impl DetectorConfig {
                     crate::SeasonalZ::try_new(c.clone()).expect("validated above")
                 }))
             }
+            Self::MultiRes(c) => {
+                crate::MultiRes::try_new(c.clone())?;
+                let mut rs = c.resolutions_samples.clone();
+                rs.sort_unstable();
+                let sustained = rs.get(c.min_agree - 1).copied().unwrap_or(1);
+                let c = c.clone();
+                Box::new(
+                    OnlineBatch::new("multi_resolution", 0.5, 2, move || {
+                        crate::MultiRes::try_new(c.clone()).expect("validated above")
+                    })
+                    .level_shift_after(sustained),
+                )
+            }
             Self::Iqr(c) => {
                 crate::IqrFence::try_new(c.clone())?;
                 let c = c.clone();
@@ -219,6 +238,7 @@ pub struct OnlineBatch<F> {
     min_score: f64,
     merge_gap_samples: usize,
     make: F,
+    level_shift_samples: Option<usize>,
 }
 
 impl<F> OnlineBatch<F> {
@@ -229,7 +249,15 @@ impl<F> OnlineBatch<F> {
             min_score,
             merge_gap_samples,
             make,
+            level_shift_samples: None,
         }
+    }
+
+    /// Reports runs of at least `samples` samples as `LevelShift` anomalies instead of `Point`
+    /// (their expected value is still the median before the run).
+    pub fn level_shift_after(mut self, samples: usize) -> Self {
+        self.level_shift_samples = Some(samples.max(1));
+        self
     }
 }
 
@@ -267,7 +295,10 @@ impl<D: OnlineDetector, F: Fn() -> D> Detector for OnlineBatch<F> {
                     upper: med + spread,
                 },
                 scores[peak],
-                AnomalyKind::Point,
+                match self.level_shift_samples {
+                    Some(n) if b + 1 - a >= n => AnomalyKind::LevelShift,
+                    _ => AnomalyKind::Point,
+                },
                 self.name,
             ));
             k = e + 1;

@@ -30,7 +30,8 @@
 //!   `faultline detect` (NAB-style streams);
 //! - [`OnlineDetector`]: [`RobustZ`] (median/MAD) and [`RollingZ`] (mean/sd), one point at a
 //!   time with bounded state; [`SeasonalZ`] (robust Holt-Winters residuals) for seasonal
-//!   series;
+//!   series; [`MultiRes`] (several aggregation windows fused, so a lone noisy point is not an
+//!   alert but a sustained shift is);
 //! - [`stl()`] / [`StlParams`] / [`Decomposition`]: STL matching statsmodels in f64;
 //!   [`mstl()`] for several periods;
 //! - [`sh_esd`] (Seasonal-Hybrid ESD), [`IqrFence`] (Tukey's fences), [`detect_variance`]
@@ -48,6 +49,7 @@ pub mod esd;
 pub mod forecast;
 pub mod iqr;
 pub mod mstl;
+pub mod multires;
 mod novelty;
 pub mod online;
 pub mod red;
@@ -65,6 +67,7 @@ pub use esd::{sh_esd, EsdDirection, ShEsdConfig};
 pub use forecast::{forecast, time_to_threshold, Forecast, ForecastConfig, ThresholdSide};
 pub use iqr::{IqrConfig, IqrFence};
 pub use mstl::{mstl, MstlDecomposition, MstlParams};
+pub use multires::{MultiRes, MultiResConfig};
 pub use online::{OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig};
 pub use seasonal_z::{SeasonalZ, SeasonalZConfig};
 pub use stl::{stl, Decomposition, StlParams};

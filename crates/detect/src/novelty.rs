@@ -143,7 +143,7 @@ impl Novelty {
         }
         for c in c0..=c1 {
             let m = self.chunk_min[c];
-            if self.best.len() == k && !(m < self.best[k - 1]) {
+            if self.best.len() == k && !below(m, self.best[k - 1]) {
                 continue;
             }
             self.visit(c, first, last);
@@ -158,13 +158,19 @@ impl Novelty {
         for &d in &self.dist[lo..hi] {
             // Fast rejection on the raw value: once `best` is full, NaN (counting as +inf)
             // and anything not below the k-th best cannot enter.
-            if self.best.len() == k && !(d < self.best[k - 1]) {
+            if self.best.len() == k && !below(d, self.best[k - 1]) {
                 continue;
             }
             let d = if d.is_nan() { f64::INFINITY } else { d.max(0.0) };
             insert_smallest(&mut self.best, k, d, |&b| b);
         }
     }
+}
+
+/// `x < y`, false when either is NaN (so `!below(x, y)` means "not below", NaN included).
+#[inline]
+fn below(x: f64, y: f64) -> bool {
+    x.partial_cmp(&y) == Some(std::cmp::Ordering::Less)
 }
 
 /// Keeps `v` (ascending by `key`, at most `k` long, `k >= 1`) the `k` smallest items offered:
@@ -174,7 +180,7 @@ impl Novelty {
 fn insert_smallest<T: Copy>(v: &mut Vec<T>, k: usize, x: T, key: impl Fn(&T) -> f64) {
     let kx = key(&x);
     if v.len() == k {
-        if !(kx < key(&v[k - 1])) {
+        if !below(kx, key(&v[k - 1])) {
             return;
         }
         v.pop();
