@@ -1,12 +1,15 @@
-"""Python vs Rust on the same data, in one run: detection on a 1M-point series passed as a
+"""Python vs Rust on the same data, side by side: detection on a 1M-point series passed as a
 pyarrow and a polars column, and mining 1M log lines from a pyarrow string column.
 
-    python bench/bench.py [--points N] [--lines N] [--repeats R]
+    python bench/bench.py [--points N] [--lines N] [--pairs P] [--runs R] [--only NAME,...]
 
-Builds and runs the Rust side (`cargo run --release --example bench_native`) on the files this
-script writes, then times the same calls through the installed `faultline` package (install it
-in release first: `maturin develop --release`, or use bench/run.sh). Prints one line per call
-with both times and the ratio python/rust.
+Starts the Rust side (`cargo run --release --example bench_native`, the same facade calls on
+the same data, kept running) and alternates with the installed `faultline` package call by
+call: each measurement is a pair (Rust, then Python; the next pair Python first), so a load
+swing on a shared machine hits both sides of a pair. A run reports, per call, the median
+Rust and Python times of its pairs and the median of the pairs' ratios python/rust; with
+several runs the last lines give the median ratio over the runs. Install the package in
+release first (`maturin develop --release`, or use bench/run.sh).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,62 +57,97 @@ def make_lines(n: int) -> list[str]:
     return [forms[rng.randrange(len(forms))]() for _ in range(n)]
 
 
-def best_ms(repeats: int, f) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f()
-        best = min(best, (time.perf_counter() - t) * 1e3)
-    return best
+class RustSide:
+    """The bench_native process: one measurement per request, elapsed ms back."""
+
+    def __init__(self, data: Path) -> None:
+        target = os.environ.get("CARGO_TARGET_DIR", str(Path.home() / ".cache" / "faultline-target"))
+        cmd = ["cargo", "run", "--quiet", "--release", "-p", "faultline-python", "--example", "bench_native", "--", str(data)]
+        env = {**os.environ, "CARGO_TARGET_DIR": target}
+        self.proc = subprocess.Popen(cmd, cwd=HERE.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("bench_native did not start")
+
+    def ms(self, name: str) -> float:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(name + "\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait()
 
 
-def rust_side(data: Path, repeats: int) -> dict[str, float]:
-    target = os.environ.get("CARGO_TARGET_DIR", str(Path.home() / ".cache" / "faultline-target"))
-    cmd = ["cargo", "run", "--quiet", "--release", "-p", "faultline-python", "--example", "bench_native", "--", str(data), str(repeats)]
-    out = subprocess.run(cmd, cwd=HERE.parent, check=True, capture_output=True, text=True, env={**os.environ, "CARGO_TARGET_DIR": target})
-    times = {}
-    for line in out.stdout.splitlines():
-        _, name, ms = line.split()
-        times[name] = float(ms)
-    return times
+def py_ms(f) -> float:
+    t = time.perf_counter()
+    f()
+    return (time.perf_counter() - t) * 1e3
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--lines", type=int, default=1_000_000)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--pairs", type=int, default=3, help="Rust/Python pairs per call and run")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated calls (score, detect, mine)")
     args = ap.parse_args()
 
     values = make_values(args.points)
     lines = make_lines(args.lines)
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        values.astype("<f8").tofile(d / "values.f64")
-        (d / "lines.txt").write_text("\n".join(lines) + "\n")
-        rust = rust_side(d, args.repeats)
-
     ts = pa.array(np.arange(args.points, dtype=np.int64) * 1_000_000_000, pa.timestamp("ns"))
     pa_values = pa.array(values)
     pl_values = pl.Series("value", values)
     pa_lines = pa.array(lines, pa.string())
-
-    py = {
-        "score": best_ms(args.repeats, lambda: faultline.score(pa_values)),
-        "score[polars]": best_ms(args.repeats, lambda: faultline.score(pl_values)),
-        "detect": best_ms(args.repeats, lambda: faultline.detect(pa_values, ts)),
-        "detect[polars]": best_ms(args.repeats, lambda: faultline.detect(pl_values, ts)),
-        "mine": best_ms(args.repeats, lambda: faultline.mine(pa_lines)),
+    calls = {
+        "score": lambda: faultline.score(pa_values),
+        "score[polars]": lambda: faultline.score(pl_values),
+        "detect": lambda: faultline.detect(pa_values, ts),
+        "detect[polars]": lambda: faultline.detect(pl_values, ts),
+        "mine": lambda: faultline.mine(pa_lines),
     }
-    print(f"faultline {faultline.__version__}; {args.points} points, {args.lines} log lines, best of {args.repeats}")
+    only = {n for n in args.only.split(",") if n}
+    calls = {k: f for k, f in calls.items() if not only or k.split("[")[0] in only}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        values.astype("<f8").tofile(d / "values.f64")
+        (d / "lines.txt").write_text("\n".join(lines) + "\n")
+        rust = RustSide(d)
+        try:
+            ratios: dict[str, list[float]] = {k: [] for k in calls}
+            print(f"faultline {faultline.__version__}; {args.points} points, {args.lines} log lines; "
+                  f"{args.runs} runs of {args.pairs} interleaved rust/python pairs per call")
+            for run in range(1, args.runs + 1):
+                print(f"run {run} (load {os.getloadavg()[0]:.1f})")
+                for name, f in calls.items():
+                    base = name.split("[")[0]
+                    r_ms, p_ms, pair = [], [], []
+                    for i in range(args.pairs):
+                        if i % 2 == 0:
+                            r, p = rust.ms(base), py_ms(f)
+                        else:
+                            p, r = py_ms(f), rust.ms(base)
+                        r_ms.append(r)
+                        p_ms.append(p)
+                        pair.append(p / r)
+                    ratio = statistics.median(pair)
+                    ratios[name].append(ratio)
+                    src = "polars" if "polars" in name else "pyarrow"
+                    print(f"  {name:15s} rust {statistics.median(r_ms):9.2f} ms   python ({src} column) "
+                          f"{statistics.median(p_ms):9.2f} ms   ratio {ratio:5.3f}  (floor {FLOORS[base]})")
+        finally:
+            rust.close()
     worst = 0.0
-    for name, ms in py.items():
+    print(f"median ratio over {args.runs} runs")
+    for name, rs in ratios.items():
         base = name.split("[")[0]
-        ratio = ms / rust[base]
-        floor = FLOORS[base]
-        worst = max(worst, ratio / floor)
-        src = "polars" if "polars" in name else "pyarrow"
-        print(f"{name:15s} rust {rust[base]:9.2f} ms   python ({src} column) {ms:9.2f} ms   ratio {ratio:5.3f}  (floor {floor})")
+        m = statistics.median(rs)
+        worst = max(worst, m / FLOORS[base])
+        print(f"  {name:15s} ratio {m:5.3f}  (floor {FLOORS[base]}; runs: {', '.join(f'{r:.3f}' for r in rs)})")
     return 0 if worst <= 1.0 else 1
 
 

@@ -1,32 +1,24 @@
-//! The Rust side of `bench/bench.py`: the same facade calls on the same data, timed in one
-//! process. Reads the files bench.py writes (`values.f64`: little-endian f64, `lines.txt`: one
-//! message per line) and prints one `rust <name> <best ms>` line per measurement.
+//! The Rust side of `bench/bench.py`: the same facade calls on the same data, in a process
+//! that bench.py keeps running so that the two sides alternate call by call (a load swing on
+//! the shared machine then hits both sides of a pair alike).
 //!
-//! `cargo run --release -p faultline-python --example bench_native -- DIR REPEATS`
+//! Reads the files bench.py writes (`values.f64`: little-endian f64, `lines.txt`: one message
+//! per line), prints `ready`, then for every line on stdin naming a measurement (`score`,
+//! `detect`, `mine`) runs it once and prints the elapsed milliseconds.
+//!
+//! `cargo run --release -p faultline-python --example bench_native -- DIR`
 
 #![allow(clippy::print_stdout)] // a benchmark program: its output is the result
 
+use std::io::{BufRead, Write};
 use std::time::Instant;
 
 use faultline::cluster::{ClusterId, MinerConfig, TemplateMiner};
 use faultline::core::{Series, SeriesKey, Timestamp};
 use faultline::detect::{detect_series, score_stream, DetectConfig, StreamConfig};
 
-fn best_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
-    (0..repeats)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .fold(f64::INFINITY, f64::min)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let dir = std::path::PathBuf::from(args.next().ok_or("usage: bench_native DIR [REPEATS]")?);
-    let repeats: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(5);
-
+    let dir = std::path::PathBuf::from(std::env::args().nth(1).ok_or("usage: bench_native DIR")?);
     let bytes = std::fs::read(dir.join("values.f64"))?;
     let values: Vec<f64> = bytes
         .chunks_exact(8)
@@ -35,27 +27,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ts: Vec<Timestamp> = (0..values.len() as i64).map(Timestamp::from_secs).collect();
     let text = std::fs::read_to_string(dir.join("lines.txt"))?;
     let lines: Vec<&str> = text.lines().collect();
-
-    let cfg = StreamConfig::default();
-    let ms = best_ms(repeats, || {
-        std::hint::black_box(score_stream(&ts, &values, &cfg));
-    });
-    println!("rust score {ms:.3}");
-
     let series = Series::new(SeriesKey::new("series", "value"), ts.clone(), values.clone())?;
-    let dcfg = DetectConfig::default();
-    let ms = best_ms(repeats, || {
-        std::hint::black_box(detect_series(&series, &dcfg).expect("valid config"));
-    });
-    println!("rust detect {ms:.3}");
+    let (scfg, dcfg, mcfg) = (StreamConfig::default(), DetectConfig::default(), MinerConfig::default());
 
-    let mcfg = MinerConfig::default();
-    let ms = best_ms(repeats, || {
-        let mut miner = TemplateMiner::new(mcfg.clone()).expect("valid config");
-        let ids: Vec<u32> = lines.iter().map(|l| miner.add(l).0).collect();
-        let resolved: Vec<u32> = ids.iter().map(|&i| miner.resolve(ClusterId(i)).0).collect();
-        std::hint::black_box(resolved);
-    });
-    println!("rust mine {ms:.3}");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready")?;
+    out.flush()?;
+    for cmd in std::io::stdin().lock().lines() {
+        let cmd = cmd?;
+        let t = Instant::now();
+        match cmd.trim() {
+            "score" => {
+                std::hint::black_box(score_stream(&ts, &values, &scfg));
+            }
+            "detect" => {
+                std::hint::black_box(detect_series(&series, &dcfg)?);
+            }
+            "mine" => {
+                let mut miner = TemplateMiner::new(mcfg.clone())?;
+                let ids: Vec<u32> = lines.iter().map(|l| miner.add(l).0).collect();
+                let resolved: Vec<u32> = ids.iter().map(|&i| miner.resolve(ClusterId(i)).0).collect();
+                std::hint::black_box(resolved);
+            }
+            other => return Err(format!("unknown measurement {other:?}").into()),
+        }
+        writeln!(out, "{:.3}", t.elapsed().as_secs_f64() * 1e3)?;
+        out.flush()?;
+    }
     Ok(())
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::adapters::PyDetector;
 use crate::columns::{self, Column};
 use crate::convert;
-use crate::errors::{input_error, IntoPy};
+use crate::errors::input_error;
 
 /// The host pieces of an analysis besides the configuration: a Python detector replacing the
 /// configured one, and a fix catalog replacing the shipped one.
