@@ -6,8 +6,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use faultline_detect::{
-    stl, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig,
-    StlParams, StreamConfig, StreamDetector,
+    stl, MultiRes, MultiResConfig, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig,
+    SeasonalZ, SeasonalZConfig, StlParams, StreamConfig, StreamDetector,
 };
 
 /// Seeded noisy daily-ish series with a few spikes.
@@ -63,6 +63,16 @@ fn online(c: &mut Criterion) {
             });
         }
     }
+    g.bench_function("multi_res_1_6_72", |b| {
+        b.iter(|| {
+            let mut d = MultiRes::try_new(MultiResConfig::default()).expect("valid default");
+            let mut acc = 0.0;
+            for &v in &data {
+                acc += d.update(v);
+            }
+            black_box(acc)
+        })
+    });
     g.bench_function("seasonal_z_p288", |b| {
         b.iter(|| {
             let mut d = SeasonalZ::try_new(SeasonalZConfig::default()).expect("valid default");

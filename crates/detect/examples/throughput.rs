@@ -8,8 +8,8 @@
 use std::hint::black_box;
 
 use faultline_detect::{
-    OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ, SeasonalZConfig,
-    StreamConfig, StreamDetector,
+    MultiRes, MultiResConfig, OnlineDetector, RobustZ, RobustZConfig, RollingZ, RollingZConfig, SeasonalZ,
+    SeasonalZConfig, StreamConfig, StreamDetector,
 };
 
 /// User + system CPU seconds of this process (0 when /proc is unavailable).
@@ -95,6 +95,10 @@ fn main() {
             d.iter().map(|&v| z.update(v)).sum()
         });
     }
+    measure("multi_res (1, 6, 72)", &data, secs, |d| {
+        let mut z = MultiRes::try_new(MultiResConfig::default()).expect("valid default");
+        d.iter().map(|&v| z.update(v)).sum()
+    });
     measure("seasonal_z (period 288)", &data, secs, |d| {
         let mut z = SeasonalZ::try_new(SeasonalZConfig::default()).expect("valid default");
         d.iter().map(|&v| z.update(v)).sum()

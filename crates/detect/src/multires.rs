@@ -10,12 +10,13 @@
 //!    resolution, taken every `hop = max(1, r / 4)` samples (so a 6 h window at 5 min samples,
 //!    `r = 72`, has a baseline spanning `64 × 18` samples, four days, in 64 values). The current
 //!    aggregate is scored before it enters the baseline (causal).
-//! 3. **Score** `1 - 2^-(z / threshold_sigma)^2` of `z = |aggregate - median| / spread`, the
-//!    spread floored at `min_relative_scale × |median|` (0 until the baseline holds 8 points).
+//! 3. **Deviation** `z = |aggregate - median| / spread`, the spread floored at
+//!    `min_relative_scale × |median|` (0 until the baseline holds 8 points), and its score
+//!    `1 - 2^-(z / threshold_sigma)^2` (0.5 at the threshold).
 //!
 //! **Fusion rule**: the fused score is the `min_agree`-th largest of the resolutions' scores
 //! (an order statistic: `min_agree = 1` is the maximum, the most sensitive; `min_agree = n` the
-//! minimum, the most conservative). With the default `min_agree = 2` of three resolutions a
+//! minimum, the most conservative), computed as the score of the `min_agree`-th largest `z`. With the default `min_agree = 2` of three resolutions a
 //! sample alerts only when two resolutions agree: a lone spike is seen by the finest one only,
 //! a sustained shift by all of them in turn.
 //!
@@ -95,6 +96,9 @@ struct Level {
     baseline: SortedWindow<f64>,
     hop: usize,
     since_push: usize,
+    /// Baseline median and spread, recomputed when the baseline changes (every `hop`
+    /// samples); `None` until it holds 8 aggregates.
+    base: Option<(f64, f64)>,
 }
 
 impl Level {
@@ -104,10 +108,11 @@ impl Level {
             baseline: SortedWindow::new(baseline_points),
             hop: (r / 4).max(1),
             since_push: 0,
+            base: None,
         }
     }
 
-    /// Pushes `v`; returns the score of the new aggregate against the baseline (0 until the
+    /// Pushes `v`; returns `|z|` of the new aggregate against the baseline (0 until the
     /// window is full and the baseline holds 8 aggregates), then feeds the baseline every
     /// `hop` samples.
     fn update(&mut self, v: f64, cfg: &MultiResConfig) -> f64 {
@@ -116,33 +121,36 @@ impl Level {
             return 0.0;
         }
         let agg = self.recent.median();
-        let score = if self.baseline.len() >= 8 {
-            let (med, mad) = self.baseline.median_mad();
-            let spread = (MAD_TO_SIGMA * mad).max(cfg.min_relative_scale * med.abs());
-            let d = agg - med;
-            let z = if spread > 0.0 {
-                d / spread
-            } else if d != 0.0 {
-                f64::INFINITY
-            } else {
-                0.0
-            };
-            score_from_z_fast(z, cfg.threshold_sigma)
-        } else {
-            0.0
+        let z = match self.base {
+            Some((med, spread)) => {
+                let d = (agg - med).abs();
+                if spread > 0.0 {
+                    d / spread
+                } else if d > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                }
+            }
+            None => 0.0,
         };
         self.since_push += 1;
         if self.since_push >= self.hop {
             self.baseline.push(agg);
             self.since_push = 0;
+            if self.baseline.len() >= 8 {
+                let (med, mad) = self.baseline.median_mad();
+                self.base = Some((med, (MAD_TO_SIGMA * mad).max(cfg.min_relative_scale * med.abs())));
+            }
         }
-        score
+        z
     }
 
     fn clear(&mut self) {
         self.recent.clear();
         self.baseline.clear();
         self.since_push = 0;
+        self.base = None;
     }
 
     fn heap_bytes(&self) -> usize {
@@ -174,7 +182,8 @@ impl Level {
 pub struct MultiRes {
     cfg: MultiResConfig,
     levels: Vec<Level>,
-    scores: Vec<f64>,
+    /// `|z|` per resolution for the last sample.
+    zs: Vec<f64>,
 }
 
 impl MultiRes {
@@ -187,15 +196,16 @@ impl MultiRes {
                 .iter()
                 .map(|&r| Level::new(r, cfg.baseline_points))
                 .collect(),
-            scores: Vec::with_capacity(cfg.resolutions_samples.len()),
+            zs: Vec::with_capacity(cfg.resolutions_samples.len()),
             cfg,
         })
     }
 
-    /// The per-resolution scores of the last sample, in the order of
+    /// The per-resolution deviations `|z|` (robust standard units of each resolution's
+    /// aggregates) of the last sample, in the order of
     /// [`MultiResConfig::resolutions_samples`] (empty before the first finite sample).
-    pub fn resolution_scores(&self) -> &[f64] {
-        &self.scores
+    pub fn resolution_z(&self) -> &[f64] {
+        &self.zs
     }
 
     /// Bytes of state held per series (struct plus heap).
@@ -206,7 +216,7 @@ impl MultiRes {
                 .iter()
                 .map(|l| std::mem::size_of::<Level>() + l.heap_bytes())
                 .sum::<usize>()
-            + self.scores.capacity() * 8
+            + self.zs.capacity() * 8
     }
 }
 
@@ -233,22 +243,22 @@ impl OnlineDetector for MultiRes {
         if !value.is_finite() {
             return 0.0;
         }
-        self.scores.clear();
+        self.zs.clear();
         for l in &mut self.levels {
-            self.scores.push(l.update(value, &self.cfg));
+            self.zs.push(l.update(value, &self.cfg));
         }
-        let s = kth_largest(&self.scores, self.cfg.min_agree);
-        if s.is_finite() {
-            s.clamp(0.0, 1.0)
-        } else {
-            0.0
-        }
+        // The score is monotone in |z|: the k-th largest score is the score of the k-th
+        // largest |z| (one exponential per sample instead of one per resolution).
+        score_from_z_fast(
+            kth_largest(&self.zs, self.cfg.min_agree),
+            self.cfg.threshold_sigma,
+        )
     }
     fn reset(&mut self) {
         for l in &mut self.levels {
             l.clear();
         }
-        self.scores.clear();
+        self.zs.clear();
     }
     fn name(&self) -> &'static str {
         "multi_resolution"
