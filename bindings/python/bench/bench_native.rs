@@ -28,7 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(dir.join("lines.txt"))?;
     let lines: Vec<&str> = text.lines().collect();
     let series = Series::new(SeriesKey::new("series", "value"), ts.clone(), values.clone())?;
-    let (scfg, dcfg, mcfg) = (StreamConfig::default(), DetectConfig::default(), MinerConfig::default());
+    let (scfg, dcfg, mcfg) = (
+        StreamConfig::default(),
+        DetectConfig::default(),
+        MinerConfig::default(),
+    );
 
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready")?;
