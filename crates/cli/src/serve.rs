@@ -20,8 +20,15 @@ pub struct ServeArgs {
     #[arg(long)]
     listen: Option<String>,
     /// SQLite file of the embedded store (default ./faultline.db).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "database_url")]
     database: Option<PathBuf>,
+    /// Use a PostgreSQL store instead of the embedded one:
+    /// `postgres://user:password@host:5432/dbname?sslmode=disable` (no TLS: loopback, a Unix
+    /// socket or a private network). Prefer the FAULTLINE_DATABASE_URL environment variable: a
+    /// password on the command line is visible to other local users. Needs the `postgres`
+    /// cargo feature (default on).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     /// Directory of incident bundles to load and analyse at start. Default: the example
     /// incidents, generated next to the database file.
     #[arg(long)]
@@ -72,6 +79,9 @@ pub fn run(a: ServeArgs) -> Result<(), Error> {
     }
     if let Some(d) = a.database {
         cfg.database_path = d;
+    }
+    if let Some(u) = a.database_url {
+        cfg.database_url = Some(faultline_server::store::DatabaseUrl::new(u));
     }
     if a.no_preload {
         cfg.preload_dir = None;

@@ -40,9 +40,16 @@ pub struct ServerConfig {
     pub listen_addr: String,
     /// SQLite database file of the embedded store (created if missing).
     pub database_path: PathBuf,
-    /// `postgres://…` URL of a PostgreSQL store instead of the embedded one. No PostgreSQL
-    /// store exists yet: setting it is a configuration error rather than silently ignored.
-    pub database_url: Option<String>,
+    /// PostgreSQL connection string (`postgres://user:password@host:port/dbname?sslmode=disable`
+    /// or libpq `key=value` pairs) of a PostgreSQL store instead of the embedded one. Needs the
+    /// cargo feature `postgres` (a build without it refuses the setting). Its password is
+    /// never logged; prefer `FAULTLINE_DATABASE_URL` to a file or a command line.
+    pub database_url: Option<crate::store::DatabaseUrl>,
+    /// Schema of the PostgreSQL store's tables (created if missing; a lower-case identifier);
+    /// default: the connection's `search_path`.
+    pub database_schema: Option<String>,
+    /// Most connections the PostgreSQL store opens.
+    pub database_max_connections: usize,
     /// `synchronous = FULL` for the embedded store: every commit survives power loss (slower).
     /// The default survives a process crash.
     pub database_sync_full: bool,
@@ -83,6 +90,8 @@ impl Default for ServerConfig {
             listen_addr: "127.0.0.1:7878".into(),
             database_path: PathBuf::from("faultline.db"),
             database_url: None,
+            database_schema: None,
+            database_max_connections: 8,
             database_sync_full: false,
             api_keys_file: None,
             preload_dir: None,
@@ -127,7 +136,7 @@ impl ServerConfig {
     }
 
     /// Overrides fields from `FAULTLINE_LISTEN_ADDR`, `FAULTLINE_DATABASE_PATH`,
-    /// `FAULTLINE_DATABASE_URL`, `FAULTLINE_API_KEYS_FILE`, `FAULTLINE_PRELOAD_DIR`,
+    /// `FAULTLINE_DATABASE_URL`, `FAULTLINE_DATABASE_SCHEMA`, `FAULTLINE_API_KEYS_FILE`, `FAULTLINE_PRELOAD_DIR`,
     /// `FAULTLINE_MAX_BODY_BYTES`, `FAULTLINE_LOG_FORMAT` and `FAULTLINE_LOG`, then validates.
     pub fn apply_env(mut self) -> Result<Self> {
         self.apply_vars(|k| std::env::var(k).ok())?;
@@ -143,7 +152,10 @@ impl ServerConfig {
             self.database_path = v.into();
         }
         if let Some(v) = get("FAULTLINE_DATABASE_URL") {
-            self.database_url = Some(v);
+            self.database_url = Some(crate::store::DatabaseUrl::new(v));
+        }
+        if let Some(v) = get("FAULTLINE_DATABASE_SCHEMA") {
+            self.database_schema = Some(v);
         }
         if let Some(v) = get("FAULTLINE_API_KEYS_FILE") {
             self.api_keys_file = Some(v.into());
@@ -205,12 +217,7 @@ impl ServerConfig {
                 ),
             ));
         }
-        if self.database_url.is_some() {
-            return Err(ServerError::config(
-                "database_url",
-                "the PostgreSQL store is not implemented yet; use database_path (embedded SQLite)",
-            ));
-        }
+        self.validate_database()?;
         if self.max_body_bytes < 1024 {
             return Err(ServerError::config("max_body_bytes", "must be at least 1024"));
         }
@@ -234,6 +241,40 @@ impl ServerConfig {
             .map_err(|e| ServerError::config("pipeline", e.chain()))?;
         Ok(())
     }
+}
+
+impl ServerConfig {
+    /// The PostgreSQL settings: parsed (not connected) when the feature is built, refused
+    /// when it is not.
+    fn validate_database(&self) -> Result<()> {
+        if self.database_max_connections == 0 {
+            return Err(ServerError::config("database_max_connections", "must be at least 1"));
+        }
+        #[cfg(feature = "postgres")]
+        {
+            if let Some(url) = &self.database_url {
+                crate::store::postgres_url_check(url)?;
+            }
+            if let Some(schema) = &self.database_schema {
+                crate::store::postgres_schema_check(schema)?;
+            }
+        }
+        #[cfg(not(feature = "postgres"))]
+        if self.database_url.is_some() {
+            return Err(no_postgres());
+        }
+        Ok(())
+    }
+}
+
+/// The refusal of `database_url` by a build without the PostgreSQL store.
+#[cfg(not(feature = "postgres"))]
+pub(crate) fn no_postgres() -> ServerError {
+    ServerError::config(
+        "database_url",
+        "this build has no PostgreSQL store: rebuild with the cargo feature `postgres` \
+         (faultline-server/postgres; the CLI's `postgres` feature), or unset it to use the embedded store at database_path",
+    )
 }
 
 #[cfg(test)]
@@ -274,5 +315,25 @@ mod tests {
             .apply_vars(|k| (k == "FAULTLINE_MAX_BODY_BYTES").then(|| "lots".to_string()))
             .unwrap_err();
         assert!(e.to_string().contains("FAULTLINE_MAX_BODY_BYTES"), "{e}");
+    }
+
+    #[test]
+    fn database_url_is_redacted_in_debug_and_checked() {
+        let c = ServerConfig::from_yaml("database_url: postgres://app:hunter2@127.0.0.1:5432/fl\n");
+        #[cfg(feature = "postgres")]
+        {
+            let c = c.unwrap();
+            assert!(!format!("{c:?}").contains("hunter2"));
+            let e = ServerConfig::from_yaml("database_url: postgres://app:hunter2@h:nope/fl\n").unwrap_err();
+            assert!(e.to_string().contains("database_url") && !e.to_string().contains("hunter2"), "{e}");
+            let e = ServerConfig::from_yaml("database_schema: Bad-Name\n").unwrap_err();
+            assert!(e.to_string().contains("database_schema"), "{e}");
+        }
+        #[cfg(not(feature = "postgres"))]
+        {
+            let e = c.unwrap_err().to_string();
+            assert!(e.contains("database_url") && e.contains("postgres"), "{e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
     }
 }

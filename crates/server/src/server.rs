@@ -13,7 +13,7 @@ use crate::api::{self, AppState, Shared};
 use crate::auth::Auth;
 use crate::config::LogFormat;
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 use crate::{Result, ServerConfig, ServerError};
 
 /// A bound, not yet running server.
@@ -40,17 +40,13 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Validates `config`, opens the store, loads the API keys, preloads the example
+    /// Validates `config`, opens the store ([`crate::store::open`]: PostgreSQL when
+    /// `database_url` is set, else the embedded SQLite file), loads the API keys, preloads the example
     /// incidents and binds the listening socket.
     pub async fn bind(config: ServerConfig) -> Result<Self> {
         config.validate()?;
-        let store = SqliteStore::open_with(
-            &config.database_path,
-            &crate::store::SqliteOptions {
-                synchronous_full: config.database_sync_full,
-            },
-        )?;
-        Self::bind_with_store(config, Arc::new(store)).await
+        let store = crate::store::open(&config).await?;
+        Self::bind_with_store(config, store).await
     }
 
     /// [`Server::bind`] with a store of the host's choosing.

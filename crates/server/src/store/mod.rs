@@ -10,8 +10,15 @@
 //! A batch is written in one transaction together with its idempotency key: after a crash
 //! either the whole batch and its key are there, or neither is. Every implementation must pass
 //! [`suite::run_all`], the conformance suite written against the trait.
+//!
+//! With the cargo feature `postgres`, [`PostgresStore`] keeps the same tables in a PostgreSQL
+//! database; [`open`] picks the store a [`ServerConfig`] asks for (`database_url` set:
+//! PostgreSQL, else the SQLite file at `database_path`).
 
 mod codec;
+mod database_url;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 pub mod suite;
 
@@ -19,9 +26,52 @@ use async_trait::async_trait;
 use faultline::core::{AuditRecord, Incident, IncidentId, IncidentReport, SignalSet, TimeWindow};
 use serde::{Deserialize, Serialize};
 
+pub use database_url::DatabaseUrl;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
-use crate::Result;
+use std::sync::Arc;
+
+use crate::{Result, ServerConfig};
+
+/// Checks a PostgreSQL connection string without connecting (error names `database_url`).
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_url_check(url: &DatabaseUrl) -> Result<()> {
+    postgres::parse_url(url, "database_url").map(|_| ())
+}
+
+/// Checks a PostgreSQL schema name.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_schema_check(schema: &str) -> Result<()> {
+    postgres::validate_schema(schema)
+}
+
+/// Opens the store `config` asks for: [`PostgresStore`] when `database_url` is set (feature
+/// `postgres`; without it the setting is refused by [`ServerConfig::validate`]), else
+/// [`SqliteStore`] at `database_path`.
+pub async fn open(config: &ServerConfig) -> Result<Arc<dyn Store>> {
+    #[cfg(feature = "postgres")]
+    if let Some(url) = &config.database_url {
+        let options = PostgresOptions {
+            max_connections: config.database_max_connections,
+            schema: config.database_schema.clone(),
+            ..Default::default()
+        };
+        return Ok(Arc::new(PostgresStore::connect(url, &options).await?));
+    }
+    #[cfg(not(feature = "postgres"))]
+    if config.database_url.is_some() {
+        return Err(crate::config::no_postgres());
+    }
+    let store = SqliteStore::open_with(
+        &config.database_path,
+        &SqliteOptions {
+            synchronous_full: config.database_sync_full,
+        },
+    )?;
+    Ok(Arc::new(store))
+}
 
 /// Most points of one series in one stored chunk.
 pub const MAX_CHUNK_POINTS: usize = 8192;
@@ -138,8 +188,8 @@ pub struct StoreStats {
 
 /// Persistence for the server. Object-safe; every method is one transaction.
 ///
-/// Implementations: [`SqliteStore`] (embedded default). A PostgreSQL implementation
-/// (feature `postgres`) is planned and must pass the same [`suite`].
+/// Implementations: [`SqliteStore`] (embedded default) and `PostgresStore` (feature
+/// `postgres`); both pass the same [`suite`].
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Writes a whole batch atomically. With `idempotency`, the record is stored in the same
