@@ -85,6 +85,38 @@ pub struct RcaInput<'a> {
     pub template_signals: &'a [TemplateSignal],
 }
 
+impl<'a> RcaInput<'a> {
+    /// Input of raw signals only (no detector anomalies, no mined templates): the analysis
+    /// computes its own window statistics over the series, logs and spans.
+    ///
+    /// ```
+    /// use faultline_core::{Incident, IncidentId, IncidentStatus, SignalSet, TimeWindow, Timestamp};
+    /// use faultline_rca::{analyze, RcaConfig, RcaInput};
+    /// let inc = Incident {
+    ///     id: IncidentId("inc-1".into()),
+    ///     title: "checkout errors".into(),
+    ///     onset: Timestamp::from_secs(600),
+    ///     window: TimeWindow { start: Timestamp::from_secs(0), end: Timestamp::from_secs(1200) },
+    ///     environment: None,
+    ///     services: vec![],
+    ///     severity: None,
+    ///     status: IncidentStatus::Open,
+    /// };
+    /// let signals = SignalSet::default();
+    /// let out = analyze(&RcaInput::signals_only(&inc, &signals), &RcaConfig::default()).unwrap();
+    /// assert!(out.hypotheses.is_empty()); // nothing observed, nothing blamed
+    /// ```
+    pub fn signals_only(incident: &'a Incident, signals: &'a SignalSet) -> Self {
+        Self {
+            incident,
+            signals,
+            anomalies: &[],
+            templates: &[],
+            template_signals: &[],
+        }
+    }
+}
+
 /// The result of the analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RcaOutput {

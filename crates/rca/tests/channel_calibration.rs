@@ -76,13 +76,7 @@ fn delayed_contacts() -> SignalSet {
 fn network_delay_outranks_a_steady_error_source() {
     let sig = delayed_contacts();
     let inc = incident();
-    let input = RcaInput {
-        incident: &inc,
-        signals: &sig,
-        anomalies: &[],
-        templates: &[],
-        template_signals: &[],
-    };
+    let input = RcaInput::signals_only(&inc, &sig);
     let out = analyze(&input, &RcaConfig::default()).unwrap();
     let rank = |svc: &str| out.hypotheses.iter().position(|h| h.service.as_str() == svc);
     // With one span per service, the gateway's own span absorbs the network time too, so
@@ -111,13 +105,7 @@ fn a_gap_in_log_coverage_is_not_silence() {
         sig.logs.push(error(m * 60 + 35, "orders"));
     }
     let inc = incident();
-    let input = RcaInput {
-        incident: &inc,
-        signals: &sig,
-        anomalies: &[],
-        templates: &[],
-        template_signals: &[],
-    };
+    let input = RcaInput::signals_only(&inc, &sig);
     let out = analyze(&input, &RcaConfig::default()).unwrap();
     assert!(out.hypotheses.is_empty(), "{:?}", out.service_scores);
 }

@@ -158,13 +158,7 @@ fn deploy_before_error_burst_ranks_first_with_a_change_cause() {
         7,
     );
     let inc = incident(300, 0, 590);
-    let input = RcaInput {
-        incident: &inc,
-        signals: &sig,
-        anomalies: &[],
-        templates: &[],
-        template_signals: &[],
-    };
+    let input = RcaInput::signals_only(&inc, &sig);
     let out = analyze(&input, &RcaConfig::default()).unwrap();
     let top = &out.hypotheses[0];
     assert_eq!(top.service.as_str(), "svc1");
@@ -178,13 +172,7 @@ fn faulty_dependency_outranks_callers_that_inherit_the_fault() {
     let mut sig = system(3, &[(0, 1), (1, 2)], &[30.0, 35.0, 40.0], &[], None, 11);
     sig.spans.clear(); // metrics only
     let inc = incident(300, 0, 590);
-    let input = RcaInput {
-        incident: &inc,
-        signals: &sig,
-        anomalies: &[],
-        templates: &[],
-        template_signals: &[],
-    };
+    let input = RcaInput::signals_only(&inc, &sig);
     let out = analyze(&input, &RcaConfig::default()).unwrap();
     assert_eq!(out.hypotheses[0].service.as_str(), "svc2");
     let why = out.hypotheses[1].why_not.as_deref().unwrap();
@@ -207,13 +195,7 @@ fn code_fault_in_logs_beats_metric_noise() {
     // real latency anomaly rather than noise.
     sig.spans.clear();
     let inc = incident(300, 0, 590);
-    let input = RcaInput {
-        incident: &inc,
-        signals: &sig,
-        anomalies: &[],
-        templates: &[],
-        template_signals: &[],
-    };
+    let input = RcaInput::signals_only(&inc, &sig);
     let out = analyze(&input, &RcaConfig::default()).unwrap();
     assert_eq!(out.hypotheses[0].service.as_str(), "svc2");
     assert_eq!(out.hypotheses[0].cause.kind_name(), "code");
@@ -223,13 +205,7 @@ fn code_fault_in_logs_beats_metric_noise() {
 fn empty_input_gives_no_hypotheses_and_inverted_window_is_an_error() {
     let sig = SignalSet::default();
     let inc = incident(300, 0, 590);
-    let input = RcaInput {
-        incident: &inc,
-        signals: &sig,
-        anomalies: &[],
-        templates: &[],
-        template_signals: &[],
-    };
+    let input = RcaInput::signals_only(&inc, &sig);
     let out = analyze(&input, &RcaConfig::default()).unwrap();
     assert!(out.hypotheses.is_empty() && out.evidence.is_empty());
     let bad = incident(300, 600, 0);
