@@ -36,8 +36,12 @@ impl Default for PlanConfig {
 /// ```
 /// let cfg = faultline::PipelineConfig::from_yaml(
 ///     "narration:\n  llm:\n    base_url: https://api.openai.com\n    model: gpt-4o-mini\n    api_key_env: OPENAI_API_KEY\n",
-/// ).unwrap();
-/// assert_eq!(cfg.narration.llm.unwrap().timeout_ms, 20_000);
+/// );
+/// // Built with the `llm` feature the section is accepted; without it, refused by name.
+/// #[cfg(feature = "llm")]
+/// assert_eq!(cfg.unwrap().narration.llm.unwrap().timeout_ms, 20_000);
+/// #[cfg(not(feature = "llm"))]
+/// assert!(cfg.unwrap_err().to_string().contains("feature `llm`"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

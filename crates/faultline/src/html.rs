@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use faultline_core::{
-    Anomaly, AnomalyKind, Cause, Evidence, EvidenceRef, IncidentReport, Series, SeriesKey, SignalSet,
+    Anomaly, AnomalyKind, Evidence, EvidenceId, EvidenceRef, IncidentReport, Series, SeriesKey, SignalSet,
     TemplateSignalKind, Timestamp,
 };
 
@@ -279,7 +279,7 @@ impl Page<'_> {
                 self.out,
                 "<p class=\"summary\">Most likely: <b>{}</b> — {}.</p>",
                 escape(top.service.as_str()),
-                escape(&cause_text(&top.cause))
+                escape(&crate::render::cause_text(&top.cause, false))
             );
         }
         let _ = writeln!(
@@ -298,6 +298,29 @@ impl Page<'_> {
              <a href=\"#templates\">Log templates</a><a href=\"#blast\">Blast radius &amp; plan</a></nav>\n",
         );
         self.w("</header>\n");
+    }
+
+    /// A titled list of the cited evidence items (ids missing from the report are named).
+    fn evidence_list<'a>(
+        &mut self,
+        r: &IncidentReport,
+        title: &str,
+        ids: impl Iterator<Item = &'a EvidenceId>,
+    ) {
+        let _ = writeln!(self.out, "<div><b>{title}</b></div>\n<ul class=\"ev\">");
+        for id in ids {
+            match r.evidence(id) {
+                Some(e) => self.evidence_link(e),
+                None => {
+                    let _ = writeln!(
+                        self.out,
+                        "<li class=\"muted\"><code>{}</code> (not in the report)</li>",
+                        escape(id.as_str())
+                    );
+                }
+            }
+        }
+        self.w("</ul>\n");
     }
 
     fn evidence_link(&mut self, e: &Evidence) {
@@ -343,7 +366,7 @@ impl Page<'_> {
                 escape(h.service.as_str()),
                 css_class(h.cause.kind_name()),
                 h.cause.kind_name(),
-                escape(&cause_text(&h.cause))
+                escape(&crate::render::cause_text(&h.cause, false))
             );
             let _ = writeln!(
                 self.out,
@@ -351,35 +374,9 @@ impl Page<'_> {
                  confidence {pct:.0}%</div>"
             );
             let _ = writeln!(self.out, "<p>{}</p>", escape(&h.statement));
-            self.w("<div><b>Supporting evidence</b></div>\n<ul class=\"ev\">\n");
-            for id in h.support.iter() {
-                match r.evidence(id) {
-                    Some(e) => self.evidence_link(e),
-                    None => {
-                        let _ = writeln!(
-                            self.out,
-                            "<li class=\"muted\"><code>{}</code> (not in the report)</li>",
-                            escape(id.as_str())
-                        );
-                    }
-                }
-            }
-            self.w("</ul>\n");
+            self.evidence_list(r, "Supporting evidence", h.support.iter());
             if !h.counter.is_empty() {
-                self.w("<div><b>Against</b></div>\n<ul class=\"ev\">\n");
-                for id in &h.counter {
-                    match r.evidence(id) {
-                        Some(e) => self.evidence_link(e),
-                        None => {
-                            let _ = writeln!(
-                                self.out,
-                                "<li class=\"muted\"><code>{}</code> (not in the report)</li>",
-                                escape(id.as_str())
-                            );
-                        }
-                    }
-                }
-                self.w("</ul>\n");
+                self.evidence_list(r, "Against", h.counter.iter());
             }
             if i > 0 {
                 let why = h.why_not.clone().unwrap_or_else(|| {
@@ -1031,23 +1028,6 @@ fn anomalous_series(report: &IncidentReport) -> Vec<(&SeriesKey, Vec<&Anomaly>)>
     };
     out.sort_by(|a, b| best(&b.1).total_cmp(&best(&a.1)).then_with(|| a.0.cmp(b.0)));
     out
-}
-
-fn cause_text(c: &Cause) -> String {
-    match c {
-        Cause::Change {
-            change_kind,
-            version,
-            ts,
-        } => match version {
-            Some(v) => format!("{change_kind} of version {v} at {ts}"),
-            None => format!("{change_kind} at {ts}"),
-        },
-        Cause::Resource { metric } => format!("resource: {}", metric.metric),
-        Cause::Code { text, .. } => format!("code fault: {text}"),
-        Cause::Dependency { service } => format!("failing dependency {service}"),
-        Cause::Unknown => "anomalous, cause not identified".into(),
-    }
 }
 
 fn kind_name(e: &Evidence) -> String {

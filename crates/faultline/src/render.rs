@@ -10,7 +10,8 @@ pub fn to_json(report: &IncidentReport) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-fn cause_text(c: &Cause) -> String {
+/// One line naming a cause, for reports; with `markdown`, code text is quoted with backticks.
+pub(crate) fn cause_text(c: &Cause, markdown: bool) -> String {
     match c {
         Cause::Change {
             change_kind,
@@ -21,7 +22,8 @@ fn cause_text(c: &Cause) -> String {
             None => format!("{change_kind} at {ts}"),
         },
         Cause::Resource { metric } => format!("resource: {}", metric.metric),
-        Cause::Code { text, .. } => format!("code fault: `{}`", text.replace('`', "'")),
+        Cause::Code { text, .. } if markdown => format!("code fault: `{}`", text.replace('`', "'")),
+        Cause::Code { text, .. } => format!("code fault: {text}"),
         Cause::Dependency { service } => format!("failing dependency {service}"),
         Cause::Unknown => "anomalous, cause not identified".into(),
     }
@@ -78,7 +80,7 @@ pub fn to_markdown(r: &IncidentReport) -> String {
                 s,
                 "## Most likely: {} — {}\n",
                 top.service,
-                cause_text(&top.cause)
+                cause_text(&top.cause, true)
             );
             let _ = writeln!(
                 s,
@@ -119,7 +121,7 @@ pub fn to_markdown(r: &IncidentReport) -> String {
                 h.rank,
                 h.service,
                 h.confidence * 100.0,
-                cause_text(&h.cause),
+                cause_text(&h.cause, true),
                 h.why_not.as_deref().unwrap_or(&h.statement)
             );
         }
