@@ -1543,26 +1543,39 @@ impl TemplateMiner {
     }
 }
 
+/// The longest prefix of `a` that `b` shares (whole characters only).
+fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    // `é` / `è` share a first byte, not a character.
+    while !a.is_char_boundary(n) {
+        n -= 1;
+    }
+    &a[..n]
+}
+
+/// The longest suffix of `a` that `b` shares (whole characters only).
+fn common_suffix<'a>(a: &'a str, b: &str) -> &'a str {
+    let n = a
+        .bytes()
+        .rev()
+        .zip(b.bytes().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut at = a.len() - n;
+    // `é` / `©` share a last byte, not a character.
+    while !a.is_char_boundary(at) {
+        at += 1;
+    }
+    &a[at..]
+}
+
 /// The longest suffix all `texts` share that starts at a field separator (`,`, `;`, `&`,
 /// `|`) after byte `skip` of each; empty when there is none.
 fn shared_field_tail<'a>(texts: impl Iterator<Item = &'a str>, skip: usize) -> &'a str {
-    let mut tail: Option<&'a str> = None;
-    for t in texts {
-        let t = t.get(skip..).unwrap_or("");
-        tail = Some(match tail {
-            None => t,
-            Some(p) => {
-                let n = p
-                    .bytes()
-                    .rev()
-                    .zip(t.bytes().rev())
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                &p[p.len() - n..]
-            }
-        });
-    }
-    let tail = tail.unwrap_or("");
+    let tail = texts
+        .map(|t| t.get(skip..).unwrap_or(""))
+        .reduce(common_suffix)
+        .unwrap_or("");
     match tail.find([',', ';', '&', '|']) {
         Some(i) => &tail[i..],
         None => "",
@@ -1578,25 +1591,8 @@ fn common_decoration<'a>(texts: impl Iterator<Item = &'a Box<str>>) -> (String, 
     for t in texts {
         let h = t.find(WILDCARD).map_or(&t[..], |i| &t[..i]);
         let tl = t.rfind(WILDCARD).map_or(&t[..], |i| &t[i + WILDCARD.len()..]);
-        head = Some(match head {
-            None => h,
-            Some(p) => {
-                let n = p.bytes().zip(h.bytes()).take_while(|(a, b)| a == b).count();
-                &p[..n]
-            }
-        });
-        tail = Some(match tail {
-            None => tl,
-            Some(p) => {
-                let n = p
-                    .bytes()
-                    .rev()
-                    .zip(tl.bytes().rev())
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                &p[p.len() - n..]
-            }
-        });
+        head = Some(head.map_or(h, |p| common_prefix(p, h)));
+        tail = Some(tail.map_or(tl, |p| common_suffix(p, tl)));
     }
     let head = head.unwrap_or("");
     let tail = tail.unwrap_or("");
@@ -1848,5 +1844,16 @@ mod tests {
         }
         assert_eq!(m.template(id).as_deref(), Some("makeInvisible: visible=<*>"));
         assert_eq!(m.count(id), Some(6));
+    }
+
+    #[test]
+    fn common_affixes_stop_at_character_boundaries() {
+        assert_eq!(common_prefix("abé", "abè"), "ab");
+        assert_eq!(common_suffix("xé", "y©"), "");
+        assert_eq!(common_suffix("a=<*>)", "bb=<*>)"), "=<*>)");
+        assert_eq!(common_prefix("rhost=1", "rhost=2"), "rhost=");
+        let (pre, suf) = common_decoration([Box::<str>::from("é<*>é"), "è<*>©".into()].iter());
+        assert_eq!((pre.as_str(), suf.as_str()), ("", ""));
+        assert_eq!(shared_field_tail(["k=aé,x=1", "k=bè,x=1"].into_iter(), 2), ",x=1");
     }
 }
