@@ -136,3 +136,21 @@ def test_a_python_detector_raising_in_analyze_is_an_adapter_error_with_its_cause
 def test_a_detector_without_the_method_is_an_input_error(example_bundle):
     with pytest.raises(faultline.InputError, match="detect"):
         faultline.analyze_bundle(example_bundle, detector=object())
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (None, "TypeError"),
+        ([42], "anomaly 0 is not a dict"),
+        ([{"end": 5}], "start"),
+        ([{"start": "yesterday-ish"}], "anomaly 0.start"),
+    ],
+)
+def test_malformed_detector_answers_in_analyze_are_adapter_errors(example_bundle, answer, message):
+    class Odd:
+        def detect(self, series):
+            return answer
+
+    with pytest.raises(faultline.AdapterError, match=message):
+        faultline.analyze_bundle(example_bundle, detector=Odd())
