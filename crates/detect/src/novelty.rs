@@ -267,6 +267,41 @@ mod tests {
         }
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The chunk-pruned selection returns exactly (bit for bit) the mean of the k smallest
+        /// of the same distances as a full sort, whatever the window, history and k (partial
+        /// chunks, ties, fewer candidates than k while the history fills).
+        #[test]
+        fn pruned_selection_equals_a_full_sort_of_the_same_distances(
+            w in 1usize..6,
+            h in 1usize..90,
+            k in 1usize..6,
+            xs in proptest::collection::vec(prop_oneof![(0i32..4).prop_map(f64::from), -1e3f64..1e3], 1..400),
+        ) {
+            let mut nv = Novelty::new(w, h, k);
+            let (w, h) = (nv.window, nv.history);
+            for (i, &x) in xs.iter().enumerate() {
+                let got = nv.update(x);
+                let count = i + 1;
+                if count < 2 * w + 1 {
+                    prop_assert!(got.is_none());
+                    continue;
+                }
+                let first = w + h - 1 - (count - w).min(w + h - 1);
+                let mut d: Vec<f64> = nv.dist[first..h]
+                    .iter()
+                    .map(|&d| if d.is_nan() { f64::INFINITY } else { d.max(0.0) })
+                    .collect();
+                d.sort_by(f64::total_cmp);
+                d.truncate(k);
+                let want = (d.iter().sum::<f64>() / d.len() as f64).sqrt();
+                prop_assert_eq!(got.map(f64::to_bits), Some(want.to_bits()), "@{}", i);
+            }
+        }
+    }
+
     #[test]
     fn chunk_pruned_selection_matches_the_direct_search_with_ties() {
         // Few distinct values: many equal and zero distances; history not a multiple of the
