@@ -356,6 +356,33 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any input (NaN, infinities, huge or constant values) gives scores in [0, 1], and a
+        /// prefix scores the same as the start of the whole series (causal).
+        #[test]
+        fn scores_are_bounded_and_causal(
+            xs in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::f64::ANY,
+                    -1e6f64..1e6,
+                    proptest::strategy::Just(3.0),
+                ],
+                0..600,
+            ),
+            cut in 0usize..600,
+        ) {
+            let cfg = MultiResConfig {
+                resolutions_samples: vec![1, 4, 16],
+                baseline_points: 8,
+                ..Default::default()
+            };
+            let full = run(cfg.clone(), &xs);
+            proptest::prop_assert!(full.iter().all(|s| (0.0..=1.0).contains(s)));
+            let cut = cut.min(xs.len());
+            proptest::prop_assert_eq!(&run(cfg, &xs[..cut])[..], &full[..cut]);
+        }
+    }
+
     #[test]
     fn fusion_is_the_kth_largest_score() {
         assert_eq!(kth_largest(&[0.1, 0.9, 0.5], 1), 0.9);
