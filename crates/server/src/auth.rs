@@ -1,5 +1,5 @@
-//! Who is calling and what they may do: API keys (and HS256 JWTs) with roles, and per-caller
-//! rate limits.
+//! Who is calling and what they may do: API keys (and HS256 / RS256 JWTs) with roles, and
+//! per-caller rate limits.
 //!
 //! Roles and what they allow:
 //!
@@ -15,11 +15,18 @@
 //! key's *name*.
 //!
 //! JWTs: `Authorization: Bearer <header.claims.signature>` signed HS256 with the keys file's
-//! `jwt_hs256_secret`; claims `sub` (the principal), `role` and `exp` (seconds, required).
-//! HMAC per RFC 2104, JWT per RFC 7519.
+//! `jwt_hs256_secret`, or RS256 (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) with the
+//! private key whose public half is `jwt_rs256_public_key_pem` / `jwt_rs256_public_key_file`
+//! (SPKI `BEGIN PUBLIC KEY` or PKCS#1 `BEGIN RSA PUBLIC KEY` PEM, 2048–8192 bits). Claims `sub`
+//! (the principal), `role`, `exp` (seconds, required) and `nbf` (optional), both checked with
+//! `jwt_leeway_secs` of clock skew (default 30). The header's `alg` must name a configured
+//! verifier exactly: `none` and every other algorithm are refused, an HS256 token is never
+//! checked against the RSA key nor an RS256 token against the secret (no algorithm
+//! confusion), and a header with `crit` extensions is refused (RFC 7515 §4.1.11). RSA
+//! verification is ring's (public-key operation only). HMAC per RFC 2104, JWT per RFC 7519.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -125,14 +132,23 @@ impl std::fmt::Debug for KeyEntry {
 ///   - {name: ci, key_sha256: "9f86d0…", role: operator, rate_per_sec: 200}
 ///   - {name: alice, key: "s3cret", role: approver}
 /// jwt_hs256_secret: "a long random string"   # optional
+/// jwt_rs256_public_key_file: idp-public.pem    # optional; or jwt_rs256_public_key_pem: inline
+/// jwt_leeway_secs: 30                          # optional clock skew on exp / nbf
 /// ```
 #[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeysFile {
     /// API keys.
     pub keys: Vec<KeyEntry>,
-    /// Secret for HS256 JWTs; none disables JWTs.
+    /// Secret for HS256 JWTs; none disables HS256.
     pub jwt_hs256_secret: Option<String>,
+    /// PEM public key (SPKI or PKCS#1 RSA) verifying RS256 JWTs, inline; none (and no
+    /// `jwt_rs256_public_key_file`) disables RS256.
+    pub jwt_rs256_public_key_pem: Option<String>,
+    /// The same, read from a file (relative to the keys file's folder).
+    pub jwt_rs256_public_key_file: Option<PathBuf>,
+    /// Clock skew allowed on `exp` and `nbf`, seconds (default 30, at most 300).
+    pub jwt_leeway_secs: Option<u64>,
 }
 
 impl std::fmt::Debug for KeysFile {
@@ -143,7 +159,9 @@ impl std::fmt::Debug for KeysFile {
                 "jwt_hs256_secret",
                 &self.jwt_hs256_secret.as_ref().map(|_| "<redacted>"),
             )
-            .finish()
+            .field("jwt_rs256_public_key_file", &self.jwt_rs256_public_key_file)
+            .field("jwt_leeway_secs", &self.jwt_leeway_secs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -162,6 +180,9 @@ pub struct Auth {
     /// None: anonymous admin access (loopback only, enforced by config validation).
     keys: Option<HashMap<[u8; 32], (Principal, Limit)>>,
     jwt_secret: Option<Vec<u8>>,
+    /// DER `RSAPublicKey` (PKCS#1) verifying RS256 tokens.
+    jwt_rs256: Option<Vec<u8>>,
+    jwt_leeway_secs: i64,
     anonymous: Limit,
     /// Every token subject gets the default per-key limit.
     jwt_limit: Limit,
@@ -222,6 +243,8 @@ impl Auth {
         Self {
             keys: None,
             jwt_secret: None,
+            jwt_rs256: None,
+            jwt_leeway_secs: DEFAULT_LEEWAY_SECS,
             anonymous: Limit {
                 rate: rate_per_sec,
                 burst: (rate_per_sec * 2.0).max(10.0),
@@ -275,9 +298,43 @@ impl Auth {
             }
             other => other.map(String::into_bytes),
         };
+        let jwt_rs256 = match (file.jwt_rs256_public_key_pem, file.jwt_rs256_public_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ServerError::config(
+                    "jwt_rs256_public_key_pem",
+                    "give either jwt_rs256_public_key_pem or jwt_rs256_public_key_file, not both",
+                ))
+            }
+            (Some(pem), None) => Some(
+                rsa_public_key_der(&pem)
+                    .map_err(|reason| ServerError::config("jwt_rs256_public_key_pem", reason))?,
+            ),
+            (None, Some(path)) => {
+                let pem = std::fs::read_to_string(&path).map_err(|source| ServerError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                Some(rsa_public_key_der(&pem).map_err(|reason| {
+                    ServerError::config(format!("jwt_rs256_public_key_file ({})", path.display()), reason)
+                })?)
+            }
+            (None, None) => None,
+        };
+        let jwt_leeway_secs = match file.jwt_leeway_secs {
+            Some(l) if l > MAX_LEEWAY_SECS => {
+                return Err(ServerError::config(
+                    "jwt_leeway_secs",
+                    format!("{l} is more than {MAX_LEEWAY_SECS} seconds"),
+                ))
+            }
+            Some(l) => l as i64,
+            None => DEFAULT_LEEWAY_SECS,
+        };
         Ok(Self {
             keys: Some(keys),
             jwt_secret,
+            jwt_rs256,
+            jwt_leeway_secs,
             anonymous: Limit {
                 rate: 1.0,
                 burst: 1.0,
@@ -296,9 +353,20 @@ impl Auth {
             path: path.to_owned(),
             source,
         })?;
-        let file: KeysFile = serde_norway::from_str(&text)
+        let mut file: KeysFile = serde_norway::from_str(&text)
             .map_err(|e| ServerError::config(path.display().to_string(), e.to_string()))?;
-        Self::from_keys(file)
+        if let (Some(key), Some(dir)) = (&file.jwt_rs256_public_key_file, path.parent()) {
+            if key.is_relative() {
+                file.jwt_rs256_public_key_file = Some(dir.join(key));
+            }
+        }
+        Self::from_keys(file).map_err(|e| match e {
+            ServerError::Config { field, reason } => ServerError::Config {
+                field: format!("{}: {field}", path.display()),
+                reason,
+            },
+            other => other,
+        })
     }
 
     /// Whether requests must carry credentials.
@@ -326,7 +394,9 @@ impl Auth {
                 let cred = credential.ok_or(Denied::Unauthenticated("missing credentials"))?;
                 if let Some((p, l)) = keys.get(&sha256(cred.as_bytes())) {
                     (p.clone(), l)
-                } else if cred.matches('.').count() == 2 && self.jwt_secret.is_some() {
+                } else if cred.matches('.').count() == 2
+                    && (self.jwt_secret.is_some() || self.jwt_rs256.is_some())
+                {
                     (self.verify_jwt(cred, now_secs)?, &self.jwt_limit)
                 } else {
                     return Err(Denied::Unauthenticated("unknown API key"));
@@ -364,38 +434,152 @@ impl Auth {
 
     fn verify_jwt(&self, token: &str, now_secs: i64) -> Result<Principal, Denied> {
         let bad = Denied::Unauthenticated("invalid token");
-        let secret = self.jwt_secret.as_deref().ok_or(bad.clone())?;
         let mut parts = token.split('.');
         let (h, c, s) = match (parts.next(), parts.next(), parts.next()) {
             (Some(h), Some(c), Some(s)) => (h, c, s),
             _ => return Err(bad),
         };
-        let header: serde_json::Value =
+        #[derive(Deserialize)]
+        struct Header {
+            alg: String,
+            #[serde(default)]
+            crit: Option<serde_json::Value>,
+        }
+        let header: Header =
             serde_json::from_slice(&b64url_decode(h).ok_or(bad.clone())?).map_err(|_| bad.clone())?;
-        if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
-            return Err(Denied::Unauthenticated("token algorithm must be HS256"));
+        if header.crit.is_some() {
+            return Err(Denied::Unauthenticated(
+                "token header has unsupported crit extensions",
+            ));
         }
         let sig = b64url_decode(s).ok_or(bad.clone())?;
-        let expected = hmac_sha256(secret, format!("{h}.{c}").as_bytes());
-        if !constant_time_eq(&sig, &expected) {
-            return Err(bad);
+        let signed = &token.as_bytes()[..h.len() + 1 + c.len()];
+        // The algorithm picks the verifier, and only a configured one: no `none`, and neither
+        // key is ever used for the other algorithm.
+        match (header.alg.as_str(), &self.jwt_secret, &self.jwt_rs256) {
+            ("HS256", Some(secret), _) => {
+                if !constant_time_eq(&sig, &hmac_sha256(secret, signed)) {
+                    return Err(bad);
+                }
+            }
+            ("RS256", _, Some(der)) => {
+                ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, der)
+                    .verify(signed, &sig)
+                    .map_err(|_| bad.clone())?;
+            }
+            ("HS256" | "RS256", _, _) => {
+                return Err(Denied::Unauthenticated(
+                    "token algorithm is not enabled on this server",
+                ))
+            }
+            _ => return Err(Denied::Unauthenticated("token algorithm must be HS256 or RS256")),
         }
         #[derive(Deserialize)]
         struct Claims {
             sub: String,
             role: Role,
             exp: i64,
+            #[serde(default)]
+            nbf: Option<i64>,
         }
         let claims: Claims =
             serde_json::from_slice(&b64url_decode(c).ok_or(bad.clone())?).map_err(|_| bad.clone())?;
-        if claims.exp <= now_secs {
+        if claims.exp.saturating_add(self.jwt_leeway_secs) <= now_secs {
             return Err(Denied::Unauthenticated("token expired"));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf.saturating_sub(self.jwt_leeway_secs) > now_secs)
+        {
+            return Err(Denied::Unauthenticated("token not valid yet"));
         }
         Ok(Principal {
             name: claims.sub,
             role: claims.role,
         })
     }
+}
+
+/// Default clock skew allowed on `exp` and `nbf`, seconds.
+const DEFAULT_LEEWAY_SECS: i64 = 30;
+/// Largest `jwt_leeway_secs` accepted.
+const MAX_LEEWAY_SECS: u64 = 300;
+
+/// The label and DER bytes of the first PEM block of `text` (RFC 7468).
+pub fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
+    let start = text.find("-----BEGIN ")?;
+    let rest = &text[start + 11..];
+    let label_end = rest.find("-----")?;
+    let label = &rest[..label_end];
+    let body_and_end = &rest[label_end + 5..];
+    let end = body_and_end.find(&format!("-----END {label}-----"))?;
+    let body: String = body_and_end[..end]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    Some((label.to_owned(), b64_decode(&body, false)?))
+}
+
+/// One DER element: (tag, contents, what follows).
+fn der_next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 3 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        rest = &rest[n..];
+        len
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// The DER `RSAPublicKey` (PKCS#1) of a PEM public key, checked to be 2048–8192 bits.
+fn rsa_public_key_der(pem: &str) -> std::result::Result<Vec<u8>, String> {
+    const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    let (label, der) = pem_decode(pem).ok_or("not a PEM block (-----BEGIN PUBLIC KEY-----)")?;
+    let pkcs1 = match label.as_str() {
+        "RSA PUBLIC KEY" => der,
+        "PUBLIC KEY" => {
+            let bad = || "not an RSA SubjectPublicKeyInfo".to_owned();
+            let (_, spki, _) = der_next(&der).filter(|t| t.0 == 0x30).ok_or_else(bad)?;
+            let (_, alg, rest) = der_next(spki).filter(|t| t.0 == 0x30).ok_or_else(bad)?;
+            let (_, oid, _) = der_next(alg).filter(|t| t.0 == 0x06).ok_or_else(bad)?;
+            if oid != RSA_ENCRYPTION {
+                return Err("the public key is not an RSA key (RS256 needs RSA)".into());
+            }
+            let (_, bits, _) = der_next(rest).filter(|t| t.0 == 0x03).ok_or_else(bad)?;
+            match bits.split_first() {
+                Some((0, key)) => key.to_vec(),
+                _ => return Err(bad()),
+            }
+        }
+        l if l.contains("PRIVATE KEY") => {
+            return Err("this is a private key: give the public key (openssl pkey -pubout)".into())
+        }
+        "CERTIFICATE" => {
+            return Err("this is a certificate: give its public key (openssl x509 -pubkey -noout)".into())
+        }
+        other => return Err(format!("unexpected PEM block {other:?}; expected PUBLIC KEY")),
+    };
+    let bad = || "not a PKCS#1 RSAPublicKey".to_owned();
+    let (_, seq, _) = der_next(&pkcs1).filter(|t| t.0 == 0x30).ok_or_else(bad)?;
+    let (_, n, rest) = der_next(seq).filter(|t| t.0 == 0x02).ok_or_else(bad)?;
+    der_next(rest).filter(|t| t.0 == 0x02).ok_or_else(bad)?;
+    let n = &n[n.iter().take_while(|&&b| b == 0).count()..];
+    let bits = n.first().map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
+    if !(2048..=8192).contains(&bits) {
+        return Err(format!(
+            "the RSA key has {bits} bits; RS256 here needs 2048 to 8192"
+        ));
+    }
+    Ok(pkcs1)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -435,13 +619,20 @@ pub fn b64url_encode(bytes: &[u8]) -> String {
 }
 
 fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    b64_decode(s, true)
+}
+
+/// Base64 (RFC 4648 §4, or §5 with `url`), padding optional.
+fn b64_decode(s: &str, url: bool) -> Option<Vec<u8>> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
+            b'-' if url => 62,
+            b'_' if url => 63,
+            b'+' if !url => 62,
+            b'/' if !url => 63,
             _ => return None,
         } as u32)
     };
@@ -466,6 +657,171 @@ fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    const SIGNER_PRIVATE: &str = include_str!("../tests/data/rs256/signer_private.pem");
+    const SIGNER_PUBLIC: &str = include_str!("../tests/data/rs256/signer_public.pem");
+    const SIGNER_PUBLIC_PKCS1: &str = include_str!("../tests/data/rs256/signer_public_pkcs1.pem");
+    const OTHER_PUBLIC: &str = include_str!("../tests/data/rs256/other_public.pem");
+
+    /// A token with `header` and `claims`, signed RS256 with the test signer's private key.
+    fn rs256(header: &str, claims: &str) -> String {
+        let (_, der) = pem_decode(SIGNER_PRIVATE).unwrap();
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
+        let msg = format!(
+            "{}.{}",
+            b64url_encode(header.as_bytes()),
+            b64url_encode(claims.as_bytes())
+        );
+        let mut sig = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            msg.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        format!("{msg}.{}", b64url_encode(&sig))
+    }
+
+    fn rs_only(public_pem: &str) -> Auth {
+        Auth::from_keys(KeysFile {
+            jwt_rs256_public_key_pem: Some(public_pem.into()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    const RS: &str = r#"{"alg":"RS256","typ":"JWT"}"#;
+
+    #[test]
+    fn rs256_tokens_verify_with_the_configured_key_only() {
+        let claims = r#"{"sub":"carol","role":"operator","exp":2000}"#;
+        let t = rs256(RS, claims);
+        for pem in [SIGNER_PUBLIC, SIGNER_PUBLIC_PKCS1] {
+            let p = rs_only(pem).check(Some(&t), Action::Write, 1000).unwrap();
+            assert_eq!((p.name.as_str(), p.role), ("carol", Role::Operator));
+        }
+        assert!(matches!(
+            rs_only(OTHER_PUBLIC).check(Some(&t), Action::Read, 1000),
+            Err(Denied::Unauthenticated("invalid token"))
+        ));
+        // Tampered claims: the signature no longer matches.
+        let mut parts: Vec<&str> = t.split('.').collect();
+        let forged = b64url_encode(br#"{"sub":"carol","role":"admin","exp":2000}"#);
+        parts[1] = &forged;
+        assert!(rs_only(SIGNER_PUBLIC)
+            .check(Some(&parts.join(".")), Action::Read, 1000)
+            .is_err());
+    }
+
+    #[test]
+    fn algorithm_confusion_and_none_are_refused() {
+        let a = keys(); // HS256 secret and the RS256 key both configured
+        let claims = r#"{"sub":"mallory","role":"admin","exp":2000}"#;
+        let c = b64url_encode(claims.as_bytes());
+        // HS256 "signed" with the RSA public key's PEM as the HMAC secret (the classic attack).
+        let h = b64url_encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let sig = hmac_sha256(SIGNER_PUBLIC.as_bytes(), format!("{h}.{c}").as_bytes());
+        let confused = format!("{h}.{c}.{}", b64url_encode(&sig));
+        assert!(a.check(Some(&confused), Action::Read, 1000).is_err());
+        // An RS256 header over an HMAC signature made with the shared secret.
+        let h = b64url_encode(RS.as_bytes());
+        let sig = hmac_sha256("x".repeat(32).as_bytes(), format!("{h}.{c}").as_bytes());
+        assert!(a
+            .check(
+                Some(&format!("{h}.{c}.{}", b64url_encode(&sig))),
+                Action::Read,
+                1000
+            )
+            .is_err());
+        for alg in ["none", "None", "RS512", "PS256", "ES256", "rs256"] {
+            let h = b64url_encode(format!(r#"{{"alg":"{alg}"}}"#).as_bytes());
+            assert!(
+                matches!(
+                    a.check(Some(&format!("{h}.{c}.")), Action::Read, 1000),
+                    Err(Denied::Unauthenticated(_))
+                ),
+                "{alg}"
+            );
+        }
+        // A valid RS256 token is refused where only HS256 is configured.
+        let hs_only = Auth::from_keys(KeysFile {
+            jwt_hs256_secret: Some("x".repeat(32)),
+            ..Default::default()
+        })
+        .unwrap();
+        let t = rs256(RS, claims);
+        assert_eq!(
+            hs_only.check(Some(&t), Action::Read, 1000),
+            Err(Denied::Unauthenticated(
+                "token algorithm is not enabled on this server"
+            ))
+        );
+        // crit extensions are refused.
+        let t = rs256(r#"{"alg":"RS256","crit":["exp"]}"#, claims);
+        assert!(a.check(Some(&t), Action::Read, 1000).is_err());
+    }
+
+    #[test]
+    fn exp_and_nbf_have_a_small_leeway() {
+        let a = rs_only(SIGNER_PUBLIC);
+        let t = rs256(RS, r#"{"sub":"d","role":"viewer","exp":1000,"nbf":900}"#);
+        assert!(a.check(Some(&t), Action::Read, 1020).is_ok()); // 20 s past exp, leeway 30
+        assert_eq!(
+            a.check(Some(&t), Action::Read, 1030),
+            Err(Denied::Unauthenticated("token expired"))
+        );
+        assert!(a.check(Some(&t), Action::Read, 880).is_ok()); // 20 s before nbf
+        assert_eq!(
+            a.check(Some(&t), Action::Read, 860),
+            Err(Denied::Unauthenticated("token not valid yet"))
+        );
+        // No exp: refused.
+        let t = rs256(RS, r#"{"sub":"d","role":"viewer"}"#);
+        assert!(a.check(Some(&t), Action::Read, 0).is_err());
+    }
+
+    #[test]
+    fn bad_rs256_keys_are_named() {
+        let err = |pem: &str| {
+            Auth::from_keys(KeysFile {
+                jwt_rs256_public_key_pem: Some(pem.into()),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(
+            err(SIGNER_PRIVATE).contains("private key"),
+            "{}",
+            err(SIGNER_PRIVATE)
+        );
+        assert!(err("hello").contains("jwt_rs256_public_key_pem"));
+        let e = Auth::from_keys(KeysFile {
+            jwt_rs256_public_key_pem: Some(SIGNER_PUBLIC.into()),
+            jwt_rs256_public_key_file: Some("k.pem".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("not both"), "{e}");
+        let e = Auth::from_keys(KeysFile {
+            jwt_leeway_secs: Some(3600),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("jwt_leeway_secs"), "{e}");
+    }
+
+    #[test]
+    fn keys_file_reads_the_public_key_file_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("idp.pem"), SIGNER_PUBLIC).unwrap();
+        let path = dir.path().join("keys.yaml");
+        std::fs::write(&path, "keys: []\njwt_rs256_public_key_file: idp.pem\n").unwrap();
+        let a = Auth::from_file(&path).unwrap();
+        let t = rs256(RS, r#"{"sub":"e","role":"viewer","exp":2000}"#);
+        assert_eq!(a.check(Some(&t), Action::Read, 1000).unwrap().name, "e");
+    }
+
     fn keys() -> Auth {
         Auth::from_keys(KeysFile {
             keys: vec![
@@ -487,6 +843,8 @@ mod tests {
                 },
             ],
             jwt_hs256_secret: Some("x".repeat(32)),
+            jwt_rs256_public_key_pem: Some(SIGNER_PUBLIC.into()),
+            ..Default::default()
         })
         .unwrap()
     }
@@ -569,6 +927,9 @@ mod tests {
             let v: Vec<u8> = (0..n).map(|i| (i * 37 + 1) as u8).collect();
             assert_eq!(b64url_decode(&b64url_encode(&v)).unwrap(), v);
         }
+        // The standard alphabet is only for PEM.
+        assert_eq!(b64_decode("+/8=", false).unwrap(), vec![0xfb, 0xff]);
+        assert!(b64url_decode("+/8").is_none());
     }
 
     #[test]
@@ -582,7 +943,7 @@ mod tests {
                 rate_per_sec: None,
                 burst: None,
             }],
-            jwt_hs256_secret: None,
+            ..Default::default()
         })
         .unwrap_err();
         assert!(e.to_string().contains("keys[0].key"), "{e}");

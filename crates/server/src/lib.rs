@@ -28,6 +28,7 @@ mod api;
 pub mod auth;
 mod config;
 mod error;
+mod live;
 mod metrics;
 mod online;
 mod problem;

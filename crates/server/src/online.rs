@@ -132,6 +132,9 @@ impl Online {
                             .fetch_add(s.len() as u64, Ordering::Relaxed);
                         let Some((at, score)) = fired else { continue };
                         st.metrics.online_anomalies.fetch_add(1, Ordering::Relaxed);
+                        if let Some(i) = s.timestamps.iter().position(|&t| t == at) {
+                            st.live.anomaly(&s, i, score);
+                        }
                         let service = s.key.service.as_str().to_owned();
                         let cooled = last_opened.get(&service).is_none_or(|prev| {
                             at.0.saturating_sub(prev.0) > cfg.cooldown_secs.saturating_mul(1_000_000_000)
@@ -203,6 +206,7 @@ async fn open_automatic(
     };
     st.store.put_incident(&incident).await?;
     st.metrics.auto_incidents.fetch_add(1, Ordering::Relaxed);
+    st.live.incident_opened(&incident, true);
     tracing::info!(incident = %incident.id.0, series = %key, score, "incident opened by online detection");
     crate::api::analyze_incident(st, incident, None).await?;
     Ok(())

@@ -82,6 +82,7 @@ impl Server {
             request_seq: AtomicU64::new(0),
             fix,
             online: std::sync::OnceLock::new(),
+            live: crate::live::LiveHub::default(),
             config,
         });
         let online = crate::online::Online::start(&state, state.config.online.clone())?;
@@ -118,6 +119,7 @@ impl Server {
         let signal = async move {
             shutdown.await;
             st2.ready.store(false, Ordering::SeqCst);
+            st2.live.shutdown(); // stream clients would otherwise hold the drain open
             tracing::info!("shutdown requested; draining in-flight requests");
             let _ = tx.send(true);
         };

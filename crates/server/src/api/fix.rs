@@ -128,6 +128,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl FixState {
+    /// Appends a server event that is not a plan step (an incident resolution) to the audit log.
+    pub(crate) async fn audit_event(&self, payload: serde_json::Value) -> Result<AuditRecord> {
+        self.fixer.append(payload).await.map_err(fix_err)
+    }
+
     /// The fix state over `store`, with keys from `keys_path` (created when absent).
     pub(crate) fn new(store: Arc<dyn Store>, keys_path: &Path, runners: Vec<String>) -> Result<Self> {
         let (audit_key, approval_key) = load_keys(keys_path)?;
@@ -258,6 +263,7 @@ pub(crate) async fn plan(
             verify: None,
         };
         save(&st, &stored).await?;
+        st.live.plan_state(&stored.plan, None, &who.name);
         Ok(stored)
     };
     respond(StatusCode::CREATED, run.await)
@@ -275,10 +281,15 @@ struct PreflightRequest {
     spec: Option<PreflightSpec>,
 }
 
-pub(crate) async fn preflight(State(st): State<Shared>, bytes: Bytes) -> Response {
+pub(crate) async fn preflight(
+    State(st): State<Shared>,
+    Extension(who): Extension<Principal>,
+    bytes: Bytes,
+) -> Response {
     let run = async {
         let req: PreflightRequest = body(&bytes)?;
         let mut s = load(&st, &req.plan).await?;
+        let from = s.plan.state;
         let spec = req.spec.unwrap_or_default();
         let rec = st
             .fix
@@ -293,6 +304,7 @@ pub(crate) async fn preflight(State(st): State<Shared>, bytes: Bytes) -> Respons
         };
         s.preflight = Some(rec);
         save(&st, &s).await?;
+        st.live.plan_state(&s.plan, Some(from), &who.name);
         Ok(s)
     };
     respond(StatusCode::OK, run.await)
@@ -320,6 +332,7 @@ pub(crate) async fn approve(
     let run = async {
         let req: ApproveRequest = body(&bytes)?;
         let mut s = load(&st, &req.plan).await?;
+        let from = s.plan.state;
         let prod = PlanContext::default().is_production(&s.plan.environment);
         if prod && s.created_by == who.name {
             return Err(ServerError::Conflict(format!(
@@ -335,6 +348,7 @@ pub(crate) async fn approve(
                 .map_err(fix_err)?;
             s.plan.state = PlanState::Rejected;
             save(&st, &s).await?;
+            st.live.plan_state(&s.plan, Some(from), &who.name);
             return Ok(s);
         }
         let pre = s
@@ -358,6 +372,7 @@ pub(crate) async fn approve(
         s.approval = Some(signed);
         s.approved_by = Some(who.name.clone());
         save(&st, &s).await?;
+        st.live.plan_state(&s.plan, Some(from), &who.name);
         Ok(s)
     };
     respond(StatusCode::OK, run.await)
@@ -371,10 +386,15 @@ struct ExecuteRequest {
     runner: Option<RunnerSpec>,
 }
 
-pub(crate) async fn execute(State(st): State<Shared>, bytes: Bytes) -> Response {
+pub(crate) async fn execute(
+    State(st): State<Shared>,
+    Extension(who): Extension<Principal>,
+    bytes: Bytes,
+) -> Response {
     let run = async {
         let req: ExecuteRequest = body(&bytes)?;
         let mut s = load(&st, &req.plan).await?;
+        let from = s.plan.state;
         let runner = req.runner.unwrap_or(RunnerSpec::DryRun);
         if !st.fix.runners.iter().any(|r| r == runner.name()) {
             return Err(ServerError::BadRequest(format!(
@@ -396,6 +416,7 @@ pub(crate) async fn execute(State(st): State<Shared>, bytes: Bytes) -> Response 
         s.plan.state = rec.state;
         s.execution = Some(rec);
         save(&st, &s).await?;
+        st.live.plan_state(&s.plan, Some(from), &who.name);
         Ok(s)
     };
     respond(StatusCode::OK, run.await)
@@ -411,10 +432,15 @@ struct VerifyRequest {
     spec: fix::CanarySpec,
 }
 
-pub(crate) async fn verify(State(st): State<Shared>, bytes: Bytes) -> Response {
+pub(crate) async fn verify(
+    State(st): State<Shared>,
+    Extension(who): Extension<Principal>,
+    bytes: Bytes,
+) -> Response {
     let run = async {
         let req: VerifyRequest = body(&bytes)?;
         let mut s = load(&st, &req.plan).await?;
+        let from = s.plan.state;
         let exec = s
             .execution
             .clone()
@@ -439,6 +465,7 @@ pub(crate) async fn verify(State(st): State<Shared>, bytes: Bytes) -> Response {
         }
         s.verify = Some(rec);
         save(&st, &s).await?;
+        st.live.plan_state(&s.plan, Some(from), &who.name);
         Ok(s)
     };
     respond(StatusCode::OK, run.await)

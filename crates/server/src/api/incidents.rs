@@ -116,6 +116,7 @@ async fn open_inner(st: &Shared, body: &[u8]) -> Result<Incident> {
     };
     st.store.put_incident(&incident).await?;
     tracing::info!(incident = %incident.id.0, "incident opened");
+    st.live.incident_opened(&incident, false);
     Ok(incident)
 }
 
@@ -182,6 +183,8 @@ pub(crate) async fn analyze_incident(
         .await
         .map_err(|e| ServerError::Internal(format!("analysis task: {e}")))??;
     st.store.put_report(&report).await?;
+    st.live
+        .incident_analyzed(&report, t.elapsed().as_secs_f64() * 1e3);
     st.metrics
         .analyses
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -142,6 +142,11 @@ fn credential(h: &HeaderMap) -> Option<&str> {
     h.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+fn stream_token(uri: &axum::http::Uri) -> Option<String> {
+    let q = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(uri).ok()?;
+    q.0.get("access_token").map(|t| t.trim().to_owned())
+}
+
 /// Resolves the caller, applies the rate limit and the route's role requirement.
 pub(crate) async fn authenticate(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
     let path = req
@@ -156,7 +161,12 @@ pub(crate) async fn authenticate(State(st): State<Shared>, mut req: Request, nex
     let Some(action) = spec.and_then(|s| s.action) else {
         return next.run(req).await; // public route
     };
-    match st.auth.check(credential(req.headers()), action, now_secs()) {
+    // Browsers' EventSource cannot set headers: the stream alone takes `?access_token=`.
+    let query_token = (path.as_deref() == Some("/v1/stream"))
+        .then(|| stream_token(req.uri()))
+        .flatten();
+    let cred = credential(req.headers()).or(query_token.as_deref());
+    match st.auth.check(cred, action, now_secs()) {
         Ok(p) => {
             req.extensions_mut().insert(p.clone());
             let mut resp = next.run(req).await;

@@ -5,12 +5,15 @@
 //! (CORS, only when configured) → authentication, role and rate limit → Idempotency-Key →
 //! the route's handler, a thin layer over the store and the `faultline` facade.
 
+mod dora;
 mod fix;
 mod incidents;
 mod ingest;
 mod middleware;
 pub(crate) mod openapi;
 mod ops;
+mod resolve;
+mod stream;
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
@@ -38,6 +41,8 @@ pub(crate) struct AppState {
     pub fix: fix::FixState,
     /// Set once at start (it needs the shared state itself).
     pub online: std::sync::OnceLock<crate::online::Online>,
+    /// Live events for `/v1/stream`.
+    pub live: crate::live::LiveHub,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -92,6 +97,9 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "POST", path: "/v1/fix/execute", action: Some(Action::Operate), summary: "Runs an approved plan {plan, runner}.", tag: "fix", request: JSON, ok: 200, handler: || axum::routing::post(fix::execute) },
     RouteSpec { method: "POST", path: "/v1/fix/verify", action: Some(Action::Operate), summary: "Canary judgement of an executed plan {plan, baseline, canary}.", tag: "fix", request: JSON, ok: 200, handler: || axum::routing::post(fix::verify) },
     RouteSpec { method: "GET", path: "/v1/audit/verify", action: Some(Action::Read), summary: "Checks the hash chain and signatures of the audit log.", tag: "fix", request: &[], ok: 200, handler: || axum::routing::get(fix::audit_verify) },
+    RouteSpec { method: "GET", path: "/v1/stream", action: Some(Action::Read), summary: "Live events as Server-Sent Events: anomaly, incident.opened, incident.analyzed, incident.resolved, plan.state (?types=, Last-Event-ID resume; ?access_token= for EventSource).", tag: "live", request: &[], ok: 200, handler: || axum::routing::get(stream::stream) },
+    RouteSpec { method: "GET", path: "/v1/metrics/dora", action: Some(Action::Read), summary: "DORA metrics over ?window=30d (7d, 24h, 90d; ?service=, ?environment=, ?horizon=24h): deployment frequency, lead time, change failure rate, time to restore, with bands.", tag: "reports", request: &[], ok: 200, handler: || axum::routing::get(dora::dora) },
+    RouteSpec { method: "POST", path: "/v1/incidents/{id}/resolve", action: Some(Action::Write), summary: "Resolves an incident {resolved_at?, comment?}; the time goes to the audit log (time to restore).", tag: "incidents", request: JSON, ok: 200, handler: || axum::routing::post(resolve::resolve) },
 ];
 
 /// The router with every route and middleware.

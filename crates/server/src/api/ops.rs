@@ -27,7 +27,9 @@ pub(crate) async fn readyz(State(st): State<Shared>) -> Response {
 }
 
 pub(crate) async fn metrics(State(st): State<Shared>) -> Response {
-    let mut r = st.metrics.render().into_response();
+    let mut text = st.metrics.render();
+    st.live.render_metrics(&mut text);
+    let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
