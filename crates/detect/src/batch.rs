@@ -24,8 +24,10 @@
 //! Short input (fewer than `min_samples` finite samples) and constant input give `Ok(vec![])`:
 //! nothing can be told apart from normal there. Only an invalid config is an error.
 
+use std::borrow::Cow;
+
 use faultline_core::{
-    Anomaly, AnomalyId, AnomalyKind, AnomalySeverity, Direction, Expected, Series, Timestamp,
+    Anomaly, AnomalyId, AnomalyKind, AnomalySeverity, Direction, Expected, Series, SeriesKey, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -328,18 +330,114 @@ impl<D: OnlineDetector, F: Fn() -> D> Detector for OnlineBatch<F> {
 /// ```
 pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>, DetectError> {
     cfg.validate()?;
-    let (ts, ys) = finite_samples(series);
+    if series.timestamps.len() != series.values.len() {
+        return Err(DetectError::LengthMismatch {
+            timestamps: series.timestamps.len(),
+            values: series.values.len(),
+        });
+    }
+    let mut out = segment_anomalies(&series.key, &series.timestamps, &series.values, cfg);
+    if let Some(v) = &cfg.variance {
+        out.extend(crate::variance::detect_variance(series, v)?);
+    }
+    out.sort_by(|a, b| a.start.cmp(&b.start).then(b.score.total_cmp(&a.score)));
+    Ok(out)
+}
+
+/// A sample time as [`detect_samples`] reads it: a [`Timestamp`], or an `i64` of nanoseconds
+/// since the Unix epoch (the layout of an Arrow `timestamp[ns]` column), so a borrowed column
+/// of either kind is read in place.
+pub trait SampleTime: Copy {
+    /// The time as a [`Timestamp`].
+    fn timestamp(self) -> Timestamp;
+}
+
+impl SampleTime for Timestamp {
+    fn timestamp(self) -> Timestamp {
+        self
+    }
+}
+
+impl SampleTime for i64 {
+    fn timestamp(self) -> Timestamp {
+        Timestamp(self)
+    }
+}
+
+/// [`detect_series`] on borrowed columns: the same anomalies as `detect_series` on
+/// `Series::new(key, timestamps, values)`, without building the series. The columns are read
+/// in place when the timestamps are ascending and every value is finite (the usual case); NaN
+/// or infinite values (missing samples, skipped) cost one copy of the finite samples, unsorted
+/// timestamps one sorted copy of both columns, and `cfg.variance` one copy for the variance
+/// detector (which takes a [`Series`]). Timestamps are [`Timestamp`]s or `i64` nanoseconds
+/// since the epoch ([`SampleTime`]).
+///
+/// Errors: an invalid `cfg` gives [`DetectError::InvalidConfig`], columns of different lengths
+/// [`DetectError::LengthMismatch`]; short or constant input gives `Ok(vec![])`.
+///
+/// ```
+/// use faultline_core::{AnomalyKind, SeriesKey, Timestamp};
+/// use faultline_detect::{detect_samples, DetectConfig};
+/// let values: Vec<f64> = (0..240).map(|i| if i < 150 { 100.0 + (i % 5) as f64 } else { 400.0 + (i % 5) as f64 }).collect();
+/// // epoch nanoseconds, as in an Arrow timestamp[ns] column
+/// let ts: Vec<i64> = (0..240).map(|i| 15_000_000_000 * i).collect();
+/// let key = SeriesKey::new("checkout", "latency_p95_ms");
+/// let found = detect_samples(&key, &ts, &values, &DetectConfig::default()).unwrap();
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].kind, AnomalyKind::LevelShift);
+/// assert_eq!(found[0].start, Timestamp::from_secs(15 * 150));
+/// assert!(detect_samples(&key, &ts[1..], &values, &DetectConfig::default()).is_err());
+/// ```
+pub fn detect_samples<T: SampleTime>(
+    key: &SeriesKey,
+    timestamps: &[T],
+    values: &[f64],
+    cfg: &DetectConfig,
+) -> Result<Vec<Anomaly>, DetectError> {
+    cfg.validate()?;
+    if timestamps.len() != values.len() {
+        return Err(DetectError::LengthMismatch {
+            timestamps: timestamps.len(),
+            values: values.len(),
+        });
+    }
+    let ascending = timestamps
+        .windows(2)
+        .all(|w| w[0].timestamp() <= w[1].timestamp());
+    if !ascending || cfg.variance.is_some() {
+        let ts = timestamps.iter().map(|t| t.timestamp()).collect();
+        let s = Series::new(key.clone(), ts, values.to_vec()).map_err(|e| DetectError::LengthMismatch {
+            timestamps: e.timestamps,
+            values: e.values,
+        })?;
+        return detect_series(&s, cfg);
+    }
+    let mut out = segment_anomalies(key, timestamps, values, cfg);
+    out.sort_by(|a, b| a.start.cmp(&b.start).then(b.score.total_cmp(&a.score)));
+    Ok(out)
+}
+
+/// Level shifts, trends and point episodes of one series (steps 1-5 of the module docs),
+/// unsorted; `cfg` is valid and the columns have the same length.
+fn segment_anomalies<T: SampleTime>(
+    key: &SeriesKey,
+    timestamps: &[T],
+    values: &[f64],
+    cfg: &DetectConfig,
+) -> Vec<Anomaly> {
+    let (ts, ys) = finite_slices(timestamps, values);
+    let (ts, ys) = (&ts[..], &ys[..]);
     let n = ys.len();
     if n < cfg.min_samples {
-        return Ok(vec![]);
+        return vec![];
     }
     let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if lo == hi {
-        return Ok(vec![]);
+        return vec![];
     }
-    let sigma = noise_scale(&ys, lo, hi);
-    let smooth = running_median5(&ys);
+    let sigma = noise_scale(ys, lo, hi);
+    let smooth = running_median5(ys);
     let cps = segment(&smooth, sigma, cfg);
     let bounds: Vec<usize> = std::iter::once(0).chain(cps).chain(std::iter::once(n)).collect();
     let segs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
@@ -396,9 +494,9 @@ pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>
         } else {
             AnomalyKind::LevelShift
         };
-        out.push(anomaly(
-            series,
-            &ts,
+        out.push(anomaly_keyed(
+            key,
+            ts,
             (a, b - 1, peak),
             ys[peak],
             Expected {
@@ -439,9 +537,9 @@ pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>
             .max_by(|p, q| p.1.abs().total_cmp(&q.1.abs()))
             .unwrap_or(&run[0]);
         let (peak, z, med, spread) = *best;
-        out.push(anomaly(
-            series,
-            &ts,
+        out.push(anomaly_keyed(
+            key,
+            ts,
             (run[0].0, run[run.len() - 1].0, peak),
             ys[peak],
             Expected {
@@ -455,17 +553,37 @@ pub fn detect_series(series: &Series, cfg: &DetectConfig) -> Result<Vec<Anomaly>
         ));
         k = e + 1;
     }
-    if let Some(v) = &cfg.variance {
-        out.extend(crate::variance::detect_variance(series, v)?);
-    }
-    out.sort_by(|a, b| a.start.cmp(&b.start).then(b.score.total_cmp(&a.score)));
-    Ok(out)
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn anomaly(
     series: &Series,
     ts: &[Timestamp],
+    (start, end, peak): (usize, usize, usize),
+    observed: f64,
+    expected: Expected,
+    score: f64,
+    kind: AnomalyKind,
+    detector: &str,
+) -> Anomaly {
+    anomaly_keyed(
+        &series.key,
+        ts,
+        (start, end, peak),
+        observed,
+        expected,
+        score,
+        kind,
+        detector,
+    )
+}
+
+/// [`anomaly`] from a series key and any [`SampleTime`] column.
+#[allow(clippy::too_many_arguments)]
+fn anomaly_keyed<T: SampleTime>(
+    key: &SeriesKey,
+    ts: &[T],
     (start, end, peak): (usize, usize, usize),
     observed: f64,
     expected: Expected,
@@ -480,14 +598,14 @@ pub(crate) fn anomaly(
         AnomalyKind::Variance => "variance",
         AnomalyKind::Predictive { .. } => "predictive",
     };
-    let key = series.key.to_string();
-    let start_s = ts[start].as_nanos().to_string();
+    let key_text = key.to_string();
+    let start_s = ts[start].timestamp().as_nanos().to_string();
     Anomaly {
-        id: AnomalyId::derive(&[&key, detector, kind_name, &start_s]),
-        series: series.key.clone(),
-        start: ts[start],
-        end: ts[end],
-        peak: ts[peak],
+        id: AnomalyId::derive(&[&key_text, detector, kind_name, &start_s]),
+        series: key.clone(),
+        start: ts[start].timestamp(),
+        end: ts[end].timestamp(),
+        peak: ts[peak].timestamp(),
         observed,
         expected,
         score,
@@ -598,6 +716,21 @@ fn is_ramp(ys: &[f64]) -> bool {
     (sxy / sxx).abs() > 0.8
 }
 
+/// The samples with a finite value (missing samples are skipped, never scored): the columns
+/// themselves when every value is finite, else a copy of the finite samples.
+fn finite_slices<'a, T: SampleTime>(ts: &'a [T], ys: &'a [f64]) -> (Cow<'a, [T]>, Cow<'a, [f64]>) {
+    if ys.iter().all(|v| v.is_finite()) {
+        return (Cow::Borrowed(ts), Cow::Borrowed(ys));
+    }
+    let (t, y): (Vec<T>, Vec<f64>) = ts
+        .iter()
+        .zip(ys)
+        .filter(|(_, v)| v.is_finite())
+        .map(|(t, v)| (*t, *v))
+        .unzip();
+    (Cow::Owned(t), Cow::Owned(y))
+}
+
 /// The series' samples with a finite value, as separate time and value columns (missing
 /// samples are skipped, never scored).
 pub(crate) fn finite_samples(series: &Series) -> (Vec<Timestamp>, Vec<f64>) {
@@ -663,6 +796,127 @@ mod tests {
         assert_eq!(esd.build().unwrap().name(), "sh_esd");
         let var: DetectorConfig = serde_json::from_str(r#"{"method": "variance"}"#).unwrap();
         assert!(var.build().unwrap().detect(&s).unwrap().is_empty());
+    }
+
+    /// A random series: noise, an optional step, a few spikes, NaN gaps, maybe out of order.
+    fn random_columns(
+        seed: u64,
+        n: usize,
+        step: f64,
+        nan_every: usize,
+        shuffle: bool,
+    ) -> (Vec<Timestamp>, Vec<f64>) {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut ts: Vec<Timestamp> = (0..n as i64).map(|i| Timestamp::from_secs(10 * i)).collect();
+        let mut ys: Vec<f64> = (0..n)
+            .map(|i| {
+                let base = if i > n / 2 { 50.0 + step } else { 50.0 };
+                let spike = if next() < 0.01 { 40.0 } else { 0.0 };
+                base + spike + next() * 2.0
+            })
+            .collect();
+        if nan_every > 0 {
+            for v in ys.iter_mut().step_by(nan_every) {
+                *v = f64::NAN;
+            }
+        }
+        if shuffle && n > 3 {
+            ts.swap(1, n - 2);
+            ys.swap(1, n - 2);
+        }
+        (ts, ys)
+    }
+
+    #[test]
+    fn samples_equal_series_with_nans_and_unsorted_times() {
+        let key = SeriesKey::new("svc", "m");
+        for (seed, nan_every, shuffle) in [(3, 0, false), (5, 7, false), (9, 0, true), (11, 5, true)] {
+            let (ts, ys) = random_columns(seed, 400, 30.0, nan_every, shuffle);
+            let s = Series::new(key.clone(), ts.clone(), ys.clone()).unwrap();
+            let want = detect_series(&s, &DetectConfig::default()).unwrap();
+            assert!(!want.is_empty());
+            assert_eq!(
+                detect_samples(&key, &ts, &ys, &DetectConfig::default()).unwrap(),
+                want
+            );
+            let nanos: Vec<i64> = ts.iter().map(|t| t.as_nanos()).collect();
+            assert_eq!(
+                detect_samples(&key, &nanos, &ys, &DetectConfig::default()).unwrap(),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn finite_columns_are_borrowed_and_gaps_copied() {
+        let ts: Vec<i64> = (0..5).collect();
+        let ys = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let (t, y) = finite_slices(&ts, &ys);
+        assert!(matches!((&t, &y), (Cow::Borrowed(_), Cow::Borrowed(_))));
+        assert_eq!(y.as_ptr(), ys.as_ptr());
+        let gappy = [1.0, f64::NAN, 3.0, f64::INFINITY, 5.0];
+        let (t, y) = finite_slices(&ts, &gappy);
+        assert!(matches!((&t, &y), (Cow::Owned(_), Cow::Owned(_))));
+        assert_eq!((&t[..], &y[..]), (&[0, 2, 4][..], &[1.0, 3.0, 5.0][..]));
+    }
+
+    #[test]
+    fn samples_check_lengths_and_config() {
+        let key = SeriesKey::new("a", "m");
+        let err = detect_samples(&key, &[0i64, 1], &[1.0], &DetectConfig::default());
+        assert_eq!(
+            err,
+            Err(DetectError::LengthMismatch {
+                timestamps: 2,
+                values: 1
+            })
+        );
+        let cfg = DetectConfig {
+            min_samples: 1,
+            ..Default::default()
+        };
+        assert!(matches!(
+            detect_samples::<i64>(&key, &[], &[], &cfg),
+            Err(DetectError::InvalidConfig {
+                field: "min_samples",
+                ..
+            })
+        ));
+        assert_eq!(
+            detect_samples::<i64>(&key, &[], &[], &DetectConfig::default()),
+            Ok(vec![])
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn samples_equal_series_on_random_input(
+            seed in 1u64..u64::MAX,
+            n in 0usize..300,
+            step in -80.0f64..80.0,
+            nan_every in 0usize..9,
+            shuffle in proptest::bool::ANY,
+            variance in proptest::bool::ANY,
+        ) {
+            let key = SeriesKey::new("svc", "m");
+            let (ts, ys) = random_columns(seed, n, step, nan_every, shuffle);
+            let cfg = DetectConfig {
+                variance: variance.then(crate::VarianceConfig::default),
+                ..Default::default()
+            };
+            let s = Series::new(key.clone(), ts.clone(), ys.clone()).unwrap();
+            let want = detect_series(&s, &cfg).unwrap();
+            proptest::prop_assert_eq!(&detect_samples(&key, &ts, &ys, &cfg).unwrap(), &want);
+            let nanos: Vec<i64> = ts.iter().map(|t| t.as_nanos()).collect();
+            proptest::prop_assert_eq!(&detect_samples(&key, &nanos, &ys, &cfg).unwrap(), &want);
+        }
     }
 
     #[test]

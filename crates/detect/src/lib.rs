@@ -61,7 +61,10 @@ pub mod stl;
 pub mod stream;
 pub mod variance;
 
-pub use batch::{detect_series, DetectConfig, Detector, DetectorConfig, OnlineBatch, SegmentDetector};
+pub use batch::{
+    detect_samples, detect_series, DetectConfig, Detector, DetectorConfig, OnlineBatch, SampleTime,
+    SegmentDetector,
+};
 pub use error::DetectError;
 pub use esd::{sh_esd, EsdDirection, ShEsdConfig};
 pub use forecast::{forecast, time_to_threshold, Forecast, ForecastConfig, ThresholdSide};
