@@ -3,9 +3,14 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array};
-use faultline::core::{Series, SeriesKey, Timestamp};
-use faultline::detect::{StlParams, StreamConfig, StreamDetector};
+use std::borrow::Cow;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
+use arrow_array::{Array, ArrayRef, Float64Array};
+use arrow_schema::{DataType, TimeUnit};
+use faultline::core::{Anomaly, Series, SeriesKey, Timestamp};
+use faultline::detect::{detect_samples, DetectConfig, StlParams, StreamConfig, StreamDetector};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -53,15 +58,131 @@ pub fn detect<'py>(
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
     let cfg = convert::pipeline_config(config)?;
-    let series = build_series(values, timestamps, service, metric)?;
-    let found = py
-        .detach(|| faultline::detect::detect_series(&series, &cfg.detect))
-        .py_err()?;
+    let key = SeriesKey::new(service, metric);
+    let vcol = columns::column(values, "values")?;
+    let tcol = match timestamps {
+        Some(t) if !t.is_none() => Some(columns::column(t, "timestamps")?),
+        _ => None,
+    };
+    let input = Samples::read(&vcol, tcol.as_ref())?;
+    let found = py.detach(|| input.detect(&key, &cfg.detect)).py_err()?;
     let out = PyList::empty(py);
     for a in &found {
         out.append(convert::ser_to_py(py, a)?)?;
     }
     Ok(out)
+}
+
+/// The columns `detect` reads: values and timestamps borrowed from the producer's buffers when
+/// they are a single float64 chunk and a single `timestamp[ns]` chunk (or `int64` nanoseconds
+/// typed as such by Arrow), converted once otherwise.
+pub struct Samples<'a> {
+    values: Cow<'a, [f64]>,
+    times: Times<'a>,
+}
+
+/// Sample times: borrowed epoch nanoseconds, or converted timestamps.
+enum Times<'a> {
+    Nanos(&'a [i64]),
+    Owned(Vec<Timestamp>),
+}
+
+impl<'a> Samples<'a> {
+    /// Reads `values` and optional `timestamps` (one second apart from the epoch when absent)
+    /// and checks that they have the same length.
+    pub fn read(values: &'a Column, timestamps: Option<&'a Column>) -> PyResult<Self> {
+        let mut chunks = columns::f64_chunks(values, "values")?;
+        let values = match chunks.len() {
+            0 => Cow::Borrowed(&[][..]),
+            1 => chunks.swap_remove(0),
+            _ => Cow::Owned(chunks.concat()),
+        };
+        let times = match timestamps {
+            None => Times::Owned((0..values.len() as i64).map(Timestamp::from_secs).collect()),
+            Some(tcol) => match nanos_chunk(tcol) {
+                Some(ns) => Times::Nanos(ns),
+                None => Times::Owned(columns::timestamps(tcol, "timestamps")?),
+            },
+        };
+        let n_times = match &times {
+            Times::Nanos(t) => t.len(),
+            Times::Owned(t) => t.len(),
+        };
+        if n_times != values.len() {
+            return Err(input_error(format!(
+                "`timestamps` has {} rows but `values` has {}; they must be the same length",
+                n_times,
+                values.len()
+            )));
+        }
+        Ok(Self { values, times })
+    }
+
+    /// The batch detection on these columns (no copy when both were borrowed and every value is
+    /// finite; see `faultline_detect::detect_samples`).
+    pub fn detect(
+        &self,
+        key: &SeriesKey,
+        cfg: &DetectConfig,
+    ) -> Result<Vec<Anomaly>, faultline::detect::DetectError> {
+        match &self.times {
+            Times::Nanos(t) => detect_samples(key, t, &self.values, cfg),
+            Times::Owned(t) => detect_samples(key, t, &self.values, cfg),
+        }
+    }
+
+    /// Addresses of the first value and first timestamp as the detector reads them (0 when
+    /// empty), and whether each was borrowed from the input.
+    fn addresses(&self) -> ((usize, bool), (usize, bool)) {
+        let v = (
+            if self.values.is_empty() {
+                0
+            } else {
+                self.values.as_ptr() as usize
+            },
+            matches!(self.values, Cow::Borrowed(_)),
+        );
+        let t = match &self.times {
+            Times::Nanos(t) => (if t.is_empty() { 0 } else { t.as_ptr() as usize }, true),
+            Times::Owned(t) => (if t.is_empty() { 0 } else { t.as_ptr() as usize }, false),
+        };
+        (v, t)
+    }
+}
+
+/// A one-chunk Arrow `timestamp[ns]` column without nulls, as its `i64` buffer.
+fn nanos_chunk(col: &Column) -> Option<&[i64]> {
+    match col {
+        Column::Arrow(chunks) => match chunks.as_slice() {
+            [a] if a.null_count() == 0
+                && matches!(a.data_type(), DataType::Timestamp(TimeUnit::Nanosecond, _)) =>
+            {
+                Some(&a.as_primitive::<TimestampNanosecondType>().values()[..])
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Where `detect` reads `values` and `timestamps`: `((value address, borrowed), (timestamp
+/// address, borrowed))`, from the same code path as `detect`; used by tests to show that
+/// float64 and `timestamp[ns]` columns are not copied.
+#[pyfunction]
+#[pyo3(signature = (values, timestamps=None))]
+pub fn _detect_addresses(
+    values: &Bound<'_, PyAny>,
+    timestamps: Option<&Bound<'_, PyAny>>,
+) -> PyResult<((usize, bool), (usize, bool))> {
+    let vcol = columns::column(values, "values")?;
+    let tcol = match timestamps {
+        Some(t) if !t.is_none() => Some(columns::column(t, "timestamps")?),
+        _ => None,
+    };
+    let input = Samples::read(&vcol, tcol.as_ref())?;
+    let borrowed_arrow = matches!(vcol, Column::Arrow(_));
+    let ((va, vb), t) = input.addresses();
+    Ok(((va, vb && borrowed_arrow), t))
 }
 
 /// A series from a values column and an optional timestamps column of the same length.

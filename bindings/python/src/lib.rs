@@ -49,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::detect, m)?)?;
     m.add_function(wrap_pyfunction!(detect::decompose, m)?)?;
     m.add_function(wrap_pyfunction!(detect::_values_address, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::_detect_addresses, m)?)?;
     m.add_function(wrap_pyfunction!(mine::mine, m)?)?;
     m.add_function(wrap_pyfunction!(analyze::analyze_bundle, m)?)?;
     m.add_function(wrap_pyfunction!(analyze::analyze, m)?)?;

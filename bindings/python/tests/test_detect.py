@@ -63,6 +63,56 @@ def test_float64_columns_are_read_in_place():
     assert address == s.to_arrow().buffers()[1].address
 
 
+def test_detect_reads_float64_values_and_ns_timestamps_in_place():
+    n = 200_000
+    values = np.random.default_rng(3).normal(size=n)
+    values[150_000:] += 8.0
+    stamps = np.arange(n, dtype=np.int64) * 15_000_000_000 + 1_715_000_000_000_000_000
+    v, t = pa.array(values), pa.array(stamps, pa.timestamp("ns", "UTC"))
+    (va, vb), (ta, tb) = _native._detect_addresses(v, t)
+    assert vb and va == v.buffers()[1].address
+    assert tb and ta == t.buffers()[1].address
+    # slices keep pointing into the same buffers (offset applied, nothing copied)
+    (va, vb), (ta, tb) = _native._detect_addresses(v.slice(10), t.slice(10))
+    assert vb and va == v.buffers()[1].address + 10 * 8
+    assert tb and ta == t.buffers()[1].address + 10 * 8
+    # numpy (float64 and datetime64[ns]) through pyarrow, zero-copy
+    dts = stamps.view("datetime64[ns]")
+    (va, vb), (ta, tb) = _native._detect_addresses(faultline._column(values, "values"), faultline._column(dts, "timestamps"))
+    assert (vb, va) == (True, values.ctypes.data)
+    assert (tb, ta) == (True, dts.ctypes.data)
+    # polars hands over its own buffers
+    df = pl.DataFrame({"v": values, "t": pl.Series(stamps).cast(pl.Datetime("ns"))})
+    (va, vb), (ta, tb) = _native._detect_addresses(df["v"], df["t"])
+    assert vb and va == df["v"].to_arrow().buffers()[1].address
+    assert tb and ta == df["t"].to_arrow().buffers()[1].address
+    # other units and several chunks are converted once (and detect the same)
+    ms = pa.array(stamps // 1_000_000, pa.timestamp("ms", "UTC"))
+    (_, vb), (_, tb) = _native._detect_addresses(v, ms)
+    assert vb and not tb
+    (_, vb), _ = _native._detect_addresses(pa.chunked_array([values[:1000], values[1000:]]), t)
+    assert not vb
+    found = faultline.detect(v, t)
+    assert any(a["kind"]["kind"] == "level_shift" for a in found)
+    assert faultline.detect(v, ms) == found
+    assert faultline.detect(pa.chunked_array([values[:1000], values[1000:]]), t) == found
+    assert faultline.detect(df["v"], df["t"]) == found
+
+
+def test_detect_gaps_and_unsorted_times_equal_the_sorted_series():
+    values = step_series()
+    values[50] = float("nan")
+    stamps = [15_000_000_000 * i for i in range(len(values))]
+    found = faultline.detect(values, pa.array(stamps, pa.timestamp("ns")))
+    assert found
+    order = list(range(len(values)))
+    order[3], order[500] = order[500], order[3]
+    shuffled = faultline.detect([values[i] for i in order], pa.array([stamps[i] for i in order], pa.timestamp("ns")))
+    assert shuffled == found
+    with pytest.raises(faultline.InputError, match="`timestamps` has 10 rows but `values` has"):
+        faultline.detect(values, pa.array(stamps[:10], pa.timestamp("ns")))
+
+
 def test_detect_finds_the_level_shift_at_its_timestamp():
     values = step_series()
     start = dt.datetime(2024, 5, 14, 10, 0, tzinfo=dt.timezone.utc)

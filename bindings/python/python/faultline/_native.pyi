@@ -39,6 +39,7 @@ __all__ = [
     "verify_audit",
     "__version__",
     "_values_address",
+    "_detect_addresses",
 ]
 
 class FaultlineError(Exception):
@@ -103,6 +104,9 @@ def detect_with(
 ) -> list[dict[str, Any]]: ...
 def decompose(values: Any, period: int, *, robust: bool = False) -> ArrowData: ...
 def _values_address(values: Any) -> tuple[int, bool]: ...
+def _detect_addresses(
+    values: Any, timestamps: Any = None
+) -> tuple[tuple[int, bool], tuple[int, bool]]: ...
 def mine(messages: Any, *, config: Mapping[str, Any] | None = None, raw: bool = False) -> ArrowData: ...
 def analyze_bundle(
     path: str | PathLike[str],
