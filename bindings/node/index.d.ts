@@ -482,9 +482,12 @@ export interface KeyPair {
 }
 
 /**
- * Mines log templates from `lines` (one record per string) on the thread pool: the cluster
- * of every line and each cluster's template, as `faultline mine` prints them. Rejects with
- * `ERR_FAULTLINE_CONFIG` on unknown or out-of-range miner settings.
+ * Mines log templates from `lines` (one record per string) off the JavaScript thread: the
+ * cluster of every line and each cluster's template, as `faultline mine` prints them. The
+ * strings are copied out of the array on the calling thread while a worker thread already
+ * mines the lines copied so far. Rejects with `ERR_FAULTLINE_INPUT` naming the index of an
+ * element that is not a string, `ERR_FAULTLINE_CONFIG` on unknown or out-of-range miner
+ * settings.
  *
  * ```js
  * const { clusters, templates } = await mine(lines)

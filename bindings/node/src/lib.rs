@@ -20,6 +20,7 @@ mod config;
 pub mod detect;
 mod error;
 pub mod fix;
+pub mod lines;
 pub mod mine;
 mod records;
 pub mod task;

@@ -1,17 +1,18 @@
 //! Log template mining: a whole batch of lines at once ([`mine`], [`mine_sync`]) or a
 //! long-lived [`Miner`] fed incrementally, whose state can be snapshotted and restored.
 
+use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 
 use faultline::cluster::{split_header, ClusterId, MinerConfig, MinerSnapshot, TemplateMiner};
-use napi::bindgen_prelude::{Array, AsyncTask, Function, JsObjectValue, Uint32Array};
+use napi::bindgen_prelude::{Array, AsyncTask, PromiseRaw, Uint32Array};
 use napi::Env;
-use napi::{JsString, JsValue};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::config::strict;
 use crate::error::{Fallible, Family, JsFailure};
+use crate::lines::{Copied, Lines};
 use crate::task::Job;
 
 /// Options of `mine` / `mineSync`.
@@ -59,22 +60,63 @@ pub(crate) fn mine_all<'a>(
     raw: bool,
     cfg: MinerConfig,
 ) -> Fallible<Mined> {
-    let mut miner = TemplateMiner::new(cfg).map_err(|e| JsFailure::from_std(Family::Config, &e))?;
+    let mut miner = new_miner(cfg)?;
     let mut clusters: Vec<u32> = Vec::with_capacity(lines.len());
+    add_all(&mut miner, lines, raw, &mut clusters);
+    Ok(finish(&miner, clusters))
+}
+
+fn new_miner(cfg: MinerConfig) -> Fallible<TemplateMiner> {
+    TemplateMiner::new(cfg).map_err(|e| JsFailure::from_std(Family::Config, &e))
+}
+
+fn add_all<'a>(
+    miner: &mut TemplateMiner,
+    lines: impl Iterator<Item = &'a str>,
+    raw: bool,
+    out: &mut Vec<u32>,
+) {
     for line in lines {
         let line = line.trim_end_matches(['\n', '\r']);
         let msg = if raw { split_header(line).message } else { line };
-        clusters.push(miner.add(msg).0);
+        out.push(miner.add(msg).0);
     }
+}
+
+/// Resolves every line's cluster after the last merge and builds the template tables.
+fn finish(miner: &TemplateMiner, mut clusters: Vec<u32>) -> Mined {
     for c in &mut clusters {
         *c = miner.resolve(ClusterId(*c)).0;
     }
-    let (templates, counts) = tables(&miner);
-    Ok(Mined {
+    let (templates, counts) = tables(miner);
+    Mined {
         clusters,
         templates,
         counts,
-    })
+    }
+}
+
+/// What the JavaScript thread sends the mining thread: the next lines, or the error that
+/// stopped reading them.
+enum Feed {
+    Lines(Copied),
+    Failed(JsFailure),
+}
+
+/// Lines per piece handed from the JavaScript thread to the mining thread.
+const CHUNK_LINES: u32 = 16 * 1024;
+
+/// [`mine_all`] on lines arriving in pieces from `feed`, `n` lines in all.
+fn mine_feed(feed: Receiver<Feed>, raw: bool, config: Option<Value>, n: usize) -> Fallible<Mined> {
+    let mut miner = new_miner(miner_config(config)?)?;
+    let mut clusters: Vec<u32> = Vec::with_capacity(n);
+    for piece in feed {
+        match piece {
+            Feed::Lines(piece) => add_all(&mut miner, piece.decode("lines")?.iter(), raw, &mut clusters),
+            Feed::Failed(e) => return Err(e),
+        }
+    }
+    Ok(finish(&miner, clusters))
 }
 
 fn tables(miner: &TemplateMiner) -> (Vec<String>, Vec<u32>) {
@@ -106,88 +148,54 @@ fn options(o: Option<MineOptions>) -> (bool, Option<Value>) {
     }
 }
 
-/// Mines log templates from `lines` (one record per string) on the thread pool: the cluster
-/// of every line and each cluster's template, as `faultline mine` prints them. Rejects with
-/// `ERR_FAULTLINE_CONFIG` on unknown or out-of-range miner settings.
+/// Mines log templates from `lines` (one record per string) off the JavaScript thread: the
+/// cluster of every line and each cluster's template, as `faultline mine` prints them. The
+/// strings are copied out of the array on the calling thread while a worker thread already
+/// mines the lines copied so far. Rejects with `ERR_FAULTLINE_INPUT` naming the index of an
+/// element that is not a string, `ERR_FAULTLINE_CONFIG` on unknown or out-of-range miner
+/// settings.
 ///
 /// ```js
 /// const { clusters, templates } = await mine(lines)
 /// console.log(templates[clusters[0]]) // "user <*> logged in from <*>"
 /// ```
 #[napi(ts_return_type = "Promise<MineResult>")]
-pub fn mine(
+pub fn mine<'e>(
+    env: &'e Env,
     #[napi(ts_arg_type = "Array<string>")] lines: Array<'_>,
     options_: Option<MineOptions>,
-) -> napi::Result<AsyncTask<Job<Mined, MineResult>>> {
+) -> napi::Result<PromiseRaw<'e, MineResult>> {
     let (raw, config) = options(options_);
-    let lines = LineBatch::read(&lines)?;
-    Ok(Job::spawn(
-        move || mine_all(lines.iter(), raw, miner_config(config)?),
-        to_result,
-    ))
-}
-
-/// The lines of a JavaScript array, copied out in one piece: the array is joined with `\n`
-/// by JavaScript (`Array.prototype.join`, one native call) and converted as one string, so
-/// a million lines cost one conversion instead of a million. Arrays whose strings contain a
-/// newline themselves are read element by element instead. Elements that are not strings
-/// are converted as `join` does (`null` and `undefined` become empty lines).
-pub enum LineBatch {
-    /// Newline-joined text of `n` lines.
-    Joined(String, usize),
-    /// One string per line.
-    Each(Vec<String>),
-}
-
-impl LineBatch {
-    fn read(lines: &Array<'_>) -> napi::Result<Self> {
-        let n = lines.len() as usize;
-        if n == 0 {
-            return Ok(LineBatch::Each(Vec::new()));
-        }
-        let join: Function<'_, &str, JsString<'_>> = lines.get_named_property("join")?;
-        let text = join.apply(lines.to_unknown(), "\n")?.into_utf8()?.into_owned()?;
-        if text.bytes().filter(|&b| b == b'\n').count() + 1 == n {
-            return Ok(LineBatch::Joined(text, n));
-        }
-        let mut each = Vec::with_capacity(n);
-        for i in 0..n as u32 {
-            each.push(lines.get::<String>(i)?.unwrap_or_default());
-        }
-        Ok(LineBatch::Each(each))
+    let n = lines.len() as usize;
+    let (tx, rx) = channel();
+    let work = async move {
+        Ok(tokio::task::spawn_blocking(move || mine_feed(rx, raw, config, n))
+            .await
+            .unwrap_or_else(|e| Err(JsFailure::new(Family::Internal, format!("mining thread: {e}")))))
+    };
+    let promise = env.spawn_future_with_callback(work, |env, out: Fallible<Mined>| {
+        out.map_err(|e| e.into_napi(env)).and_then(|m| to_result(env, m))
+    })?;
+    // The miner is waiting: copy the lines piece by piece (stopping when it gave up).
+    if let Err(e) = Copied::read_chunked(env, &lines, "lines", CHUNK_LINES, |piece| {
+        tx.send(Feed::Lines(piece)).is_ok()
+    }) {
+        // A closed channel means the miner failed already; its error settles the promise.
+        let _ = tx.send(Feed::Failed(e));
     }
-
-    fn iter(&self) -> Box<dyn ExactSizeIterator<Item = &str> + '_> {
-        match self {
-            LineBatch::Joined(text, n) => Box::new(Counted(text.split('\n'), *n)),
-            LineBatch::Each(v) => Box::new(v.iter().map(String::as_str)),
-        }
-    }
+    Ok(promise)
 }
-
-/// An iterator with a known length (`split` does not know it; the count was checked).
-struct Counted<I>(I, usize);
-
-impl<'a, I: Iterator<Item = &'a str>> Iterator for Counted<I> {
-    type Item = &'a str;
-    fn next(&mut self) -> Option<&'a str> {
-        let x = self.0.next()?;
-        self.1 = self.1.saturating_sub(1);
-        Some(x)
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.1, Some(self.1))
-    }
-}
-
-impl<'a, I: Iterator<Item = &'a str>> ExactSizeIterator for Counted<I> {}
 
 /// [`mine`] on the calling thread (blocks the event loop: for small batches).
 #[napi]
-pub fn mine_sync(env: Env, lines: Vec<String>, options_: Option<MineOptions>) -> napi::Result<MineResult> {
+pub fn mine_sync(
+    env: Env,
+    #[napi(ts_arg_type = "Array<string>")] lines: Array<'_>,
+    options_: Option<MineOptions>,
+) -> napi::Result<MineResult> {
     let (raw, config) = options(options_);
-    miner_config(config)
-        .and_then(|cfg| mine_all(lines.iter().map(String::as_str), raw, cfg))
+    Lines::read(&env, &lines, "lines")
+        .and_then(|lines| mine_all(lines.iter(), raw, miner_config(config)?))
         .map_err(|e| e.into_napi(&env))
         .and_then(|m| to_result(&env, m))
 }
@@ -257,7 +265,12 @@ impl Miner {
 
     /// Adds messages in order; returns the cluster id of each (as assigned when added).
     #[napi]
-    pub fn add_many(&self, env: Env, lines: Vec<String>) -> napi::Result<Uint32Array> {
+    pub fn add_many(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Array<string>")] lines: Array<'_>,
+    ) -> napi::Result<Uint32Array> {
+        let lines = Lines::read(&env, &lines, "lines").map_err(|e| e.into_napi(&env))?;
         self.with(&env, |m| {
             Uint32Array::new(lines.iter().map(|l| m.add(l).0).collect())
         })
@@ -266,15 +279,20 @@ impl Miner {
     /// `addMany` on the thread pool, for big batches; concurrent calls on one miner are
     /// applied one after the other.
     #[napi(ts_return_type = "Promise<Uint32Array>")]
-    pub fn add_many_async(&self, lines: Vec<String>) -> AsyncTask<Job<Vec<u32>, Uint32Array>> {
+    pub fn add_many_async(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Array<string>")] lines: Array<'_>,
+    ) -> napi::Result<AsyncTask<Job<Vec<u32>, Uint32Array>>> {
+        let lines = Lines::read(&env, &lines, "lines").map_err(|e| e.into_napi(&env))?;
         let inner = Arc::clone(&self.inner);
-        Job::spawn(
+        Ok(Job::spawn(
             move || {
                 let mut g = inner.lock().map_err(|_| poisoned())?;
                 Ok(lines.iter().map(|l| g.add(l).0).collect())
             },
             |_, v| Ok(Uint32Array::new(v)),
-        )
+        ))
     }
 
     /// The cluster `id` was merged into (itself while it lives).
