@@ -6,7 +6,8 @@
 // The two sides run in alternation, ROUNDS times each (one Rust process per round, lines read
 // before timing), so that both see the same machine load. Reported per side: the best and the
 // median wall time, and the CPU time of the best run (Node: the whole process, all threads;
-// Rust: its one thread). The floor is judged on the best runs (the least disturbed by other
+// Rust: its one thread). The same lines as one Buffer (newline-separated bytes, as read from a
+// file) are mined in each round too, for comparison. The floor is judged on the best runs (the least disturbed by other
 // processes); the median ratio and the CPU-time ratio are printed beside it.
 //
 //   bench/run.sh   (builds both in release, then runs this)
@@ -36,6 +37,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 try {
   const rust = { wall: [], cpu: [] }
   const node = { wall: [], cpu: [] }
+  const text = { wall: [], cpu: [] } // the same lines as one Buffer (the file's bytes)
+  const bytes = readFileSync(file)
   let clusters = 0
   let rustClusters = 0
   await addon.mine(lines.slice(0, 10_000)) // warm-up: code paths, the mining thread
@@ -51,6 +54,13 @@ try {
     const d = process.cpuUsage(c)
     node.cpu.push((d.user + d.system) / 1e3)
     clusters = out.templates.filter((t) => t !== '').length
+    const c2 = process.cpuUsage()
+    const t2 = process.hrtime.bigint()
+    const out2 = await addon.mine(bytes)
+    text.wall.push(Number(process.hrtime.bigint() - t2) / 1e6)
+    const d2 = process.cpuUsage(c2)
+    text.cpu.push((d2.user + d2.system) / 1e3)
+    if (out2.clusters.length !== N || out2.templates.filter((t) => t !== '').length !== clusters) throw new Error('Buffer input mined differently')
   }
   const best = (s) => s.wall.indexOf(Math.min(...s.wall))
   const [rb, nb] = [best(rust), best(node)]
@@ -59,6 +69,9 @@ try {
   const cpuRatio = node.cpu[nb] / rust.cpu[rb]
   const side = (name, s, b) => `${name} best ${s.wall[b].toFixed(1)} ms (${(N / s.wall[b] / 1e3).toFixed(2)} M lines/s, cpu ${s.cpu[b].toFixed(1)} ms), median ${median(s.wall).toFixed(1)} ms`
   console.log(`mine ${N} lines, ${ROUNDS} rounds, load ${loadavg()[0].toFixed(1)}: ${side('rust', rust, rb)} | ${side('node', node, nb)} | ratio best ${ratio.toFixed(2)}x, median ${medianRatio.toFixed(2)}x, cpu ${cpuRatio.toFixed(2)}x (floor 1.50x on best) ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`)
+  const tb = best(text)
+  const textRatio = text.wall[tb] / rust.wall[rb]
+  console.log(`mine ${N} lines as one Buffer: ${side('node', text, tb)} | ratio best ${textRatio.toFixed(2)}x, median ${(median(text.wall) / median(rust.wall)).toFixed(2)}x, cpu ${(text.cpu[tb] / rust.cpu[rb]).toFixed(2)}x`)
   if (clusters !== rustClusters) throw new Error(`cluster counts differ: node ${clusters}, rust ${rustClusters}`)
   if (ratio > 1.5) process.exitCode = 1
 } finally {

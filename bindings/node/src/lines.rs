@@ -14,8 +14,8 @@
 
 use std::ptr;
 
-use napi::bindgen_prelude::Array;
-use napi::{sys, Env, JsValue};
+use napi::bindgen_prelude::{Array, BufferSlice, Either4, Unknown};
+use napi::{sys, Env, JsValue, ValueType};
 
 use crate::error::{Family, JsFailure};
 
@@ -167,6 +167,87 @@ fn read_into(
         first = last;
     }
     Ok(ends)
+}
+
+/// The `lines` argument as napi converts it: an array of strings, newline-separated text as a
+/// `Buffer` or a string, or anything else (reported as a typed error by [`LinesArg::input`]).
+pub type LinesArg<'a> = Either4<Array<'a>, BufferSlice<'a>, String, Unknown<'a>>;
+
+/// A `lines` argument sorted out: an array still to copy, or text already copied.
+pub(crate) enum Input<'a> {
+    /// An array of strings, one line each.
+    Array(Array<'a>),
+    /// Newline-separated text, not yet checked to be UTF-8.
+    Text(Vec<u8>),
+}
+
+/// Sorts out a `lines` argument named `what`.
+pub(crate) fn input<'a>(arg: LinesArg<'a>, what: &str) -> Result<Input<'a>, JsFailure> {
+    match arg {
+        Either4::A(array) => Ok(Input::Array(array)),
+        Either4::B(bytes) => Ok(Input::Text(bytes.to_vec())),
+        Either4::C(text) => Ok(Input::Text(text.into_bytes())),
+        Either4::D(other) => Err(JsFailure::input(format!(
+            "{what}: expected an array of strings, a Buffer or a string, got {}",
+            match other.get_type() {
+                Ok(ValueType::Undefined) => "undefined",
+                Ok(ValueType::Null) => "null",
+                Ok(ValueType::Boolean) => "a boolean",
+                Ok(ValueType::Number) => "a number",
+                Ok(ValueType::BigInt) => "a bigint",
+                Ok(ValueType::Symbol) => "a symbol",
+                Ok(ValueType::Function) => "a function",
+                Ok(ValueType::Object) => "an object",
+                _ => "a value of another type",
+            }
+        ))),
+    }
+}
+
+/// `bytes` as text, or an `ERR_FAULTLINE_INPUT` error naming the offset of the first byte
+/// that is not UTF-8.
+pub(crate) fn utf8_text(bytes: Vec<u8>, what: &str) -> Result<String, JsFailure> {
+    String::from_utf8(bytes).map_err(|e| {
+        JsFailure::input(format!(
+            "{what}: invalid UTF-8 at byte {}",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Lines read in full from a `lines` argument: copied array strings, or text split at
+/// newlines (`\r\n` too; a final newline ends the last line).
+pub(crate) enum Batch {
+    /// Array strings.
+    Lines(Lines),
+    /// Newline-separated text.
+    Text(String),
+}
+
+impl Batch {
+    /// Reads `input` in full on the calling thread.
+    pub(crate) fn read(env: &Env, input: Input<'_>, what: &str) -> Result<Self, JsFailure> {
+        match input {
+            Input::Array(array) => Ok(Batch::Lines(Lines::read(env, &array, what)?)),
+            Input::Text(bytes) => Ok(Batch::Text(utf8_text(bytes, what)?)),
+        }
+    }
+
+    /// The lines in order.
+    pub(crate) fn iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match self {
+            Batch::Lines(l) => Box::new(l.iter()),
+            Batch::Text(t) => Box::new(t.lines()),
+        }
+    }
+
+    /// The number of lines, or an upper bound for text.
+    pub(crate) fn len_hint(&self) -> usize {
+        match self {
+            Batch::Lines(l) => l.len(),
+            Batch::Text(t) => t.bytes().filter(|&b| b == b'\n').count() + 1,
+        }
+    }
 }
 
 /// A napi handle scope, closed explicitly (or on drop when reading failed).

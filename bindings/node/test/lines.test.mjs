@@ -72,12 +72,39 @@ test('with good lines, a bad miner setting still rejects as a config error', asy
   await assert.rejects(fl.mine(['a', 'b'], { config: { max_tokens: 0 } }), { code: 'ERR_FAULTLINE_CONFIG' })
 })
 
-test('a value that is not an array is rejected before faultline sees it', () => {
-  for (const f of [() => fl.mine('one line'), () => fl.mineSync({ length: 2 }), () => new fl.Miner().addMany(7)]) {
-    assert.throws(f, (e) => {
-      assert.ok(e instanceof Error)
-      assert.match(e.message, /array/i)
-      return true
-    })
+test('newline-separated text (Buffer or string) mines like the array of its lines', async () => {
+  const lines = ['user alice logged in', 'user bob logged in', 'grüße 😀', 'disk full on /var']
+  const want = await fl.mine(lines)
+  for (const text of [lines.join('\n'), lines.join('\n') + '\n', lines.join('\r\n') + '\r\n']) {
+    assert.deepEqual(await fl.mine(text), want)
+    assert.deepEqual(await fl.mine(Buffer.from(text)), want)
   }
+  assert.equal((await fl.mine('')).clusters.length, 0)
+  assert.equal((await fl.mine(Buffer.alloc(0))).clusters.length, 0)
+  const raw = lines.map((l, i) => `2024-05-14 10:00:0${i},123 INFO [main] ${l}`).join('\n')
+  assert.deepEqual(await fl.mine(raw, { raw: true }), want)
+})
+
+test('a Buffer that is not UTF-8 is a typed error naming the byte offset', async () => {
+  const bytes = Buffer.concat([Buffer.from('fine line\nbad '), Buffer.from([0xff, 0xfe]), Buffer.from(' line\n')])
+  await assert.rejects(fl.mine(bytes), { code: 'ERR_FAULTLINE_INPUT', message: 'lines: invalid UTF-8 at byte 14' })
+  await assert.rejects(fl.mine(Buffer.from('x'), { config: { max_tokens: 0 } }), { code: 'ERR_FAULTLINE_CONFIG' })
+})
+
+test('a lines argument of another type is a typed error naming what it got', async () => {
+  const check = (got) => ({ code: 'ERR_FAULTLINE_INPUT', badInput: true, message: `lines: expected an array of strings, a Buffer or a string, got ${got}` })
+  await assert.rejects(fl.mine(42), check('a number'))
+  assert.throws(() => fl.mineSync({ length: 2 }), check('an object'))
+  assert.throws(() => new fl.Miner().addMany(null), check('null'))
+  assert.throws(() => new fl.Miner().addManyAsync(undefined), check('undefined'))
+})
+
+test('mineSync and the Miner take newline-separated text too', async () => {
+  const lines = ['user alice logged in', 'user bob logged in', 'disk full on /var']
+  assert.deepEqual(fl.mineSync(Buffer.from(lines.join('\r\n'))), fl.mineSync(lines))
+  const a = new fl.Miner()
+  const b = new fl.Miner()
+  assert.deepEqual(a.addMany(lines.join('\n') + '\n'), await b.addManyAsync(Buffer.from(lines.join('\n'))))
+  assert.equal(a.size, b.size)
+  assert.throws(() => fl.mineSync(Buffer.from([0x61, 0x0a, 0xc3])), { code: 'ERR_FAULTLINE_INPUT', message: 'lines: invalid UTF-8 at byte 2' })
 })
