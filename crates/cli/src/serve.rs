@@ -106,7 +106,7 @@ pub fn run(a: ServeArgs) -> Result<(), Error> {
         // The one line a person starting the server needs; logs go to stdout as JSON.
         let _ = writeln!(
             std::io::stderr(),
-            "faultline server: http://{}/ (API at /v1, OpenAPI at /v1/openapi.json); Ctrl-C stops it",
+            "faultline server: incident room at http://{}/room (API at /v1, OpenAPI at /v1/openapi.json); Ctrl-C stops it",
             server.local_addr()
         );
         server.run_until(shutdown_signal()).await.map_err(server_error)
