@@ -48,6 +48,24 @@ fn refused(dir: &Path, args: &[&str]) -> String {
     err
 }
 
+/// `approve plan.json` signed by alice's key (made by `keygen --out alice`).
+const ALICE_APPROVES: &[&str] = &[
+    "approve",
+    "plan.json",
+    "--approver",
+    "alice",
+    "--key",
+    "alice.key",
+];
+/// `audit verify` of the default log against the key it was created with.
+const AUDIT_VERIFY: &[&str] = &[
+    "audit",
+    "verify",
+    "faultline-audit.jsonl",
+    "--key",
+    "faultline-audit.jsonl.pub",
+];
+
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
 }
@@ -172,16 +190,7 @@ fn dry_run_path_from_bundle_to_verified_audit_log() {
     assert!(err.contains("rolled_back"), "{err}");
 
     // plan, preflight, approve, execute, verify, verify = 6 records.
-    let out = ok(
-        d,
-        &[
-            "audit",
-            "verify",
-            "faultline-audit.jsonl",
-            "--key",
-            "faultline-audit.jsonl.pub",
-        ],
-    );
+    let out = ok(d, AUDIT_VERIFY);
     assert!(out.contains("ok: 6 records"), "{out}");
     let log = std::fs::read_to_string(d.join("faultline-audit.jsonl")).unwrap();
     let events: Vec<String> = log
@@ -209,16 +218,7 @@ fn dry_run_path_from_bundle_to_verified_audit_log() {
         log.replacen("\"alice\"", "\"mallory\"", 1),
     )
     .unwrap();
-    let err = refused(
-        d,
-        &[
-            "audit",
-            "verify",
-            "faultline-audit.jsonl",
-            "--key",
-            "faultline-audit.jsonl.pub",
-        ],
-    );
+    let err = refused(d, AUDIT_VERIFY);
     assert!(err.contains("record 2"), "the approval record was edited: {err}");
     // Nothing more can be appended to a tampered log.
     let err = refused(d, &["preflight", "plan.json"]);
@@ -235,17 +235,7 @@ fn production_plan_without_valid_approval_is_refused() {
     ok(d, &["keygen", "--out", "eve"]);
 
     // Approval before preflight: refused.
-    let err = refused(
-        d,
-        &[
-            "approve",
-            "plan.json",
-            "--approver",
-            "alice",
-            "--key",
-            "alice.key",
-        ],
-    );
+    let err = refused(d, ALICE_APPROVES);
     assert!(err.contains("no passing preflight"), "{err}");
 
     let err = refused(d, &["execute", "plan.json", "--runner", "dry-run"]);
@@ -254,17 +244,7 @@ fn production_plan_without_valid_approval_is_refused() {
     assert!(err.contains("production environment"), "{err}");
 
     ok(d, &["preflight", "plan.json"]);
-    ok(
-        d,
-        &[
-            "approve",
-            "plan.json",
-            "--approver",
-            "alice",
-            "--key",
-            "alice.key",
-        ],
-    );
+    ok(d, ALICE_APPROVES);
     let err = refused(d, &["execute", "plan.json", "--approval", "plan.approval.json"]);
     assert!(err.contains("--key"), "{err}");
     // Signed by alice, checked against eve's key.
@@ -304,16 +284,7 @@ fn production_plan_without_valid_approval_is_refused() {
 
     // The refusals are in the audit log, which still verifies: planned, 2 refusals, preflight,
     // approved, 2 refusals (a missing --key is a usage error, refused before any attempt).
-    let out = ok(
-        d,
-        &[
-            "audit",
-            "verify",
-            "faultline-audit.jsonl",
-            "--key",
-            "faultline-audit.jsonl.pub",
-        ],
-    );
+    let out = ok(d, AUDIT_VERIFY);
     assert!(out.contains("ok: 7 records"), "{out}");
 }
 
@@ -449,16 +420,7 @@ fn gitops_execution_commits_to_a_branch_and_a_failed_canary_reverts_it() {
         "2"
     );
 
-    let out = ok(
-        d,
-        &[
-            "audit",
-            "verify",
-            "faultline-audit.jsonl",
-            "--key",
-            "faultline-audit.jsonl.pub",
-        ],
-    );
+    let out = ok(d, AUDIT_VERIFY);
     assert!(out.contains("ok: 4 records"), "{out}");
 }
 
@@ -518,40 +480,10 @@ fn malformed_canary_window_names_file_and_line() {
     assert!(err.contains("broken.csv line 3") && err.contains("abc"), "{err}");
 }
 
-/// Answers one HTTP request with 200 and hands back its request line, headers and body.
+/// Answers one HTTP request with 200 and hands back what it received.
 #[cfg(feature = "http")]
-fn one_shot_server() -> (String, std::thread::JoinHandle<String>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let h = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut head = String::new();
-        let mut len = 0usize;
-        loop {
-            let mut l = String::new();
-            reader.read_line(&mut l).unwrap();
-            if l.trim_end().is_empty() {
-                break;
-            }
-            if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-            head.push_str(&l);
-        }
-        let mut body = vec![0u8; len];
-        reader.read_exact(&mut body).unwrap();
-        let ok = r#"{"ok":true}"#;
-        write!(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ok}",
-            ok.len()
-        )
-        .unwrap();
-        head + "\n" + &String::from_utf8(body).unwrap()
-    });
-    (base, h)
+fn one_shot_server() -> (String, std::sync::mpsc::Receiver<faultline_testkit::Request>) {
+    faultline_testkit::serve(vec![faultline_testkit::Answer::ok(r#"{"ok":true}"#)])
 }
 
 #[cfg(feature = "http")]
@@ -586,17 +518,7 @@ rules:
     );
     ok(d, &["preflight", "plan.json"]);
     ok(d, &["keygen", "--out", "alice"]);
-    ok(
-        d,
-        &[
-            "approve",
-            "plan.json",
-            "--approver",
-            "alice",
-            "--key",
-            "alice.key",
-        ],
-    );
+    ok(d, ALICE_APPROVES);
     let allow = format!("{base}/api/");
     let o = Command::new(bin())
         .args([
@@ -615,14 +537,14 @@ rules:
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let seen = server.join().unwrap();
+    let seen = server.recv().unwrap().raw();
     assert!(seen.starts_with("POST /api/chat.postMessage HTTP/1.1"), "{seen}");
     assert!(
         seen.to_ascii_lowercase()
             .contains("authorization: bearer xoxb-test"),
         "{seen}"
     );
-    let body: Value = serde_json::from_str(seen.split("\n\n").last().unwrap()).unwrap();
+    let body: Value = serde_json::from_str(seen.split("\r\n\r\n").last().unwrap()).unwrap();
     assert_eq!(body["channel"], "#inc");
     assert_eq!(body["text"], "rolling back checkout");
     let execs: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -818,29 +740,9 @@ fn approve_refuses_a_preflight_record_whose_checks_were_edited() {
     let mut record = json(&path);
     record["spec"]["budget"] = Value::Null;
     std::fs::write(&path, record.to_string()).unwrap();
-    let err = refused(
-        d,
-        &[
-            "approve",
-            "plan.json",
-            "--approver",
-            "alice",
-            "--key",
-            "alice.key",
-        ],
-    );
+    let err = refused(d, ALICE_APPROVES);
     assert!(err.contains("edited"), "{err}");
     // A fresh preflight record is accepted.
     ok(d, &["preflight", "plan.json", "--budget", "0.999,100000,50"]);
-    ok(
-        d,
-        &[
-            "approve",
-            "plan.json",
-            "--approver",
-            "alice",
-            "--key",
-            "alice.key",
-        ],
-    );
+    ok(d, ALICE_APPROVES);
 }

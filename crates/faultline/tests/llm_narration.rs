@@ -4,47 +4,15 @@
 #![cfg(feature = "llm")]
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::mpsc;
 
 use faultline::synth::{generate, Scenario, SynthConfig};
 use faultline::{LlmNarrationConfig, NarrationConfig, Pipeline, PipelineConfig};
 
 /// Answers one chat-completion request with `content`; the raw request arrives on the receiver.
-fn serve(content: String) -> (String, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
-            return;
-        };
-        let mut reader = BufReader::new(stream);
-        let (mut head, mut len) = (String::new(), 0usize);
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-            head.push_str(&line);
-        }
-        let mut buf = vec![0; len];
-        reader.read_exact(&mut buf).ok();
-        tx.send(format!("{head}\r\n{}", String::from_utf8_lossy(&buf)))
-            .ok();
-        let body = serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}]})
-            .to_string();
-        let resp = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        reader.into_inner().write_all(resp.as_bytes()).ok();
-    });
-    (format!("http://{addr}"), rx)
+fn serve(content: String) -> (String, mpsc::Receiver<faultline_testkit::Request>) {
+    let body = serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}]});
+    faultline_testkit::serve(vec![faultline_testkit::Answer::ok(body.to_string())])
 }
 
 fn config(base_url: &str, key_env: Option<&str>) -> PipelineConfig {
@@ -81,7 +49,7 @@ async fn narrate(answer: impl FnOnce(&str) -> String) -> (String, String, String
     assert!(p.has_narrator());
     p.narrate(&mut report).await;
     assert!(!format!("{p:?}").contains("sk-wired-secret"));
-    (report.narrative, template, rx.recv().unwrap())
+    (report.narrative, template, rx.recv().unwrap().raw())
 }
 
 #[tokio::test]

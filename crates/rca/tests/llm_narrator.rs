@@ -314,49 +314,18 @@ fn narrator_config_is_validated() {
 
 #[cfg(feature = "llm")]
 mod http {
-    use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
+
+    use faultline_testkit::{Answer, Request};
 
     use super::*;
 
     /// A one-shot fake server: answers the first request with `status` and `body` after
     /// `delay`; the raw request (headers and body) arrives on the receiver.
-    fn serve(status: u16, body: String, delay: Duration) -> (String, mpsc::Receiver<String>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let Ok((stream, _)) = listener.accept() else {
-                return;
-            };
-            let mut reader = BufReader::new(stream);
-            let mut head = String::new();
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
-            let mut buf = vec![0; len];
-            reader.read_exact(&mut buf).ok();
-            tx.send(format!("{head}\r\n{}", String::from_utf8_lossy(&buf)))
-                .ok();
-            std::thread::sleep(delay);
-            let mut stream = reader.into_inner();
-            let resp = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            stream.write_all(resp.as_bytes()).ok();
-        });
-        (format!("http://{addr}"), rx)
+    fn serve(status: u16, body: String, delay: Duration) -> (String, mpsc::Receiver<Request>) {
+        faultline_testkit::serve(vec![Answer::status(status, body).after(delay)])
     }
 
     fn completion(content: &str) -> String {
@@ -393,7 +362,7 @@ mod http {
         assert!(matches!(out.source, NarrationSource::Llm(_)), "{:?}", out.source);
         assert!(out.text.contains("1. checkout (82%)"));
 
-        let raw = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        let raw = rx.recv_timeout(Duration::from_secs(5)).unwrap().raw();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("POST /v1/chat/completions HTTP/1.1"), "{head}");
         let lower = head.to_ascii_lowercase();
@@ -424,7 +393,7 @@ mod http {
             timeout_ms: 2000,
         };
         assert_eq!(client(&base).complete(&req).await.unwrap(), "{}");
-        let raw = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        let raw = rx.recv_timeout(Duration::from_secs(5)).unwrap().raw();
         assert!(!raw.to_ascii_lowercase().contains("authorization:"));
         assert!(!raw.contains("response_format"));
     }
@@ -512,69 +481,9 @@ mod http {
 
         /// Serves one TLS connection; the base URL, the CA PEM, and the raw request (`None` when
         /// the client refused the handshake).
-        fn tls_serve(body: String) -> (String, String, mpsc::Receiver<Option<String>>) {
-            let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-            let pem = ck.cert.pem();
-            let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
-                ck.key_pair.serialize_der(),
-            ));
-            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![ck.cert.der().clone()], key)
-            .unwrap();
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let base = format!("https://{}", listener.local_addr().unwrap());
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let Ok((tcp, _)) = listener.accept() else {
-                    return;
-                };
-                let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
-                let mut tls = rustls::StreamOwned::new(conn, tcp);
-                let handshake_ok = loop {
-                    if !tls.conn.is_handshaking() {
-                        break true;
-                    }
-                    if tls.conn.complete_io(&mut tls.sock).is_err() {
-                        break false;
-                    }
-                };
-                if !handshake_ok {
-                    tx.send(None).ok();
-                    return;
-                }
-                let mut reader = BufReader::new(tls);
-                let mut head = String::new();
-                let mut len = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                    head.push_str(&line);
-                }
-                let mut buf = vec![0; len];
-                reader.read_exact(&mut buf).ok();
-                tx.send(Some(format!("{head}\r\n{}", String::from_utf8_lossy(&buf))))
-                    .ok();
-                let mut stream = reader.into_inner();
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                stream.write_all(resp.as_bytes()).ok();
-                stream.flush().ok();
-                stream.conn.send_close_notify();
-                stream.conn.complete_io(&mut stream.sock).ok();
-            });
-            (base, pem, rx)
+        fn tls_serve(body: String) -> (String, String, mpsc::Receiver<Option<Request>>) {
+            let server = faultline_testkit::serve_tls(vec![Answer::ok(body)]);
+            (server.base, server.ca_pem, server.seen)
         }
 
         fn tls_client(base: &str, ca: Option<String>) -> OpenAiCompatClient {
@@ -600,7 +509,8 @@ mod http {
             let raw = rx
                 .recv_timeout(Duration::from_secs(5))
                 .unwrap()
-                .expect("handshake");
+                .expect("handshake")
+                .raw();
             assert!(raw.starts_with("POST /v1/chat/completions HTTP/1.1"), "{raw}");
             assert!(raw
                 .to_ascii_lowercase()

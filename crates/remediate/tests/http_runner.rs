@@ -2,9 +2,9 @@
 #![cfg(feature = "http")]
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::mpsc;
+
+use faultline_testkit::{Answer, Request};
 
 use faultline_core::ports::{ManualClock, RunMode, Runner};
 use faultline_core::{FixPlan, IncidentId, PlanId, PlanState, Step};
@@ -14,73 +14,14 @@ use faultline_remediate::http_runner::{HttpRunner, HttpRunnerConfig};
 use faultline_remediate::preflight::Preflight;
 use serde_json::{json, Value};
 
-/// What the server saw: request line, headers (lower-case names), body.
-struct Seen {
-    line: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Reads one request from `stream` and answers it with (status, body).
-fn serve_one<S: Read + Write>(mut stream: S, status: u16, answer: &str) -> Seen {
-    let (line, headers, body) = {
-        let mut reader = BufReader::new(&mut stream);
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h).unwrap();
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            let (k, v) = h.split_once(':').unwrap();
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-        }
-        let len: usize = headers
-            .iter()
-            .find(|(k, _): &&(String, String)| k == "content-length")
-            .map_or(0, |(_, v)| v.parse().unwrap());
-        let mut body = vec![0u8; len];
-        reader.read_exact(&mut body).unwrap();
-        (line, headers, body)
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-        answer.len()
-    )
-    .unwrap();
-    stream.flush().unwrap();
-    Seen {
-        line: line.trim_end().to_owned(),
-        headers,
-        body: String::from_utf8(body).unwrap(),
-    }
-}
-
 /// Serves `answers.len()` connections, answering each with (status, body) in order.
-fn fake_server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for (status, answer) in answers {
-            let (stream, _) = listener.accept().unwrap();
-            tx.send(serve_one(stream, status, answer)).unwrap();
-        }
-    });
-    (base, rx)
+fn fake_server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<Request>) {
+    faultline_testkit::serve(
+        answers
+            .into_iter()
+            .map(|(status, body)| Answer::status(status, body))
+            .collect(),
+    )
 }
 
 fn runner(base: &str) -> HttpRunner {
@@ -227,45 +168,12 @@ async fn approved_plan_runs_through_the_http_runner() {
 #[cfg(feature = "tls")]
 mod tls {
     use super::*;
-    use std::sync::Arc;
 
     /// A TLS server for one connection; returns the base URL, the CA PEM and what it saw
     /// (`None` when the handshake failed).
-    fn tls_server(status: u16, answer: &'static str) -> (String, String, mpsc::Receiver<Option<Seen>>) {
-        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-        let pem = ck.cert.pem();
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
-            ck.key_pair.serialize_der(),
-        ));
-        let config =
-            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(vec![ck.cert.der().clone()], key)
-                .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("https://{}", listener.local_addr().unwrap());
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (tcp, _) = listener.accept().unwrap();
-            let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
-            let mut tls = rustls::StreamOwned::new(conn, tcp);
-            // Drive the handshake first: a client that rejects the certificate ends here.
-            let ok = {
-                let (c, s) = (&mut tls.conn, &mut tls.sock);
-                loop {
-                    if !c.is_handshaking() {
-                        break true;
-                    }
-                    if c.complete_io(s).is_err() {
-                        break false;
-                    }
-                }
-            };
-            let _ = tx.send(ok.then(|| serve_one(tls, status, answer)));
-        });
-        (base, pem, rx)
+    fn tls_server(status: u16, answer: &'static str) -> (String, String, mpsc::Receiver<Option<Request>>) {
+        let server = faultline_testkit::serve_tls(vec![Answer::status(status, answer)]);
+        (server.base, server.ca_pem, server.seen)
     }
 
     fn tls_runner(base: &str, ca: Option<String>) -> HttpRunner {
