@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, clippy (warnings are errors), unit,
 # integration, snapshot, property and doc tests of the whole workspace, then the Python and
-# Node packages (their scripts install a venv with pip and node modules with npm).
-# Installs nothing beyond the Rust toolchain's own components (rustfmt, clippy) when missing.
+# Node packages (their scripts install a venv with pip and node modules with npm), the server's
+# PostgreSQL store against a throwaway cluster and the incident room in headless Chromium
+# (those two scripts install Debian's postgresql / chromium with apt-get when missing and
+# running as root, and otherwise skip only their leg with the reason printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +42,7 @@ step "Python package (scripts/test-python.sh)"
 ./scripts/test-python.sh
 step "Node package (scripts/test-node.sh)"
 ./scripts/test-node.sh
+step "PostgreSQL store (scripts/test-postgres.sh)"
+./scripts/test-postgres.sh
+step "Incident room in headless Chromium (scripts/test-browser.sh)"
+./scripts/test-browser.sh
