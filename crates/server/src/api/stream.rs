@@ -124,8 +124,9 @@ fn to_sse(item: &Item) -> Event {
     }
 }
 
-/// The next item for the client: pending ones first, then the live channel.
-async fn next(mut c: Conn) -> Option<(Result<Event, Infallible>, Conn)> {
+/// The next item for the client: pending ones first, then the live channel; None once the
+/// server shuts down.
+async fn next_item(mut c: Conn) -> Option<(Item, Conn)> {
     loop {
         if let Some(item) = c.pending.pop_front() {
             match &item {
@@ -133,7 +134,7 @@ async fn next(mut c: Conn) -> Option<(Result<Event, Infallible>, Conn)> {
                 Item::Event(_) => c.sub.guard.sent(),
                 Item::Lagged(_) => c.sub.guard.lagged(),
             }
-            return Some((Ok(to_sse(&item)), c));
+            return Some((item, c));
         }
         if *c.sub.shutdown.borrow() {
             return None;
@@ -149,6 +150,10 @@ async fn next(mut c: Conn) -> Option<(Result<Event, Infallible>, Conn)> {
             },
         }
     }
+}
+
+async fn next(c: Conn) -> Option<(Result<Event, Infallible>, Conn)> {
+    next_item(c).await.map(|(item, c)| (Ok(to_sse(&item)), c))
 }
 
 fn accepts_event_stream(headers: &HeaderMap) -> bool {
@@ -209,6 +214,7 @@ pub(crate) async fn stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::LiveHub;
 
     #[test]
     fn filters_take_names_and_prefix_groups() {
@@ -223,6 +229,64 @@ mod tests {
         let e = Filter::parse(Some("anomaly,plans")).unwrap_err().to_string();
         assert!(e.contains("\"plans\""), "{e}");
         assert!(Filter::parse(Some("incid")).is_err());
+    }
+
+    fn conn(hub: &LiveHub, last: Option<u64>, types: Option<&str>) -> Conn {
+        let sub = hub.subscribe(last);
+        let mut pending = VecDeque::new();
+        if sub.gap != Gap::None {
+            pending.push_back(Item::Lagged(sub.gap));
+        }
+        pending.extend(sub.backlog.iter().cloned().map(Item::Event));
+        Conn {
+            pending,
+            sub,
+            filter: Filter::parse(types).unwrap(),
+        }
+    }
+
+    fn describe(item: &Item) -> String {
+        match item {
+            Item::Event(e) => format!("{} {}", e.kind.name(), e.id),
+            Item::Lagged(Gap::Skipped(n)) => format!("lagged {n}"),
+            Item::Lagged(g) => format!("lagged {g:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lagging_client_is_told_and_continues_with_the_newest() {
+        let hub = LiveHub::starting_at(1);
+        let mut c = conn(&hub, None, Some("plan.state"));
+        for n in 0..(crate::live::CHANNEL_EVENTS as u64 + 44) {
+            let kind = if n % 2 == 0 {
+                EventType::PlanState
+            } else {
+                EventType::Anomaly
+            };
+            hub.publish(kind, &n);
+        }
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let (item, next) = next_item(c).await.unwrap();
+            seen.push(describe(&item));
+            c = next;
+        }
+        // 300 events, 256 slots: the 44 oldest are skipped; then the filter keeps the
+        // plan.state ones (odd ids) of what is left.
+        assert_eq!(seen, ["lagged 44", "plan.state 45", "plan.state 47"]);
+        // Shutdown ends the stream at once, even with events still queued.
+        hub.shutdown();
+        assert!(next_item(c).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_resuming_client_gets_lagged_then_the_ring() {
+        let hub = LiveHub::starting_at(1_000);
+        hub.publish(EventType::IncidentOpened, &1);
+        let (item, c) = next_item(conn(&hub, Some(5), None)).await.unwrap();
+        assert_eq!(describe(&item), "lagged Unknown");
+        let (item, _) = next_item(c).await.unwrap();
+        assert_eq!(describe(&item), "incident.opened 1000");
     }
 
     #[test]
