@@ -143,27 +143,6 @@ impl<'l> Builder<'l> {
         self.batch.spans.reserve(n.min(self.limits.max_records));
     }
 
-    /// Takes a whole decoded list of log records: each is checked as [`Builder::log`] does, then
-    /// the list is moved in without copying records one by one.
-    pub(crate) fn logs(
-        &mut self,
-        recs: Vec<LogRecord>,
-        at: impl Fn(usize) -> String,
-    ) -> Result<(), IngestError> {
-        for (i, rec) in recs.iter().enumerate() {
-            let at = || at(i);
-            self.count(at)?;
-            self.check_service(rec.service.as_str(), &at, "service")?;
-            self.check_attributes(&rec.attributes, &at)?;
-        }
-        if self.batch.logs.is_empty() {
-            self.batch.logs = recs;
-        } else {
-            self.batch.logs.extend(recs);
-        }
-        Ok(())
-    }
-
     /// Checks a label set against the count and length caps. `field` names the map
     /// (`labels`, `attributes`).
     pub(crate) fn check_labels(
@@ -296,6 +275,28 @@ impl<'l> Builder<'l> {
         let s = &mut self.batch.series[i];
         s.timestamps.push(ts);
         s.values.push(value);
+        Ok(())
+    }
+
+    /// Appends a whole column of points (same length) to series `i`, counting each.
+    pub(crate) fn push_points(
+        &mut self,
+        i: usize,
+        ts: Vec<Timestamp>,
+        values: Vec<f64>,
+        at: impl FnOnce() -> String,
+    ) -> Result<(), IngestError> {
+        debug_assert_eq!(ts.len(), values.len());
+        self.reserve(ts.len(), at)?;
+        self.records += ts.len();
+        let s = &mut self.batch.series[i];
+        if s.timestamps.is_empty() {
+            s.timestamps = ts;
+            s.values = values;
+        } else {
+            s.timestamps.extend(ts);
+            s.values.extend(values);
+        }
         Ok(())
     }
 
