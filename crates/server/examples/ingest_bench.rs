@@ -1,34 +1,57 @@
 //! Ingest load generator over loopback into the embedded store.
 //!
 //! ```sh
-//! cargo run --release -p faultline-server --example ingest_bench -- [SECONDS_PER_PHASE]
+//! cargo run --release -p faultline-server --example ingest_bench -- [SECONDS_PER_PHASE] [PHASE...]
 //! ```
 //!
-//! Phases (each bounded by SECONDS_PER_PHASE, default 5, and by a batch count):
-//! 1. baseline: `SqliteStore::ingest` called directly (no HTTP, no parsing);
-//! 2. logs over HTTP: faultline JSON batches of 10,000 log lines;
-//! 3. metrics over HTTP, columnar `series` form: 50 series × 2,000 points a batch;
-//! 4. metrics over HTTP, per-point `metrics` form: 20,000 points a batch;
-//! 5. (run first over HTTP) ingest → incident latency: per probe service, 300 steady points,
-//!    then a spike batch; the time from sending the spike until online detection's incident
-//!    is listed.
+//! Phases (each bounded by SECONDS_PER_PHASE, default 5, and by a batch count; all of them
+//! when none is named):
+//! - `parse`: `faultline_ingest::parse` alone, in process, one thread, on the same bodies as
+//!   the HTTP phases (points/s and lines/s of parsing only);
+//! - `baseline`: `SqliteStore::ingest` called directly (no HTTP, no parsing);
+//! - `latency`: ingest → incident latency on an idle server: per probe service, 300 steady
+//!   points, then a spike batch; the time from sending the spike until online detection's
+//!   incident is listed;
+//! - `logs`: logs over HTTP, faultline JSON batches of 10,000 log lines;
+//! - `series`: metrics over HTTP, columnar `series` form, 50 series × 2,000 points a batch;
+//! - `points`: metrics over HTTP, per-point `metrics` form, 20,000 points a batch;
+//! - `loaded`: the latency probe again while the server takes 200k log lines/min and up to
+//!   1M metric points/s (columnar batches of 50 × 2,000 points, paced) from two other threads.
 //!
 //! Two client threads on loopback, one request per connection. Prints one line per phase.
+//! Metric values are seeded pseudo-random noise, so online detection has nothing to find in
+//! the bulk data: every incident comes from a probe's spike. Probes sit a day before the bulk
+//! data so that their incidents' analyses stay small.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline::core::{LogRecord, Series, SeriesKey, Severity, SignalSet, Timestamp};
+use faultline_ingest::{Format, Limits};
 use faultline_server::store::{SqliteStore, Store};
 use faultline_server::{LogFormat, Server, ServerConfig};
 
 const T0_NS: i64 = 1_700_000_000_000_000_000;
+/// Probes sit a day before the bulk data.
+const PROBE_T0_NS: i64 = T0_NS - 86_400 * 1_000_000_000;
 const MAX_BATCHES: u64 = 2_000;
+
+/// Seeded noise in [0, 1000): nothing for a detector to find.
+fn noise(seq: usize, k: usize, i: usize) -> f64 {
+    let mut z = (seq as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((k as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add((i as u64).wrapping_mul(0x94D0_49BB_1331_11EB));
+    z ^= z >> 31;
+    z = z.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    z ^= z >> 29;
+    (z % 1_000_000) as f64 / 1000.0
+}
 
 fn post(addr: SocketAddr, path: &str, body: &[u8]) -> u16 {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -98,7 +121,7 @@ fn series_batch(seq: usize, nseries: usize, npoints: usize) -> String {
             if i > 0 {
                 s.push(',');
             }
-            s.push_str(&format!("{}.5", (i * 7 + k) % 1000));
+            s.push_str(&noise(seq, k, i).to_string());
         }
         s.push_str("]}");
     }
@@ -115,10 +138,10 @@ fn point_batch(seq: usize, n: usize) -> String {
         }
         let ts = T0_NS + (seq * n + i / 50) as i64 * 1_000_000_000;
         s.push_str(&format!(
-            "{{\"ts\":{ts},\"service\":\"svc-{}\",\"metric\":\"m{}\",\"value\":{}.25}}",
+            "{{\"ts\":{ts},\"service\":\"svc-{}\",\"metric\":\"m{}\",\"value\":{}}}",
             i % 8,
             i % 50,
-            i % 1000
+            noise(seq, i % 50, i / 50)
         ));
     }
     s.push_str("]}");
@@ -161,20 +184,72 @@ fn http_phase(
     (n as f64 * units_per_batch as f64 / el, n, el)
 }
 
-fn main() {
-    let secs: f64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(5.0);
-    let dir = std::env::temp_dir().join(format!("faultline-ingest-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
+/// Parses `bodies` round-robin for `secs` on this thread; returns (units/s, bodies parsed).
+fn parse_phase(bodies: &[String], units_per_batch: u64, secs: f64) -> (f64, u64) {
+    let limits = Limits::default();
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < secs && n < MAX_BATCHES {
+        let b = faultline_ingest::parse(
+            Format::Batch,
+            bodies[n as usize % bodies.len()].as_bytes(),
+            &limits,
+        )
         .unwrap();
+        assert_eq!(b.counts().records() as u64, units_per_batch);
+        n += 1;
+    }
+    (
+        n as f64 * units_per_batch as f64 / start.elapsed().as_secs_f64(),
+        n,
+    )
+}
 
-    // 1. Baseline: the store alone.
+/// Spikes one probe service after 300 steady points; returns the milliseconds from sending
+/// the spike until its incident is listed (None: not within 5 s).
+fn probe(addr: SocketAddr, svc: &str) -> Option<f64> {
+    let point = |i: i64, v: f64| {
+        format!(
+            "{{\"ts\":{},\"service\":\"{svc}\",\"metric\":\"latency_ms\",\"value\":{v}}}",
+            PROBE_T0_NS + i * 10_000_000_000
+        )
+    };
+    let steady: Vec<String> = (0..300)
+        .map(|i| point(i, 100.0 + ((i * 37) % 11) as f64))
+        .collect();
+    let body = format!("{{\"metrics\":[{}]}}", steady.join(","));
+    assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
+    let spike: Vec<String> = (300..306).map(|i| point(i, 5000.0)).collect();
+    let body = format!("{{\"metrics\":[{}]}}", spike.join(","));
+    let t = Instant::now();
+    assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
+    let needle = format!("\"auto-{svc}-");
+    while t.elapsed() < Duration::from_secs(5) {
+        if get(addr, "/v1/incidents").contains(&needle) {
+            return Some(t.elapsed().as_secs_f64() * 1e3);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+fn latency_line(label: &str, mut lat: Vec<f64>, probes: usize) {
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "{label}: {} of {probes} spikes detected within 5 s, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        lat.len(),
+        pct(0.5),
+        pct(0.95),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+}
+
+fn baseline(dir: &std::path::Path, rt: &tokio::runtime::Runtime, secs: f64) {
     let store = SqliteStore::open(dir.join("baseline.db")).unwrap();
     let (mut logs_n, mut points_n) = (0u64, 0u64);
     let start = Instant::now();
@@ -185,7 +260,7 @@ fn main() {
             let ts = (0..2000)
                 .map(|i| Timestamp(T0_NS + (seq * 2000 + i) as i64 * 1_000_000_000))
                 .collect();
-            let vals = (0..2000).map(|i| ((i * 7 + k) % 1000) as f64).collect();
+            let vals = (0..2000).map(|i| noise(seq, k, i)).collect();
             b.series.push(
                 Series::new(
                     SeriesKey::new(format!("svc-{}", k % 8).as_str(), format!("m{k}")),
@@ -218,9 +293,85 @@ fn main() {
         points_n as f64 / el,
         logs_n as f64 / el
     );
-    drop(store);
+}
 
-    // 2-4. Over HTTP.
+/// Background load for `secs`: 200k log lines/min (batches of 1,000 every 0.3 s) on one thread,
+/// metric batches of 100k points paced to at most 1M points/s on another; returns the points
+/// and lines sent.
+fn background_load(addr: SocketAddr, secs: f64, stop: Arc<AtomicBool>) -> (u64, u64) {
+    let logs: Vec<String> = (0..8).map(|s| log_batch(100 + s, 1_000)).collect();
+    let series: Vec<String> = (0..8).map(|s| series_batch(100 + s, 50, 2000)).collect();
+    let start = Instant::now();
+    let log_thread = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) && start.elapsed().as_secs_f64() < secs {
+                assert_eq!(
+                    post(addr, "/v1/signals/ingest", logs[n as usize % 8].as_bytes()),
+                    200
+                );
+                n += 1;
+                let due = Duration::from_millis(300 * n);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            n * 1_000
+        })
+    };
+    let mut sent = 0u64;
+    while !stop.load(Ordering::Relaxed) && start.elapsed().as_secs_f64() < secs {
+        assert_eq!(
+            post(addr, "/v1/signals/ingest", series[sent as usize % 8].as_bytes()),
+            200
+        );
+        sent += 1;
+        let due = Duration::from_millis(100 * sent);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    (sent * 100_000, log_thread.join().unwrap())
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let secs: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5.0);
+    let phases: Vec<String> = args.collect();
+    let on = |p: &str| phases.is_empty() || phases.iter().any(|q| q == p);
+    let dir = std::env::temp_dir().join(format!("faultline-ingest-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let logs: Vec<String> = (0..8).map(|s| log_batch(s, 10_000)).collect();
+    let series: Vec<String> = (0..8).map(|s| series_batch(s, 50, 2000)).collect();
+    let points: Vec<String> = (0..8).map(|s| point_batch(s, 20_000)).collect();
+
+    if on("parse") {
+        let (l, _) = parse_phase(&logs, 10_000, secs);
+        let (s, _) = parse_phase(&series, 100_000, secs);
+        let (p, _) = parse_phase(&points, 20_000, secs);
+        println!(
+            "parse only (one thread): logs {l:.0} lines/s, series form {s:.0} points/s, point form {p:.0} points/s"
+        );
+    }
+    if on("baseline") {
+        baseline(&dir, &rt, secs);
+    }
+    let http: Vec<&str> = ["latency", "logs", "series", "points", "loaded"]
+        .into_iter()
+        .filter(|p| on(p))
+        .collect();
+    if http.is_empty() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let db = dir.join("http.db");
     let server_thread = std::thread::spawn(move || {
@@ -245,66 +396,65 @@ fn main() {
         })
     });
     let addr = addr_rx.recv().unwrap();
-    let mut lat = Vec::new();
-    for rep in 0..20 {
-        let svc = format!("probe-{rep}");
-        let point = |i: i64, v: f64| {
-            format!(
-                "{{\"ts\":{},\"service\":\"{svc}\",\"metric\":\"latency_ms\",\"value\":{v}}}",
-                T0_NS + i * 10_000_000_000
-            )
-        };
-        let steady: Vec<String> = (0..300)
-            .map(|i| point(i, 100.0 + ((i * 37) % 11) as f64))
+    if on("latency") {
+        let lat: Vec<f64> = (0..20)
+            .filter_map(|rep| probe(addr, &format!("probe-{rep}")))
             .collect();
-        assert_eq!(
-            post(
-                addr,
-                "/v1/signals/ingest",
-                format!("{{\"metrics\":[{}]}}", steady.join(",")).as_bytes()
-            ),
-            200
+        latency_line(
+            "ingest->incident latency (online detection, idle server)",
+            lat,
+            20,
         );
-        let spike: Vec<String> = (300..306).map(|i| point(i, 5000.0)).collect();
-        let body = format!("{{\"metrics\":[{}]}}", spike.join(","));
-        let t = Instant::now();
-        assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
-        let needle = format!("\"auto-{svc}-");
-        while t.elapsed() < Duration::from_secs(5) {
-            if get(addr, "/v1/incidents").contains(&needle) {
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
     }
-    lat.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
-    println!(
-        "ingest->incident latency (online detection, before the bulk phases, no detection backlog): {} of 20 spikes detected, p50 {:.1} ms, p95 {:.1} ms",
-        lat.len(),
-        pct(0.5),
-        pct(0.95)
-    );
-    let logs: Vec<String> = (0..8).map(|s| log_batch(s, 10_000)).collect();
-    let (r, n, el) = http_phase(addr, "/v1/signals/ingest", &logs, 10_000, secs);
-    println!(
-        "http logs: {r:.0} log lines/s ({n} batches of 10,000 lines, {el:.2} s, {} KiB/batch)",
-        logs[0].len() >> 10
-    );
-    let series: Vec<String> = (0..8).map(|s| series_batch(s, 50, 2000)).collect();
-    let (r, n, el) = http_phase(addr, "/v1/signals/ingest", &series, 100_000, secs);
-    println!("http metrics (series form): {r:.0} points/s ({n} batches of 50 x 2,000 points, {el:.2} s, {} KiB/batch)", series[0].len() >> 10);
-    let points: Vec<String> = (0..8).map(|s| point_batch(s, 20_000)).collect();
-    let (r, n, el) = http_phase(addr, "/v1/signals/ingest", &points, 20_000, secs);
-    println!(
-        "http metrics (point form): {r:.0} points/s ({n} batches of 20,000 points, {el:.2} s, {} KiB/batch)",
-        points[0].len() >> 10
-    );
+    if on("logs") {
+        let (r, n, el) = http_phase(addr, "/v1/signals/ingest", &logs, 10_000, secs);
+        println!(
+            "http logs: {r:.0} log lines/s ({n} batches of 10,000 lines, {el:.2} s, {} KiB/batch)",
+            logs[0].len() >> 10
+        );
+    }
+    if on("series") {
+        let (r, n, el) = http_phase(addr, "/v1/signals/ingest", &series, 100_000, secs);
+        println!("http metrics (series form): {r:.0} points/s ({n} batches of 50 x 2,000 points, {el:.2} s, {} KiB/batch)", series[0].len() >> 10);
+    }
+    if on("points") {
+        let (r, n, el) = http_phase(addr, "/v1/signals/ingest", &points, 20_000, secs);
+        println!(
+            "http metrics (point form): {r:.0} points/s ({n} batches of 20,000 points, {el:.2} s, {} KiB/batch)",
+            points[0].len() >> 10
+        );
+    }
+    if on("loaded") {
+        let secs = secs.max(10.0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = {
+            let stop = stop.clone();
+            std::thread::spawn(move || background_load(addr, secs + 5.0, stop))
+        };
+        std::thread::sleep(Duration::from_secs(1));
+        let start = Instant::now();
+        let mut lat = Vec::new();
+        let mut probes = 0;
+        while start.elapsed().as_secs_f64() < secs && probes < 40 {
+            if let Some(ms) = probe(addr, &format!("loaded-{probes}")) {
+                lat.push(ms);
+            }
+            probes += 1;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let el = start.elapsed().as_secs_f64() + 1.0;
+        let (pts, lines) = load.join().unwrap();
+        latency_line(
+            &format!(
+                "ingest->incident latency under load ({:.0} points/s + {:.0} log lines/min sent, {el:.1} s)",
+                pts as f64 / el,
+                lines as f64 / el * 60.0
+            ),
+            lat,
+            probes,
+        );
+    }
     let metrics = get(addr, "/metrics");
     for line in metrics
         .lines()

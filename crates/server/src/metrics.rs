@@ -32,13 +32,14 @@ pub struct Metrics {
     pub analysis_micros: AtomicU64,
     /// Total time spent committing batches, microseconds.
     pub ingest_commit_micros: AtomicU64,
-    /// Batches waiting for online detection.
+    /// Points waiting for online detection.
     pub online_queue: AtomicU64,
     /// Points scored by online detection.
     pub online_points: AtomicU64,
     /// Series batches in which a point crossed the threshold.
     pub online_anomalies: AtomicU64,
-    /// Batches skipped by online detection because its queue was full.
+    /// Points shed by online detection (queue over its bounds, series beyond `max_series`);
+    /// never by storage.
     pub online_dropped: AtomicU64,
     /// Incidents opened by online detection.
     pub auto_incidents: AtomicU64,
@@ -133,8 +134,8 @@ impl Metrics {
             g(&self.online_anomalies),
         );
         counter(
-            "faultline_online_dropped_total",
-            "Batches skipped by online detection (queue full).",
+            "faultline_online_shed_points_total",
+            "Points not scored by online detection (queue over its bounds, series beyond max_series); all are stored.",
             g(&self.online_dropped),
         );
         counter(
@@ -162,7 +163,7 @@ impl Metrics {
         }
         let _ = writeln!(
             s,
-            "# HELP faultline_online_queue_batches Batches waiting for online detection.\n# TYPE faultline_online_queue_batches gauge\nfaultline_online_queue_batches {}",
+            "# HELP faultline_online_queue_points Points waiting for online detection.\n# TYPE faultline_online_queue_points gauge\nfaultline_online_queue_points {}",
             g(&self.online_queue)
         );
         let _ = writeln!(
