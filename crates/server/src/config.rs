@@ -248,7 +248,10 @@ impl ServerConfig {
     /// when it is not.
     fn validate_database(&self) -> Result<()> {
         if self.database_max_connections == 0 {
-            return Err(ServerError::config("database_max_connections", "must be at least 1"));
+            return Err(ServerError::config(
+                "database_max_connections",
+                "must be at least 1",
+            ));
         }
         #[cfg(feature = "postgres")]
         {
@@ -325,7 +328,10 @@ mod tests {
             let c = c.unwrap();
             assert!(!format!("{c:?}").contains("hunter2"));
             let e = ServerConfig::from_yaml("database_url: postgres://app:hunter2@h:nope/fl\n").unwrap_err();
-            assert!(e.to_string().contains("database_url") && !e.to_string().contains("hunter2"), "{e}");
+            assert!(
+                e.to_string().contains("database_url") && !e.to_string().contains("hunter2"),
+                "{e}"
+            );
             let e = ServerConfig::from_yaml("database_schema: Bad-Name\n").unwrap_err();
             assert!(e.to_string().contains("database_schema"), "{e}");
         }

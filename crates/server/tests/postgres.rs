@@ -196,7 +196,10 @@ fn the_password_never_reaches_logs_or_errors() {
         return;
     };
     let cfg: tokio_postgres::Config = url.expose().parse().unwrap();
-    let Some(password) = cfg.get_password().map(|p| String::from_utf8_lossy(p).into_owned()) else {
+    let Some(password) = cfg
+        .get_password()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+    else {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED the_password_never_reaches_logs_or_errors: the test URL has no password"
@@ -266,7 +269,10 @@ fn the_http_api_runs_on_postgresql() {
         let r = post_json(s.addr, "/v1/signals/ingest", &batch_json("latency_ms", 0, 50));
         assert_eq!(r.status, 200, "{}", r.text());
         let stats = get(s.addr, "/v1/stats").json();
-        assert_eq!((stats["points"].as_u64(), stats["logs"].as_u64()), (Some(50), Some(50)));
+        assert_eq!(
+            (stats["points"].as_u64(), stats["logs"].as_u64()),
+            (Some(50), Some(50))
+        );
 
         // A bad record refuses the whole batch.
         let bad = r#"{"metrics":[{"ts":"2024-05-14T10:30:00Z","service":"a","metric":"m","value":1}],
@@ -302,4 +308,77 @@ fn the_http_api_runs_on_postgresql() {
         assert_eq!(get(s.addr, "/v1/stats").json()["points"], 60);
     }
     rt.block_on(drop_schema(&url, &sch));
+}
+
+/// A batch of `series` series × `points` points from second `from`, plus `logs` log lines.
+fn bulk_batch(from: i64, series: usize, points: usize, logs: usize) -> faultline::core::SignalSet {
+    use faultline::core::{LogRecord, Series, SeriesKey, Severity, SignalSet, Timestamp};
+    let t0 = 1_700_000_000 + from;
+    let times: Vec<Timestamp> = (0..points as i64).map(|i| Timestamp::from_secs(t0 + i)).collect();
+    let mut b = SignalSet::default();
+    for s in 0..series {
+        let values = (0..points).map(|i| (i % 97) as f64 + s as f64).collect();
+        b.series
+            .push(Series::new(SeriesKey::new("bulk", format!("m{s}")), times.clone(), values).unwrap());
+    }
+    for i in 0..logs {
+        b.logs.push(LogRecord {
+            ts: Timestamp::from_secs(t0 + (i % points.max(1)) as i64),
+            service: format!("svc{}", i % 4).as_str().into(),
+            severity: Severity::Info,
+            body: format!("GET /api/items/{i} 200 in {} ms", i % 50),
+            attributes: Default::default(),
+            trace_id: None,
+            span_id: None,
+            source: None,
+        });
+    }
+    b
+}
+
+/// Direct `Store::ingest` throughput of PostgreSQL beside SQLite, same batches, one run
+/// (printed past the harness's capture; asserts only that everything was stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_throughput_side_by_side_with_sqlite() {
+    let Some(url) = database_url("ingest_throughput_side_by_side_with_sqlite") else {
+        return;
+    };
+    let sch = schema("bench");
+    let pg = fresh_store(&url, &sch).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lite = faultline_server::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
+    let (batches, series, points, logs) = (10usize, 50usize, 2000usize, 10_000usize);
+    let mut lines = Vec::new();
+    for (name, store) in [("sqlite", &lite as &dyn Store), ("postgres", &pg as &dyn Store)] {
+        let t = std::time::Instant::now();
+        for k in 0..batches {
+            store
+                .ingest(bulk_batch((k * points) as i64, series, points, logs), None)
+                .await
+                .unwrap();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let stats = store.stats().await.unwrap();
+        assert_eq!(stats.points, (batches * series * points) as u64, "{name}");
+        assert_eq!(stats.logs, (batches * logs) as u64, "{name}");
+        let t = std::time::Instant::now();
+        let all = store
+            .signals(faultline::core::TimeWindow {
+                start: faultline::core::Timestamp::from_secs(1_700_000_000),
+                end: faultline::core::Timestamp::from_secs(1_700_000_000 + (batches * points) as i64),
+            })
+            .await
+            .unwrap();
+        let read_secs = t.elapsed().as_secs_f64();
+        assert_eq!(all.series.len(), series, "{name}");
+        lines.push(format!(
+            "{name}: ingest {batches} batches of {} points + {logs} log lines in {secs:.2} s = {:.0} points/s + {:.0} lines/s; read all back in {read_secs:.2} s",
+            series * points,
+            (batches * series * points) as f64 / secs,
+            (batches * logs) as f64 / secs,
+        ));
+    }
+    let _ = writeln!(std::io::stderr(), "BENCH {}", lines.join("\nBENCH "));
+    drop(pg);
+    drop_schema(&url, &sch).await;
 }

@@ -161,7 +161,10 @@ mod tests {
         for (url, shown) in [
             ("postgres://u:pw@h:5432/db", "postgres://u:***@h:5432/db"),
             ("postgresql://u@h/db", "postgresql://u@h/db"),
-            ("postgres://h/db?sslmode=disable", "postgres://h/db?sslmode=disable"),
+            (
+                "postgres://h/db?sslmode=disable",
+                "postgres://h/db?sslmode=disable",
+            ),
             (
                 "postgres://u:p@ss/w?rd@h/db?password=x&sslmode=disable",
                 "postgres://u:***@h/db?password=***&sslmode=disable",

@@ -250,7 +250,9 @@ struct Pooled {
 
 impl Pooled {
     fn parts(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("a pooled connection is present until drop")
+        self.conn
+            .as_mut()
+            .expect("a pooled connection is present until drop")
     }
 }
 
@@ -300,7 +302,12 @@ fn pg_err(op: &'static str) -> impl Fn(tokio_postgres::Error) -> ServerError {
 /// The server's message (severity, text, SQLSTATE) or the client's error with its cause.
 fn pg_message(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
-        return format!("{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+        return format!(
+            "{}: {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
     }
     match std::error::Error::source(e) {
         Some(s) => format!("{e}: {s}"),
@@ -369,11 +376,10 @@ impl PostgresStore {
 
     async fn open_conn(&self) -> Result<Conn> {
         let inner = &self.inner;
-        let (client, connection) = inner
-            .config
-            .connect(NoTls)
-            .await
-            .map_err(|e| ServerError::store("connect", format!("{}: {}", inner.target, pg_message(&e))))?;
+        let (client, connection) =
+            inner.config.connect(NoTls).await.map_err(|e| {
+                ServerError::store("connect", format!("{}: {}", inner.target, pg_message(&e)))
+            })?;
         let target = inner.target.clone();
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -400,7 +406,10 @@ impl PostgresStore {
             .map_err(|_| {
                 ServerError::store(
                     "connect",
-                    format!("no free connection to {} within {:?}", self.inner.target, self.inner.wait),
+                    format!(
+                        "no free connection to {} within {:?}",
+                        self.inner.target, self.inner.wait
+                    ),
                 )
             })?
             .map_err(|_| ServerError::Internal("connection pool closed".into()))?;
@@ -479,7 +488,8 @@ fn series_key_text(key: &SeriesKey) -> Result<String> {
     serde_json::to_string(key).map_err(|e| ServerError::Internal(format!("series key to JSON: {e}")))
 }
 
-const INS_IDEM: &str = "INSERT INTO idempotency (principal, key, route, request_hash, status, body, created_secs)
+const INS_IDEM: &str =
+    "INSERT INTO idempotency (principal, key, route, request_hash, status, body, created_secs)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (principal, key) DO NOTHING";
 const GET_IDEM: &str = "SELECT route, request_hash, status, body, created_secs FROM idempotency
      WHERE principal = $1 AND key = $2";
@@ -508,8 +518,12 @@ fn idempotency_from_row(principal: &str, key: &str, r: &tokio_postgres::Row) -> 
         key: key.to_owned(),
         route: r.try_get(0).map_err(&e)?,
         request_hash: r.try_get(1).map_err(&e)?,
-        status: u16::try_from(status)
-            .map_err(|_| ServerError::store("idempotency", format!("stored status {status} is not an HTTP status")))?,
+        status: u16::try_from(status).map_err(|_| {
+            ServerError::store(
+                "idempotency",
+                format!("stored status {status} is not an HTTP status"),
+            )
+        })?,
         body: r.try_get(3).map_err(&e)?,
         created_secs: r.try_get(4).map_err(&e)?,
     })
@@ -585,7 +599,8 @@ fn record_cols<T: serde::Serialize>(records: &[T], key: impl Fn(&T) -> (&str, i6
             out.t_min.push(chunk.iter().map(|r| key(r).1).min().unwrap_or(0));
             out.t_max.push(chunk.iter().map(|r| key(r).1).max().unwrap_or(0));
             out.n.push(chunk.len() as i32);
-            out.body.push(serde_json::to_vec(chunk).map_err(json_err("ingest"))?);
+            out.body
+                .push(serde_json::to_vec(chunk).map_err(json_err("ingest"))?);
         }
     }
     Ok(out)
@@ -635,9 +650,9 @@ impl PostgresStore {
         let mut cols = ChunkCols::default();
         let mut raw_ts: Vec<i64> = Vec::new();
         for (s, key) in batch.series.iter().filter(|s| !s.is_empty()).zip(&keys) {
-            let id = *ids.get(key).ok_or_else(|| {
-                ServerError::Internal(format!("series {key} has no id after insert"))
-            })?;
+            let id = *ids
+                .get(key)
+                .ok_or_else(|| ServerError::Internal(format!("series {key} has no id after insert")))?;
             for (ts, vals) in s
                 .timestamps
                 .chunks(MAX_CHUNK_POINTS)
@@ -668,8 +683,14 @@ impl PostgresStore {
         }
 
         for (kind, rc) in [
-            ("log", record_cols(&batch.logs, |l: &LogRecord| (l.service.as_str(), l.ts.0))?),
-            ("span", record_cols(&batch.spans, |s: &Span| (s.service.as_str(), s.start.0))?),
+            (
+                "log",
+                record_cols(&batch.logs, |l: &LogRecord| (l.service.as_str(), l.ts.0))?,
+            ),
+            (
+                "span",
+                record_cols(&batch.spans, |s: &Span| (s.service.as_str(), s.start.0))?,
+            ),
         ] {
             if rc.service.is_empty() {
                 continue;
@@ -975,19 +996,21 @@ impl Store for PostgresStore {
             .await
             .map_err(&e)?;
         let row = client.query_opt(&st, &[&id.0]).await.map_err(&e)?;
-        row.map(|r| {
-            serde_json::from_str(r.try_get::<_, &str>(0).map_err(&e)?).map_err(json_err("incident"))
-        })
-        .transpose()
+        row.map(|r| serde_json::from_str(r.try_get::<_, &str>(0).map_err(&e)?).map_err(json_err("incident")))
+            .transpose()
     }
 
     async fn incidents(&self) -> Result<Vec<Incident>> {
         let e = pg_err("incidents");
         let mut pooled = self.conn().await?;
         let Conn { client, stmts } = pooled.parts();
-        let st = stmt(stmts, client, "SELECT body FROM incidents ORDER BY onset DESC, id")
-            .await
-            .map_err(&e)?;
+        let st = stmt(
+            stmts,
+            client,
+            "SELECT body FROM incidents ORDER BY onset DESC, id",
+        )
+        .await
+        .map_err(&e)?;
         client
             .query(&st, &[])
             .await
