@@ -153,7 +153,12 @@ const WAIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn stream_carries_ingest_incident_and_fix_events_in_order() {
-    let s = TestServer::start(|_, _| {});
+    // The preloaded (analysed) deploy-regression incident gets a fix plan below.
+    let s = TestServer::start(|c, dir| c.preload_dir = Some(preloaded(dir)));
+    let preloaded_id = get(s.addr, "/v1/incidents").json()["incidents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut all = SseClient::open(s.addr, "/v1/stream", &[]);
     assert_eq!(all.status, 200);
     let mut plans_only = SseClient::open(s.addr, "/v1/stream?types=plan.state", &[]);
@@ -218,49 +223,47 @@ fn stream_carries_ingest_incident_and_fix_events_in_order() {
     let e = all.until(WAIT, |e| e.event == "incident.analyzed");
     assert_eq!(e.last().unwrap().data["incident"], "inc-live");
 
-    // Fix steps: plan (new → draft) and preflight (draft → preflighted or back to draft).
+    // Fix steps: plan (new → draft), preflight (draft → preflighted), then a rejection.
     let r = post_json(
         s.addr,
         "/v1/fix/plan",
-        &serde_json::json!({"incident": "inc-live"}).to_string(),
+        &serde_json::json!({"incident": preloaded_id, "environment": "staging"}).to_string(),
     );
-    if r.status == 201 {
-        let plan = r.json()["plan"]["id"].as_str().unwrap().to_owned();
-        let r = post_json(
-            s.addr,
-            "/v1/fix/preflight",
-            &serde_json::json!({"plan": plan}).to_string(),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        let to = r.json()["plan"]["state"].as_str().unwrap().to_owned();
-        // A preflight that fails leaves the plan in draft: no change, no event.
-        let n = if to == "draft" { 1 } else { 2 };
-        let e: Vec<_> = (0..n)
-            .map(|_| plans_only.next(WAIT).expect("a plan.state event"))
-            .collect();
-        assert!(
-            e.iter().all(|e| e.event == "plan.state"),
-            "the filter keeps plan.state only: {e:?}"
-        );
-        assert_eq!(e[0].data["plan"], plan.as_str());
-        assert_eq!(e[0].data["from"], serde_json::Value::Null);
-        assert_eq!(e[0].data["to"], "draft");
-        assert_eq!(e[0].data["by"], "anonymous");
-        if n == 2 {
-            assert_eq!(
-                (&e[1].data["from"], &e[1].data["to"]),
-                (&serde_json::json!("draft"), &serde_json::json!(to))
-            );
-        }
-    } else {
-        // No plan for this hypothesis (the catalog has no step for it): nothing to stream.
-        assert!(
-            r.status == 409 || r.status == 422 || r.status == 400,
-            "{} {}",
-            r.status,
-            r.text()
-        );
-    }
+    assert_eq!(r.status, 201, "{}", r.text());
+    let plan = r.json()["plan"]["id"].as_str().unwrap().to_owned();
+    let p = serde_json::json!({"plan": plan}).to_string();
+    let r = post_json(s.addr, "/v1/fix/preflight", &p);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["plan"]["state"], "preflighted", "{}", r.text());
+    let reject = serde_json::json!({"plan": plan, "approve": false}).to_string();
+    assert_eq!(post_json(s.addr, "/v1/fix/approve", &reject).status, 200);
+    let e: Vec<_> = (0..3)
+        .map(|_| plans_only.next(WAIT).expect("a plan.state event"))
+        .collect();
+    assert!(
+        e.iter().all(|e| e.event == "plan.state"
+            && e.data["plan"] == plan.as_str()
+            && e.data["by"] == "anonymous"),
+        "the filter keeps plan.state only: {e:?}"
+    );
+    let steps: Vec<(String, String)> = e
+        .iter()
+        .map(|e| {
+            (
+                e.data["from"].as_str().unwrap_or("-").to_owned(),
+                e.data["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("-", "draft"),
+            ("draft", "preflighted"),
+            ("preflighted", "rejected")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
 
     // Ids grow strictly across everything seen.
     let ids: Vec<u64> = got.iter().filter_map(|e| e.id).collect();
