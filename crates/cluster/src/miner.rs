@@ -147,6 +147,8 @@ const MAX_MESSAGE_BYTES: usize = 1 << 30;
 const MAX_NEAR: usize = 64;
 /// Clusters remembered per first token as candidates of a tail merge (the newest ones).
 const MAX_BY_FIRST: usize = 64;
+/// Rare siblings a word-run merge needs, as a multiple of `merge_min_variants`.
+const RARE_MIN_FACTOR: usize = 2;
 /// Seed of shape and template hashes.
 const SHAPE_SEED: u64 = 0x51_7cc1_b727_220a;
 
@@ -622,9 +624,104 @@ impl TemplateMiner {
         let root = self.merge_family(id, &near);
         let root = self.absorb_subsumed(root);
         if root == id && self.clusters.get(id as usize).is_some_and(|c| c.count == 1) {
-            return self.merge_tail(id);
+            let root = self.merge_tail(id);
+            if root == id {
+                return self.merge_rare(id);
+            }
+            return root;
         }
         root
+    }
+
+    /// Merges the new singleton cluster `id` with other singleton clusters of its token count
+    /// and first token when together they show one template whose variables are runs of
+    /// words: at least [`RARE_MIN_FACTOR`] × `merge_min_variants` singletons (the line's
+    /// included) agree with the line on a set `T` of positions (at least two plain words, the
+    /// first token among them; a position is in `T` when at least three quarters of the
+    /// candidates agree there), and every position outside `T` is near-unique across them
+    /// (at least `merge_min_variants` distinct values, none held by more than half). This is
+    /// positional cardinality over rare siblings, after the "longest common pattern" of
+    /// Brain (Yu et al., 2023): constants are what many rare lines share position by
+    /// position, variables what almost never repeats. Clusters with repeated lines never
+    /// take part, so constant alternatives (`VM Started` / `VM Paused`), which repeat, stay
+    /// apart. Bounded work: the candidates are the newest [`MAX_BY_FIRST`] clusters of the
+    /// first token. Returns the survivor.
+    fn merge_rare(&mut self, id: u32) -> u32 {
+        let len = self.line.len();
+        let Some(first) = self.line.first().filter(|t| !t.masked).map(|t| t.hash) else {
+            return id;
+        };
+        let Some(cands) = self.by_first.get(&first) else {
+            return id;
+        };
+        let min_group = self.cfg.merge_min_variants.max(2) * RARE_MIN_FACTOR;
+        // Singleton same-length candidates and, per candidate, which positions equal the line.
+        let mut group: Vec<(u32, Vec<bool>)> = Vec::new();
+        for &cid in cands {
+            let Some(c) = self.clusters.get(cid as usize) else {
+                continue;
+            };
+            if cid == id || !c.live(cid) || c.count != 1 || c.slots.len() != len {
+                continue;
+            }
+            if c.slots.iter().any(|s| *s != Slot::Const) {
+                continue;
+            }
+            let eq: Vec<bool> = (0..len).map(|i| c.hashes[i] == self.line[i].hash).collect();
+            let plain_eq = (0..len).filter(|&i| eq[i] && !self.line[i].masked).count();
+            if plain_eq >= 2 {
+                group.push((cid, eq));
+            }
+        }
+        let mut fixed = vec![false; len];
+        for _round in 0..3 {
+            if group.len() + 1 < min_group {
+                return id;
+            }
+            // T: positions where three quarters of the group agree with the line.
+            for (p, f) in fixed.iter_mut().enumerate() {
+                let agree = group.iter().filter(|(_, eq)| eq[p]).count();
+                *f = 4 * agree >= 3 * group.len();
+            }
+            let before = group.len();
+            group.retain(|(_, eq)| (0..len).all(|p| !fixed[p] || eq[p]));
+            if group.len() == before {
+                break;
+            }
+        }
+        if group.len() + 1 < min_group || !fixed.first().copied().unwrap_or(false) {
+            return id;
+        }
+        let plain_fixed = (0..len).filter(|&p| fixed[p] && !self.line[p].masked).count();
+        if plain_fixed < 2 || fixed.iter().all(|&f| f) {
+            return id;
+        }
+        // Every other position is near-unique across the group.
+        let n = group.len() + 1;
+        for p in (0..len).filter(|&p| !fixed[p]) {
+            let mut counts: Vec<(u64, usize)> = Vec::new();
+            let values = group
+                .iter()
+                .filter_map(|(cid, _)| self.clusters.get(*cid as usize).map(|c| c.hashes[p]))
+                .chain([self.line[p].hash]);
+            for v in values {
+                match counts.iter_mut().find(|(h, _)| *h == v) {
+                    Some(e) => e.1 += 1,
+                    None => counts.push((v, 1)),
+                }
+            }
+            let top = counts.iter().map(|e| e.1).max().unwrap_or(0);
+            if counts.len() < self.cfg.merge_min_variants.max(2) || 2 * top > n {
+                return id;
+            }
+        }
+        let ids: Vec<u32> = group.iter().map(|(cid, _)| *cid).chain([id]).collect();
+        let vars: Vec<(usize, Slot, u64, Box<str>)> = (0..len)
+            .filter(|&p| !fixed[p])
+            .map(|p| (p, Slot::Learned, LEARNED, self.var_text(&ids, p, Slot::Learned)))
+            .collect();
+        let root = self.union(&ids, &vars);
+        self.absorb_subsumed(root)
     }
 
     /// A live tail cluster (fixed prefix, then a variable spanning the rest) matching the
@@ -1844,6 +1941,37 @@ mod tests {
         }
         assert_eq!(m.template(id).as_deref(), Some("makeInvisible: visible=<*>"));
         assert_eq!(m.count(id), Some(6));
+    }
+
+    #[test]
+    fn rare_siblings_need_two_shared_words_and_near_unique_variables() {
+        // Only the first word is shared: no template to keep, nothing merges.
+        let mut m = miner();
+        let words = [
+            "qa", "wb", "ec", "rd", "tf", "yg", "uh", "ij", "ok", "pl", "as", "sd",
+        ];
+        for (i, w) in words.iter().enumerate() {
+            m.add(&format!(
+                "probe {w} {} {}",
+                words[(i + 3) % 12],
+                words[(i + 7) % 12]
+            ));
+        }
+        assert_eq!(m.len(), 12);
+        // Two shared words and near-unique values elsewhere: one template once there is
+        // evidence (twice `merge_min_variants` singletons).
+        let mut m = miner();
+        let mut last = ClusterId(0);
+        for (i, w) in words.iter().enumerate() {
+            last = m.add(&format!(
+                "probe {w} done {} {}",
+                words[(i + 3) % 12],
+                words[(i + 7) % 12]
+            ));
+        }
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.template(last).as_deref(), Some("probe <*> done <*>"));
+        assert_eq!(m.count(last), Some(12));
     }
 
     #[test]
