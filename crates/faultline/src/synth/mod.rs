@@ -91,6 +91,18 @@ impl Scenario {
             Scenario::MemoryLeak => "memory-leak",
         }
     }
+
+    /// Seconds from [`SynthConfig::start`] to the start of this scenario's range: one day per
+    /// position in [`Scenario::ALL`] (deploy-regression 0, memory-leak 86,400). Bundles of
+    /// different scenarios generated with the same settings therefore never overlap in time,
+    /// so a store holding several of them (the server preloads every example) keeps each
+    /// incident's window to its own signals. Whole days keep every time of day unchanged.
+    pub fn start_offset_secs(self) -> i64 {
+        match self {
+            Scenario::DeployRegression => 0,
+            Scenario::MemoryLeak => 86_400,
+        }
+    }
 }
 
 /// The bundled examples: directory name under `examples/incidents/` → scenario, generated
@@ -120,7 +132,8 @@ pub struct SynthConfig {
     /// Traces are derived from it: `log_lines / 8` candidate traces (between 20 and 20000), of
     /// which a tail sampler keeps those with errors and a quarter of the others.
     pub log_lines: usize,
-    /// Start of the range (truncated to whole seconds).
+    /// Start of the range (truncated to whole seconds), shifted per scenario by
+    /// [`Scenario::start_offset_secs`].
     pub start: Timestamp,
 }
 
@@ -183,7 +196,8 @@ impl Bundle {
 
 /// Generates the bundle of `scenario` under `cfg`.
 pub fn generate(scenario: Scenario, cfg: &SynthConfig) -> Bundle {
-    let cfg = cfg.normalized();
+    let mut cfg = cfg.normalized();
+    cfg.start = Timestamp::from_secs(cfg.start.as_secs().saturating_add(scenario.start_offset_secs()));
     let start_secs = cfg.start.as_secs();
     let steps = ((cfg.duration_secs + cfg.step_secs - 1) / cfg.step_secs) as usize;
     // Independent streams: changing one output's volume never shifts another's numbers.
