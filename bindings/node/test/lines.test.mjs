@@ -27,6 +27,13 @@ test('mine copies long and non-ASCII strings exactly', async () => {
   }
 })
 
+test('ASCII text held in two-byte V8 strings and Latin-1 text in one-byte strings copy exactly', async () => {
+  const twoByteAscii = ('ā' + 'x'.repeat(40)).slice(1) // a slice of a two-byte string
+  const latin1 = 'caf\u00e9 na\u00efve \u00ff' // one-byte string, characters above 0x7f
+  const r = fl.mineSync([twoByteAscii, latin1, 'ā'.repeat(20)])
+  assert.deepEqual([0, 1, 2].map((i) => r.templates[r.clusters[i]]), [twoByteAscii, latin1, 'ā'.repeat(20)])
+})
+
 test('mine reads arrays larger than one copy piece, in order', async () => {
   const n = 40_000 // more than one piece (16384 lines) and one handle scope (4096)
   const lines = Array.from({ length: n }, (_, i) => (i % 2 ? `alpha beta ${i}` : `gamma delta epsilon ${i}`))
