@@ -48,6 +48,11 @@ fn server_error(e: ServerError) -> Error {
     }
     match e {
         ServerError::Config { .. } => Error::Config(chain),
+        // An unreachable or refusing database is the environment's fault, not a bug.
+        ServerError::Store { .. } => Error::Core(CoreError::Adapter {
+            adapter: "store".into(),
+            message: chain,
+        }),
         _ => Error::Core(CoreError::Internal(chain)),
     }
 }
