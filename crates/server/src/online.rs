@@ -424,3 +424,95 @@ fn sanitize(s: &str) -> String {
         .take(64)
         .collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn series(metric: &str, from: i64, n: usize) -> Series {
+        Series {
+            key: SeriesKey::new("svc", metric),
+            timestamps: (0..n as i64).map(|i| Timestamp(from + i)).collect(),
+            values: (0..n).map(|i| i as f64).collect(),
+        }
+    }
+
+    fn queue(per_series: usize, total: usize, max_series: usize) -> Queue {
+        Queue {
+            pending: Mutex::new(Pending::default()),
+            ready: Condvar::new(),
+            per_series,
+            total,
+            max_series,
+        }
+    }
+
+    #[test]
+    fn batches_of_one_series_coalesce_into_one_slice_in_arrival_order() {
+        let q = queue(100, 1000, 10);
+        assert_eq!(q.push(vec![series("a", 0, 3), series("b", 0, 2)]), 0);
+        assert_eq!(q.push(vec![series("a", 3, 2)]), 0);
+        let round = q.take().unwrap();
+        assert_eq!(round.len(), 2);
+        assert_eq!(round[0].key.metric, "a");
+        assert_eq!(round[0].timestamps, (0..5).map(Timestamp).collect::<Vec<_>>());
+        assert_eq!(round[1].len(), 2);
+        assert_eq!(q.pending.lock().unwrap().points, 0);
+    }
+
+    #[test]
+    fn over_its_cap_a_series_sheds_its_oldest_points() {
+        let q = queue(4, 1000, 10);
+        assert_eq!(q.push(vec![series("a", 0, 3)]), 0);
+        assert_eq!(q.push(vec![series("a", 3, 3)]), 2);
+        let round = q.take().unwrap();
+        assert_eq!(round[0].timestamps, (2..6).map(Timestamp).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn over_the_total_the_incoming_slice_sheds_and_new_series_beyond_the_cap_are_skipped() {
+        let q = queue(100, 5, 2);
+        assert_eq!(q.push(vec![series("a", 0, 4)]), 0);
+        assert_eq!(q.push(vec![series("b", 0, 3)]), 2);
+        assert_eq!(
+            q.push(vec![series("c", 0, 3)]),
+            3,
+            "a third series is beyond max_series"
+        );
+        let round = q.take().unwrap();
+        assert_eq!(round.iter().map(Series::len).collect::<Vec<_>>(), vec![4, 1]);
+        assert_eq!(
+            round[1].timestamps,
+            vec![Timestamp(2)],
+            "the newest point is kept"
+        );
+    }
+
+    #[test]
+    fn a_closed_queue_ends_the_thread_after_draining() {
+        let q = queue(100, 100, 10);
+        q.push(vec![series("a", 0, 1)]);
+        q.close();
+        assert!(q.take().is_some());
+        assert!(q.take().is_none());
+    }
+
+    #[test]
+    fn the_detector_is_chosen_by_kind_and_robust_z_scores_a_spike_in_one_slice() {
+        let cfg: OnlineConfig = serde_json::from_str(r#"{"detector": {"kind": "stream"}}"#).unwrap();
+        assert!(matches!(cfg.detector, OnlineDetectorConfig::Stream(_)));
+        cfg.validate().unwrap();
+        let bad: OnlineConfig =
+            serde_json::from_str(r#"{"detector": {"kind": "robust_z", "window_samples": 1}}"#).unwrap();
+        assert!(bad.validate().is_err());
+        let mut d = Detector::new(&OnlineConfig::default().detector).unwrap();
+        let mut values: Vec<f64> = (0..300).map(|i| 100.0 + ((i * 37) % 11) as f64).collect();
+        assert_eq!(d.score(&values, 0.5), None, "steady data opens nothing");
+        values.clear();
+        values.extend([104.0, 5000.0, 5000.0, 103.0]);
+        let (index, score) = d.score(&values, 0.5).unwrap();
+        assert_eq!(index, 1);
+        assert!(score > 0.9);
+    }
+}
