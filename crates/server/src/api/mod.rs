@@ -12,8 +12,8 @@ mod ingest;
 mod middleware;
 pub(crate) mod openapi;
 mod ops;
-mod room;
 mod resolve;
+mod room;
 mod stream;
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -98,6 +98,9 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "POST", path: "/v1/fix/execute", action: Some(Action::Operate), summary: "Runs an approved plan {plan, runner}.", tag: "fix", request: JSON, ok: 200, handler: || axum::routing::post(fix::execute) },
     RouteSpec { method: "POST", path: "/v1/fix/verify", action: Some(Action::Operate), summary: "Canary judgement of an executed plan {plan, baseline, canary}.", tag: "fix", request: JSON, ok: 200, handler: || axum::routing::post(fix::verify) },
     RouteSpec { method: "GET", path: "/v1/audit/verify", action: Some(Action::Read), summary: "Checks the hash chain and signatures of the audit log.", tag: "fix", request: &[], ok: 200, handler: || axum::routing::get(fix::audit_verify) },
+    RouteSpec { method: "GET", path: "/v1/stream", action: Some(Action::Read), summary: "Live events as Server-Sent Events: anomaly, incident.opened, incident.analyzed, incident.resolved, plan.state (?types=, Last-Event-ID resume; ?access_token= for EventSource).", tag: "live", request: &[], ok: 200, handler: || axum::routing::get(stream::stream) },
+    RouteSpec { method: "GET", path: "/v1/metrics/dora", action: Some(Action::Read), summary: "DORA metrics over ?window=30d (7d, 24h, 90d; ?service=, ?environment=, ?horizon=24h): deployment frequency, lead time, change failure rate, time to restore, with bands.", tag: "reports", request: &[], ok: 200, handler: || axum::routing::get(dora::dora) },
+    RouteSpec { method: "POST", path: "/v1/incidents/{id}/resolve", action: Some(Action::Write), summary: "Resolves an incident {resolved_at?, comment?}; the time goes to the audit log (time to restore).", tag: "incidents", request: JSON, ok: 200, handler: || axum::routing::post(resolve::resolve) },
     RouteSpec { method: "GET", path: "/", action: None, summary: "Redirects to the incident room.", tag: "room", request: &[], ok: 303, handler: || axum::routing::get(room::root) },
     RouteSpec { method: "GET", path: "/room", action: None, summary: "The incident room (HTML page; asks for an API key when the API needs one).", tag: "room", request: &[], ok: 200, handler: || axum::routing::get(room::index) },
     RouteSpec { method: "GET", path: "/room/app.js", action: None, summary: "The incident room's script.", tag: "room", request: &[], ok: 200, handler: || axum::routing::get(room::script) },
@@ -105,9 +108,6 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", path: "/v1/room/session", action: Some(Action::Read), summary: "The caller (name, role) and the fix runners this server offers.", tag: "room", request: &[], ok: 200, handler: || axum::routing::get(room::session) },
     RouteSpec { method: "GET", path: "/v1/room/incidents", action: Some(Action::Read), summary: "Every incident with its top hypothesis and proposed plan id.", tag: "room", request: &[], ok: 200, handler: || axum::routing::get(room::incidents) },
     RouteSpec { method: "GET", path: "/v1/room/incidents/{id}/series", action: Some(Action::Read), summary: "The anomalous series of the latest report, min/max-reduced for charts (?max=, ?points=).", tag: "room", request: &[], ok: 200, handler: || axum::routing::get(room::series) },
-    RouteSpec { method: "GET", path: "/v1/stream", action: Some(Action::Read), summary: "Live events as Server-Sent Events: anomaly, incident.opened, incident.analyzed, incident.resolved, plan.state (?types=, Last-Event-ID resume; ?access_token= for EventSource).", tag: "live", request: &[], ok: 200, handler: || axum::routing::get(stream::stream) },
-    RouteSpec { method: "GET", path: "/v1/metrics/dora", action: Some(Action::Read), summary: "DORA metrics over ?window=30d (7d, 24h, 90d; ?service=, ?environment=, ?horizon=24h): deployment frequency, lead time, change failure rate, time to restore, with bands.", tag: "reports", request: &[], ok: 200, handler: || axum::routing::get(dora::dora) },
-    RouteSpec { method: "POST", path: "/v1/incidents/{id}/resolve", action: Some(Action::Write), summary: "Resolves an incident {resolved_at?, comment?}; the time goes to the audit log (time to restore).", tag: "incidents", request: JSON, ok: 200, handler: || axum::routing::post(resolve::resolve) },
 ];
 
 /// The router with every route and middleware.
