@@ -43,6 +43,15 @@ pub struct Metrics {
     pub online_dropped: AtomicU64,
     /// Incidents opened by online detection.
     pub auto_incidents: AtomicU64,
+    /// Log lines waiting for online mining.
+    pub online_log_queue: AtomicU64,
+    /// Log lines mined online.
+    pub online_log_lines: AtomicU64,
+    /// Log lines not mined (queue over its bound, services beyond `max_services`); never by
+    /// storage.
+    pub online_log_shed: AtomicU64,
+    /// New error templates and error-template spikes found online.
+    pub online_log_anomalies: AtomicU64,
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -139,6 +148,21 @@ impl Metrics {
             g(&self.online_dropped),
         );
         counter(
+            "faultline_online_log_lines_total",
+            "Log lines mined by online log mining.",
+            g(&self.online_log_lines),
+        );
+        counter(
+            "faultline_online_log_shed_lines_total",
+            "Log lines not mined online (queue over its bound, services beyond max_services); all are stored.",
+            g(&self.online_log_shed),
+        );
+        counter(
+            "faultline_online_log_anomalies_total",
+            "New error templates and error-template spikes found by online log mining.",
+            g(&self.online_log_anomalies),
+        );
+        counter(
             "faultline_auto_incidents_total",
             "Incidents opened by online detection.",
             g(&self.auto_incidents),
@@ -165,6 +189,11 @@ impl Metrics {
             s,
             "# HELP faultline_online_queue_points Points waiting for online detection.\n# TYPE faultline_online_queue_points gauge\nfaultline_online_queue_points {}",
             g(&self.online_queue)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP faultline_online_log_queue_lines Log lines waiting for online mining.\n# TYPE faultline_online_log_queue_lines gauge\nfaultline_online_log_queue_lines {}",
+            g(&self.online_log_queue)
         );
         let _ = writeln!(
             s,

@@ -23,19 +23,22 @@
 //!
 //! When a point scores at least `score_threshold`, the server opens an incident for the
 //! series' service — unless one was opened for that service within `cooldown_secs` — and
-//! analyses it over the stored signals, on the async runtime.
+//! analyses it over the stored signals, on the async runtime. The cooldown is shared with
+//! online log mining ([`crate::online_logs`], settings under `online.logs`), which runs on a
+//! second thread and opens incidents through the same path.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 
 use faultline::core::{
-    DurationNs, Incident, IncidentId, IncidentStatus, Series, SeriesKey, TimeWindow, Timestamp,
+    DurationNs, Incident, IncidentId, IncidentStatus, Series, SeriesKey, ServiceId, TimeWindow, Timestamp,
 };
 use faultline::detect::{OnlineDetector, RobustZ, RobustZConfig, StreamConfig, StreamDetector};
 use serde::{Deserialize, Serialize};
 
 use crate::api::Shared;
+use crate::online_logs::{LogLine, LogQueue, LogsConfig};
 use crate::{Result, ServerError};
 
 /// Settings of online detection.
@@ -58,6 +61,8 @@ pub struct OnlineConfig {
     pub lookback_secs: i64,
     /// The detector run on each series.
     pub detector: OnlineDetectorConfig,
+    /// Online log mining (new error templates, error-template spikes).
+    pub logs: LogsConfig,
 }
 
 impl Default for OnlineConfig {
@@ -71,6 +76,7 @@ impl Default for OnlineConfig {
             queue_points_per_series: 65_536,
             lookback_secs: 3600,
             detector: OnlineDetectorConfig::default(),
+            logs: LogsConfig::default(),
         }
     }
 }
@@ -114,6 +120,7 @@ impl OnlineConfig {
                 "must be at least 1",
             ));
         }
+        self.logs.validate()?;
         match &self.detector {
             OnlineDetectorConfig::RobustZ(c) => c.validate(),
             OnlineDetectorConfig::Stream(c) => c.validate(),
@@ -250,12 +257,48 @@ impl Queue {
 /// The detection queue's sending side.
 pub(crate) struct Online {
     queue: Option<Arc<Queue>>,
+    logs: Option<Arc<LogQueue>>,
+}
+
+/// Opens automatic incidents with a per-service cooldown shared by the metric and log
+/// threads.
+#[derive(Clone)]
+pub(crate) struct Trigger {
+    last_opened: Arc<Mutex<HashMap<ServiceId, Timestamp>>>,
+    handle: tokio::runtime::Handle,
+    cooldown_secs: i64,
+    lookback_secs: i64,
+}
+
+impl Trigger {
+    /// Opens (and analyses, on the runtime) an incident for `service` at `at` unless one was
+    /// opened for it within the cooldown; returns whether it did.
+    pub(crate) fn fire(&self, st: &Shared, service: ServiceId, at: Timestamp, title: String) -> bool {
+        {
+            let mut last = self.last_opened.lock().unwrap_or_else(|p| p.into_inner());
+            let cooled = last.get(&service).is_none_or(|prev| {
+                at.0.saturating_sub(prev.0) > self.cooldown_secs.saturating_mul(1_000_000_000)
+            });
+            if !cooled {
+                return false;
+            }
+            last.insert(service.clone(), at);
+        }
+        let (st2, lookback) = (st.clone(), self.lookback_secs);
+        self.handle.spawn(async move {
+            if let Err(e) = open_automatic(&st2, &service, title, at, lookback).await {
+                tracing::warn!(service = %service.as_str(), error = %e, "automatic incident not opened");
+            }
+        });
+        true
+    }
 }
 
 impl std::fmt::Debug for Online {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Online")
             .field("enabled", &self.queue.is_some())
+            .field("logs", &self.logs.is_some())
             .finish()
     }
 }
@@ -265,13 +308,19 @@ impl Drop for Online {
         if let Some(q) = &self.queue {
             q.close();
         }
+        if let Some(q) = &self.logs {
+            q.close();
+        }
     }
 }
 
 impl Online {
     /// Disabled detection.
     pub(crate) fn disabled() -> Self {
-        Self { queue: None }
+        Self {
+            queue: None,
+            logs: None,
+        }
     }
 
     /// Starts the detection thread; it ends when the state (and so this queue) is dropped.
@@ -288,12 +337,21 @@ impl Online {
         });
         let rx = Arc::clone(&queue);
         let weak = Arc::downgrade(state);
-        let handle = tokio::runtime::Handle::current();
+        let trigger = Trigger {
+            last_opened: Arc::default(),
+            handle: tokio::runtime::Handle::current(),
+            cooldown_secs: cfg.cooldown_secs,
+            lookback_secs: cfg.lookback_secs,
+        };
+        let logs = if cfg.logs.enabled {
+            Some(crate::online_logs::start(state, cfg.logs.clone(), trigger.clone())?)
+        } else {
+            None
+        };
         std::thread::Builder::new()
             .name("faultline-online".into())
             .spawn(move || {
                 let mut detectors: HashMap<SeriesKey, Detector> = HashMap::new();
-                let mut last_opened: HashMap<String, Timestamp> = HashMap::new();
                 while let Some(round) = rx.take() {
                     let Some(st) = weak.upgrade() else { break };
                     let waiting: usize = round.iter().map(Series::len).sum();
@@ -328,20 +386,8 @@ impl Online {
                         if let Some(i) = s.timestamps.iter().position(|&t| t == at) {
                             st.live.anomaly(&s, i, score);
                         }
-                        let service = s.key.service.as_str().to_owned();
-                        let cooled = last_opened.get(&service).is_none_or(|prev| {
-                            at.0.saturating_sub(prev.0) > cfg.cooldown_secs.saturating_mul(1_000_000_000)
-                        });
-                        if !cooled {
-                            continue;
-                        }
-                        last_opened.insert(service, at);
-                        let (st2, key, lookback) = (st.clone(), s.key.clone(), cfg.lookback_secs);
-                        handle.spawn(async move {
-                            if let Err(e) = open_automatic(&st2, &key, at, score, lookback).await {
-                                tracing::warn!(series = %key, error = %e, "automatic incident not opened");
-                            }
-                        });
+                        let title = format!("{} anomalous (score {score:.2})", s.key);
+                        trigger.fire(&st, s.key.service.clone(), at, title);
                     }
                 }
             })
@@ -349,7 +395,27 @@ impl Online {
                 path: "faultline-online thread".into(),
                 source,
             })?;
-        Ok(Self { queue: Some(queue) })
+        Ok(Self {
+            queue: Some(queue),
+            logs,
+        })
+    }
+
+    /// The lines of a batch's log records that online log mining needs (empty when it is
+    /// off); taken before the batch moves into the store.
+    pub(crate) fn log_lines(&self, logs: &[faultline::core::LogRecord]) -> Vec<LogLine> {
+        if self.logs.is_none() {
+            return Vec::new();
+        }
+        logs.iter().map(LogLine::of).collect()
+    }
+
+    /// Queues a committed batch's log lines for mining; never blocks ingest beyond a short
+    /// lock.
+    pub(crate) fn submit_logs(&self, state: &Shared, lines: Vec<LogLine>) {
+        if let Some(q) = &self.logs {
+            crate::online_logs::submit(q, state, lines);
+        }
     }
 
     /// Queues a committed batch's series; never blocks ingest beyond a short lock.
@@ -378,36 +444,32 @@ impl Online {
 
 async fn open_automatic(
     st: &Shared,
-    key: &SeriesKey,
+    service: &ServiceId,
+    title: String,
     at: Timestamp,
-    score: f64,
     lookback_secs: i64,
 ) -> Result<()> {
-    let id = IncidentId(format!(
-        "auto-{}-{}",
-        sanitize(key.service.as_str()),
-        at.as_secs()
-    ));
+    let id = IncidentId(format!("auto-{}-{}", sanitize(service.as_str()), at.as_secs()));
     if st.store.incident(&id).await?.is_some() {
         return Ok(());
     }
     let incident = Incident {
         id,
-        title: format!("{key} anomalous (score {score:.2})"),
+        title,
         onset: at,
         window: TimeWindow {
             start: at.sub(DurationNs::from_secs(lookback_secs)),
             end: at.add(DurationNs::from_secs(lookback_secs / 4)),
         },
         environment: None,
-        services: vec![key.service.clone()],
+        services: vec![service.clone()],
         severity: None,
         status: IncidentStatus::Open,
     };
     st.store.put_incident(&incident).await?;
     st.metrics.auto_incidents.fetch_add(1, Ordering::Relaxed);
     st.live.incident_opened(&incident, true);
-    tracing::info!(incident = %incident.id.0, series = %key, score, "incident opened by online detection");
+    tracing::info!(incident = %incident.id.0, title = %incident.title, "incident opened by online detection");
     crate::api::analyze_incident(st, incident, None).await?;
     Ok(())
 }

@@ -99,6 +99,7 @@ pub(crate) async fn ingest(
     } else {
         Vec::new()
     };
+    let logs_for_detection = online.map(|o| o.log_lines(&set.logs)).unwrap_or_default();
     let counts = crate::store::IngestCounts::of(&set);
     let body = serde_json::json!({ "accepted": counts }).to_string();
     let record = idem.map(|Extension(ctx)| ctx.record(200, body.clone()));
@@ -108,6 +109,7 @@ pub(crate) async fn ingest(
             st.metrics.ingested(&c, t.elapsed().as_micros() as u64);
             if let Some(o) = online {
                 o.submit(&st, series_for_detection);
+                o.submit_logs(&st, logs_for_detection);
             }
             let mut r = (StatusCode::OK, body).into_response();
             r.headers_mut()
