@@ -16,7 +16,13 @@
 //! - `series`: metrics over HTTP, columnar `series` form, 50 series × 2,000 points a batch;
 //! - `points`: metrics over HTTP, per-point `metrics` form, 20,000 points a batch;
 //! - `loaded`: the latency probe again while the server takes 200k log lines/min and up to
-//!   1M metric points/s (columnar batches of 50 × 2,000 points, paced) from two other threads.
+//!   1M metric points/s (columnar batches of 50 × 2,000 points, paced) from two other threads;
+//! - `logprobe`: ingest → incident latency of online log mining while the server takes 200k
+//!   steady log lines/min from another thread: per probe service, 600 info lines over 60 s of
+//!   log time (warm-up), then one ERROR line of a never-seen template; the time from sending
+//!   it until its incident is listed.
+//!
+//! `FAULTLINE_BENCH_LOG_MINING=off` turns online log mining off (for a side-by-side run).
 //!
 //! Two client threads on loopback, one request per connection. Prints one line per phase.
 //! Metric values are seeded pseudo-random noise, so online detection has nothing to find in
@@ -295,10 +301,49 @@ fn baseline(dir: &std::path::Path, rt: &tokio::runtime::Runtime, secs: f64) {
     );
 }
 
+/// Warms a probe service with 600 info lines over 60 s, then sends one ERROR line of a new
+/// template; returns the milliseconds from sending it until its incident is listed (None: not
+/// within 5 s).
+fn log_probe(addr: SocketAddr, svc: &str) -> Option<f64> {
+    let line = |i: i64, sev: &str, body: String| {
+        format!(
+            "{{\"ts\":{},\"service\":\"{svc}\",\"severity\":\"{sev}\",\"body\":\"{body}\"}}",
+            PROBE_T0_NS + i * 100_000_000
+        )
+    };
+    let warm: Vec<String> = (0..600)
+        .map(|i| {
+            let body = match i % 3 {
+                0 => format!("request {i} served in {} ms", i % 97),
+                1 => format!("cache hit for key user-{}", i % 13),
+                _ => format!("connection from 10.0.0.{} accepted", i % 200),
+            };
+            line(i, "INFO", body)
+        })
+        .collect();
+    let body = format!("{{\"logs\":[{}]}}", warm.join(","));
+    assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let body = format!(
+        "{{\"logs\":[{}]}}",
+        line(601, "ERROR", "storage driver returned EIO on /dev/sdb7".into())
+    );
+    let t = Instant::now();
+    assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
+    let needle = format!("\"auto-{svc}-");
+    while t.elapsed() < Duration::from_secs(5) {
+        if get(addr, "/v1/incidents").contains(&needle) {
+            return Some(t.elapsed().as_secs_f64() * 1e3);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
 /// Background load for `secs`: 200k log lines/min (batches of 1,000 every 0.3 s) on one thread,
-/// metric batches of 100k points paced to at most 1M points/s on another; returns the points
-/// and lines sent.
-fn background_load(addr: SocketAddr, secs: f64, stop: Arc<AtomicBool>) -> (u64, u64) {
+/// metric batches of 100k points paced to at most 1M points/s on another (when `metrics`);
+/// returns the points and lines sent.
+fn background_load(addr: SocketAddr, secs: f64, stop: Arc<AtomicBool>, metrics: bool) -> (u64, u64) {
     let logs: Vec<String> = (0..8).map(|s| log_batch(100 + s, 1_000)).collect();
     let series: Vec<String> = (0..8).map(|s| series_batch(100 + s, 50, 2000)).collect();
     let start = Instant::now();
@@ -321,7 +366,10 @@ fn background_load(addr: SocketAddr, secs: f64, stop: Arc<AtomicBool>) -> (u64, 
         })
     };
     let mut sent = 0u64;
-    while !stop.load(Ordering::Relaxed) && start.elapsed().as_secs_f64() < secs {
+    while !metrics && !stop.load(Ordering::Relaxed) && start.elapsed().as_secs_f64() < secs {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while metrics && !stop.load(Ordering::Relaxed) && start.elapsed().as_secs_f64() < secs {
         assert_eq!(
             post(addr, "/v1/signals/ingest", series[sent as usize % 8].as_bytes()),
             200
@@ -363,7 +411,7 @@ fn main() {
     if on("baseline") {
         baseline(&dir, &rt, secs);
     }
-    let http: Vec<&str> = ["latency", "logs", "series", "points", "loaded"]
+    let http: Vec<&str> = ["latency", "logs", "series", "points", "loaded", "logprobe"]
         .into_iter()
         .filter(|p| on(p))
         .collect();
@@ -374,6 +422,8 @@ fn main() {
 
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let db = dir.join("http.db");
+    let mut online = faultline_server::OnlineConfig::default();
+    online.logs.enabled = std::env::var("FAULTLINE_BENCH_LOG_MINING").map_or(true, |v| v != "off");
     let server_thread = std::thread::spawn(move || {
         rt.block_on(async move {
             let server = Server::bind(ServerConfig {
@@ -382,6 +432,7 @@ fn main() {
                 log_format: LogFormat::None,
                 anonymous_rate_per_sec: 1e9,
                 max_body_bytes: 64 << 20,
+                online,
                 ..Default::default()
             })
             .await
@@ -429,7 +480,7 @@ fn main() {
         let stop = Arc::new(AtomicBool::new(false));
         let load = {
             let stop = stop.clone();
-            std::thread::spawn(move || background_load(addr, secs + 5.0, stop))
+            std::thread::spawn(move || background_load(addr, secs + 5.0, stop, true))
         };
         std::thread::sleep(Duration::from_secs(1));
         let start = Instant::now();
@@ -449,6 +500,36 @@ fn main() {
             &format!(
                 "ingest->incident latency under load ({:.0} points/s + {:.0} log lines/min sent, {el:.1} s)",
                 pts as f64 / el,
+                lines as f64 / el * 60.0
+            ),
+            lat,
+            probes,
+        );
+    }
+    if on("logprobe") {
+        let secs = secs.max(10.0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = {
+            let stop = stop.clone();
+            std::thread::spawn(move || background_load(addr, secs + 30.0, stop, false))
+        };
+        std::thread::sleep(Duration::from_secs(1));
+        let start = Instant::now();
+        let mut lat = Vec::new();
+        let mut probes = 0;
+        while probes < 20 {
+            if let Some(ms) = log_probe(addr, &format!("logprobe-{probes}")) {
+                lat.push(ms);
+            }
+            probes += 1;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let el = start.elapsed().as_secs_f64() + 1.0;
+        let (_, lines) = load.join().unwrap();
+        latency_line(
+            &format!(
+                "ingest->incident latency of a new error log template ({:.0} log lines/min sent, {el:.1} s)",
                 lines as f64 / el * 60.0
             ),
             lat,

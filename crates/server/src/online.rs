@@ -344,7 +344,11 @@ impl Online {
             lookback_secs: cfg.lookback_secs,
         };
         let logs = if cfg.logs.enabled {
-            Some(crate::online_logs::start(state, cfg.logs.clone(), trigger.clone())?)
+            Some(crate::online_logs::start(
+                state,
+                cfg.logs.clone(),
+                trigger.clone(),
+            )?)
         } else {
             None
         };

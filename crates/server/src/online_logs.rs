@@ -93,10 +93,16 @@ impl LogsConfig {
             return Err(ServerError::config("online.logs.warmup_secs", "must be >= 0"));
         }
         if self.max_services == 0 {
-            return Err(ServerError::config("online.logs.max_services", "must be at least 1"));
+            return Err(ServerError::config(
+                "online.logs.max_services",
+                "must be at least 1",
+            ));
         }
         if self.queue_lines == 0 {
-            return Err(ServerError::config("online.logs.queue_lines", "must be at least 1"));
+            return Err(ServerError::config(
+                "online.logs.queue_lines",
+                "must be at least 1",
+            ));
         }
         self.miner
             .validate()
@@ -222,7 +228,10 @@ impl LogMining {
 
     /// Mines one round of lines; returns the firings and how many lines were skipped
     /// (services beyond `max_services`).
-    pub(crate) fn mine(&mut self, lines: impl IntoIterator<Item = LogLine>) -> (Vec<(ServiceId, LogFiring)>, u64) {
+    pub(crate) fn mine(
+        &mut self,
+        lines: impl IntoIterator<Item = LogLine>,
+    ) -> (Vec<(ServiceId, LogFiring)>, u64) {
         let mut fired = Vec::new();
         let mut skipped = 0;
         let mut touched: HashSet<ServiceId> = HashSet::new();
@@ -342,7 +351,9 @@ pub(crate) fn start(state: &Shared, cfg: LogsConfig, trigger: Trigger) -> Result
                 let n = round.len() as u64;
                 st.metrics.online_log_queue.fetch_sub(n, Ordering::Relaxed);
                 let (fired, skipped) = mining.mine(round);
-                st.metrics.online_log_lines.fetch_add(n - skipped, Ordering::Relaxed);
+                st.metrics
+                    .online_log_lines
+                    .fetch_add(n - skipped, Ordering::Relaxed);
                 st.metrics.online_log_shed.fetch_add(skipped, Ordering::Relaxed);
                 for (service, f) in fired {
                     st.metrics.online_log_anomalies.fetch_add(1, Ordering::Relaxed);
@@ -363,7 +374,9 @@ pub(crate) fn start(state: &Shared, cfg: LogsConfig, trigger: Trigger) -> Result
                         }),
                     );
                     let title = match f.kind {
-                        "new_template" => format!("{}: new error log template: {}", service.as_str(), f.template),
+                        "new_template" => {
+                            format!("{}: new error log template: {}", service.as_str(), f.template)
+                        }
                         _ => format!(
                             "{}: error log template spiking ({} lines): {}",
                             service.as_str(),
@@ -393,8 +406,14 @@ pub(crate) fn submit(q: &LogQueue, state: &Shared, lines: Vec<LogLine>) {
         .fetch_add(lines.len() as u64, Ordering::Relaxed);
     let shed = q.push(lines);
     if shed > 0 {
-        state.metrics.online_log_queue.fetch_sub(shed as u64, Ordering::Relaxed);
-        state.metrics.online_log_shed.fetch_add(shed as u64, Ordering::Relaxed);
+        state
+            .metrics
+            .online_log_queue
+            .fetch_sub(shed as u64, Ordering::Relaxed);
+        state
+            .metrics
+            .online_log_shed
+            .fetch_add(shed as u64, Ordering::Relaxed);
     }
 }
 
@@ -455,7 +474,12 @@ mod tests {
         assert_eq!(fired[0].0.as_str(), "api");
         assert_eq!(fired[0].1.kind, "new_template");
         assert!(fired[0].1.template.contains("payment gateway refused"));
-        let (again, _) = m.mine(vec![line("api", 61.2, false, "payment gateway refused token 4411")]);
+        let (again, _) = m.mine(vec![line(
+            "api",
+            61.2,
+            false,
+            "payment gateway refused token 4411",
+        )]);
         assert!(again.is_empty(), "a known template does not fire again");
     }
 

@@ -48,7 +48,9 @@ fn metric(s: &TestServer, name: &str) -> u64 {
 
 fn wait_for_lines(s: &TestServer, n: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while metric(s, "faultline_online_log_lines_total ") + metric(s, "faultline_online_log_shed_lines_total ") < n {
+    while metric(s, "faultline_online_log_lines_total ") + metric(s, "faultline_online_log_shed_lines_total ")
+        < n
+    {
         assert!(Instant::now() < deadline, "log lines not mined in time");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -89,7 +91,14 @@ fn a_new_error_template_after_warm_up_opens_one_incident_for_its_service() {
     wait_for_lines(&s, 4000);
     assert!(incidents(&s).is_empty());
     let burst: Vec<_> = (2000..2050)
-        .map(|i| line("checkout", i, "ERROR", format!("payment gateway refused card token {}", i * 7)))
+        .map(|i| {
+            line(
+                "checkout",
+                i,
+                "ERROR",
+                format!("payment gateway refused card token {}", i * 7),
+            )
+        })
         .chain(steady("search", 2000, 50))
         .collect();
     let sent = Instant::now();
@@ -105,12 +114,22 @@ fn a_new_error_template_after_warm_up_opens_one_incident_for_its_service() {
     let inc = found.expect("no incident within 2 s of the burst");
     assert!(inc["id"].as_str().unwrap().starts_with("auto-checkout-"), "{inc}");
     assert_eq!(inc["services"], serde_json::json!(["checkout"]));
-    assert!(inc["title"].as_str().unwrap().contains("payment gateway refused"), "{inc}");
+    assert!(
+        inc["title"].as_str().unwrap().contains("payment gateway refused"),
+        "{inc}"
+    );
     // Another new error template within the cooldown opens nothing more.
     ingest(
         &s,
         (2050..2060)
-            .map(|i| line("checkout", i, "FATAL", format!("ledger shard {} unreachable", i % 3)))
+            .map(|i| {
+                line(
+                    "checkout",
+                    i,
+                    "FATAL",
+                    format!("ledger shard {} unreachable", i % 3),
+                )
+            })
             .collect(),
     );
     wait_for_lines(&s, 4110);
@@ -134,5 +153,9 @@ fn a_batch_of_many_services_stays_bounded() {
     assert_eq!(metric(&s, "faultline_online_log_lines_total "), 50);
     assert_eq!(metric(&s, "faultline_online_log_shed_lines_total "), 4950);
     assert!(incidents(&s).is_empty(), "cold services fire nothing");
-    assert_eq!(metric(&s, "faultline_ingest_logs_total "), 5000, "storage keeps every line");
+    assert_eq!(
+        metric(&s, "faultline_ingest_logs_total "),
+        5000,
+        "storage keeps every line"
+    );
 }
