@@ -483,6 +483,51 @@ mod tests {
         assert!(again.is_empty(), "a known template does not fire again");
     }
 
+    /// 300 s of steady lines with one known error template at one line per 10 s window, then
+    /// 200 more lines of it (error or not) in one window, then a line in the next window; the
+    /// template is first seen during warm-up.
+    fn spike_run(error: bool) -> Vec<(ServiceId, LogFiring)> {
+        let mut m = LogMining::new(cfg());
+        let mut lines = steady("api", 0, 3000);
+        for w in 0..30 {
+            lines.push(line(
+                "api",
+                w as f64 * 10.0 + 2.5,
+                error,
+                "retrying upstream call to ledger",
+            ));
+        }
+        lines.sort_by_key(|l| l.ts);
+        let (fired, _) = m.mine(lines);
+        assert!(fired.is_empty(), "{fired:?}");
+        let burst: Vec<LogLine> = (0..200)
+            .map(|i| {
+                line(
+                    "api",
+                    301.0 + i as f64 * 0.01,
+                    error,
+                    "retrying upstream call to ledger",
+                )
+            })
+            .chain([line("api", 311.0, false, "cache hit for key user-1")])
+            .collect();
+        m.mine(burst).0
+    }
+
+    #[test]
+    fn an_error_template_spike_fires_when_its_window_closes() {
+        let fired = spike_run(true);
+        assert_eq!(fired.len(), 1, "{fired:?}");
+        assert_eq!(fired[0].1.kind, "template_spike");
+        assert_eq!(fired[0].1.count, 200);
+        assert!(fired[0].1.score > 0.5);
+    }
+
+    #[test]
+    fn an_info_template_spike_does_not_fire() {
+        assert!(spike_run(false).is_empty());
+    }
+
     #[test]
     fn a_new_info_template_does_not_fire() {
         let mut m = LogMining::new(cfg());
