@@ -32,6 +32,7 @@ use faultline::core::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Statement};
 
 use super::codec;
@@ -338,6 +339,34 @@ async fn stmt<C: GenericClient + Sync>(
 }
 
 impl PostgresStore {
+    /// Runs one prepared statement outside a transaction (a single statement is atomic).
+    async fn exec(&self, op: &'static str, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let e = pg_err(op);
+        let mut pooled = self.conn().await?;
+        let Conn { client, stmts } = pooled.parts();
+        let st = stmt(stmts, client, sql).await.map_err(&e)?;
+        client.execute(&st, params).await.map_err(&e)
+    }
+
+    /// Rows of one query whose first column is a stored JSON body, decoded.
+    async fn json_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        op: &'static str,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<T>> {
+        let e = pg_err(op);
+        let mut pooled = self.conn().await?;
+        let Conn { client, stmts } = pooled.parts();
+        let st = stmt(stmts, client, sql).await.map_err(&e)?;
+        client
+            .query(&st, params)
+            .await
+            .map_err(&e)?
+            .iter()
+            .map(|r| serde_json::from_str(r.try_get::<_, &str>(0).map_err(&e)?).map_err(json_err(op)))
+            .collect()
+    }
     /// Connects to the database at `url`, creates the schema if asked, and applies pending
     /// migrations. Logs the target without its password.
     pub async fn connect(url: &DatabaseUrl, options: &PostgresOptions) -> Result<Self> {
@@ -969,109 +998,66 @@ impl Store for PostgresStore {
     }
 
     async fn put_incident(&self, incident: &Incident) -> Result<()> {
-        let e = pg_err("put_incident");
         let body = serde_json::to_string(incident).map_err(json_err("put_incident"))?;
-        let mut pooled = self.conn().await?;
-        let Conn { client, stmts } = pooled.parts();
-        let st = stmt(
-            stmts,
-            client,
+        self.exec(
+            "put_incident",
             "INSERT INTO incidents (id, onset, body) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET onset = excluded.onset, body = excluded.body",
+            &[&incident.id.0, &incident.onset.0, &body],
         )
-        .await
-        .map_err(&e)?;
-        client
-            .execute(&st, &[&incident.id.0, &incident.onset.0, &body])
-            .await
-            .map_err(&e)?;
+        .await?;
         Ok(())
     }
 
     async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {
-        let e = pg_err("incident");
-        let mut pooled = self.conn().await?;
-        let Conn { client, stmts } = pooled.parts();
-        let st = stmt(stmts, client, "SELECT body FROM incidents WHERE id = $1")
-            .await
-            .map_err(&e)?;
-        let row = client.query_opt(&st, &[&id.0]).await.map_err(&e)?;
-        row.map(|r| serde_json::from_str(r.try_get::<_, &str>(0).map_err(&e)?).map_err(json_err("incident")))
-            .transpose()
+        let rows = self
+            .json_rows("incident", "SELECT body FROM incidents WHERE id = $1", &[&id.0])
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     async fn incidents(&self) -> Result<Vec<Incident>> {
-        let e = pg_err("incidents");
-        let mut pooled = self.conn().await?;
-        let Conn { client, stmts } = pooled.parts();
-        let st = stmt(
-            stmts,
-            client,
+        self.json_rows(
+            "incidents",
             "SELECT body FROM incidents ORDER BY onset DESC, id",
+            &[],
         )
         .await
-        .map_err(&e)?;
-        client
-            .query(&st, &[])
-            .await
-            .map_err(&e)?
-            .iter()
-            .map(|r| {
-                serde_json::from_str(r.try_get::<_, &str>(0).map_err(&e)?).map_err(json_err("incidents"))
-            })
-            .collect()
     }
 
     async fn put_report(&self, report: &IncidentReport) -> Result<()> {
-        let e = pg_err("put_report");
         let body = serde_json::to_string(report).map_err(json_err("put_report"))?;
-        let mut pooled = self.conn().await?;
-        let Conn { client, stmts } = pooled.parts();
-        let st = stmt(
-            stmts,
-            client,
+        self.exec(
+            "put_report",
             "INSERT INTO reports (incident_id, body) VALUES ($1, $2)
              ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body",
+            &[&report.incident.id.0, &body],
         )
-        .await
-        .map_err(&e)?;
-        client
-            .execute(&st, &[&report.incident.id.0, &body])
-            .await
-            .map_err(&e)?;
+        .await?;
         Ok(())
     }
 
     async fn report(&self, id: &IncidentId) -> Result<Option<IncidentReport>> {
-        let e = pg_err("report");
-        let mut pooled = self.conn().await?;
-        let Conn { client, stmts } = pooled.parts();
-        let st = stmt(stmts, client, "SELECT body FROM reports WHERE incident_id = $1")
-            .await
-            .map_err(&e)?;
-        let row = client.query_opt(&st, &[&id.0]).await.map_err(&e)?;
-        row.map(|r| serde_json::from_str(r.try_get::<_, &str>(0).map_err(&e)?).map_err(json_err("report")))
-            .transpose()
+        let rows = self
+            .json_rows(
+                "report",
+                "SELECT body FROM reports WHERE incident_id = $1",
+                &[&id.0],
+            )
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     async fn put_plan(&self, plan: &PlanRecord) -> Result<()> {
-        let e = pg_err("put_plan");
         let body = serde_json::to_string(&plan.body).map_err(json_err("put_plan"))?;
-        let mut pooled = self.conn().await?;
-        let Conn { client, stmts } = pooled.parts();
-        let st = stmt(
-            stmts,
-            client,
+        self.exec(
+            "put_plan",
             "INSERT INTO plans (id, incident_id, state, body) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id,
              state = excluded.state, body = excluded.body",
+            &[&plan.id, &plan.incident, &plan.state, &body],
         )
-        .await
-        .map_err(&e)?;
-        client
-            .execute(&st, &[&plan.id, &plan.incident, &plan.state, &body])
-            .await
-            .map_err(&e)?;
+        .await?;
         Ok(())
     }
 
@@ -1133,19 +1119,8 @@ impl Store for PostgresStore {
     }
 
     async fn audit(&self) -> Result<Vec<AuditRecord>> {
-        let e = pg_err("audit");
-        let mut pooled = self.conn().await?;
-        let Conn { client, stmts } = pooled.parts();
-        let st = stmt(stmts, client, "SELECT body FROM audit ORDER BY seq")
+        self.json_rows("audit", "SELECT body FROM audit ORDER BY seq", &[])
             .await
-            .map_err(&e)?;
-        client
-            .query(&st, &[])
-            .await
-            .map_err(&e)?
-            .iter()
-            .map(|r| serde_json::from_str(r.try_get::<_, &str>(0).map_err(&e)?).map_err(json_err("audit")))
-            .collect()
     }
 
     async fn idempotency(&self, principal: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
