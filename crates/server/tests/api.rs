@@ -232,15 +232,7 @@ fn body_limit_gives_413() {
 
 #[test]
 fn preloaded_incident_is_analysed_and_reanalysed_from_stored_signals() {
-    let s = TestServer::start(|c, dir| {
-        let g = faultline::synth::generate(
-            faultline::synth::Scenario::DeployRegression,
-            &faultline::synth::SynthConfig::default(),
-        );
-        let bundles = dir.join("incidents");
-        g.write_to(&bundles.join("deploy")).unwrap();
-        c.preload_dir = Some(bundles);
-    });
+    let s = TestServer::start(common::preload_deploy_example);
     let list = get(s.addr, "/v1/incidents").json();
     let incidents = list["incidents"].as_array().unwrap();
     assert_eq!(incidents.len(), 1);

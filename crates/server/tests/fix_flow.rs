@@ -21,19 +21,12 @@ fn call(s: &TestServer, key: &str, method: &str, path: &str, body: &str) -> Resp
 #[test]
 fn a_production_fix_goes_through_every_step_and_the_audit_log_verifies() {
     let s = TestServer::start(|c, dir| {
-        let g = faultline::synth::generate(
-            faultline::synth::Scenario::DeployRegression,
-            &faultline::synth::SynthConfig::default(),
-        );
-        g.write_to(&dir.join("incidents").join("deploy")).unwrap();
-        c.preload_dir = Some(dir.join("incidents"));
-        let keys = dir.join("keys.yaml");
-        std::fs::write(
-            &keys,
+        common::preload_deploy_example(c, dir);
+        common::api_keys(
+            c,
+            dir,
             "keys:\n  - {name: ci, key: operator-key-1, role: operator}\n  - {name: alice, key: approver-key-1, role: approver}\n  - {name: root, key: admin-key-0001, role: admin}\n",
-        )
-        .unwrap();
-        c.api_keys_file = Some(keys);
+        );
     });
     let list = call(&s, "operator-key-1", "GET", "/v1/incidents", "").json();
     let incident = list["incidents"][0]["id"].as_str().unwrap().to_owned();

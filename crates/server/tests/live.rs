@@ -139,22 +139,12 @@ impl SseClient {
     }
 }
 
-fn preloaded(dir: &std::path::Path) -> std::path::PathBuf {
-    let g = faultline::synth::generate(
-        faultline::synth::Scenario::DeployRegression,
-        &faultline::synth::SynthConfig::default(),
-    );
-    let bundles = dir.join("incidents");
-    g.write_to(&bundles.join("deploy")).unwrap();
-    bundles
-}
-
 const WAIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn stream_carries_ingest_incident_and_fix_events_in_order() {
     // The preloaded (analysed) deploy-regression incident gets a fix plan below.
-    let s = TestServer::start(|c, dir| c.preload_dir = Some(preloaded(dir)));
+    let s = TestServer::start(common::preload_deploy_example);
     let preloaded_id = get(s.addr, "/v1/incidents").json()["incidents"][0]["id"]
         .as_str()
         .unwrap()
@@ -279,7 +269,7 @@ fn stream_carries_ingest_incident_and_fix_events_in_order() {
 
 #[test]
 fn resume_replays_missed_events_and_an_old_id_gets_lagged() {
-    let s = TestServer::start(|c, dir| c.preload_dir = Some(preloaded(dir)));
+    let s = TestServer::start(common::preload_deploy_example);
     // Preload analysed one incident before anyone connected: it is in the ring.
     let mut first = SseClient::open(s.addr, "/v1/stream", &[("Last-Event-ID", "1")]);
     let lag = first.next(WAIT).unwrap();

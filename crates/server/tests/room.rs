@@ -11,19 +11,12 @@ use common::{get, request, TestServer};
 
 fn with_example_and_keys() -> TestServer {
     TestServer::start(|c, dir| {
-        let g = faultline::synth::generate(
-            faultline::synth::Scenario::DeployRegression,
-            &faultline::synth::SynthConfig::default(),
-        );
-        g.write_to(&dir.join("incidents").join("deploy")).unwrap();
-        c.preload_dir = Some(dir.join("incidents"));
-        let keys = dir.join("keys.yaml");
-        std::fs::write(
-            &keys,
+        common::preload_deploy_example(c, dir);
+        common::api_keys(
+            c,
+            dir,
             "keys:\n  - {name: vera, key: viewer-key-01, role: viewer}\n",
-        )
-        .unwrap();
-        c.api_keys_file = Some(keys);
+        );
     })
 }
 

@@ -172,6 +172,25 @@ impl Drop for TestServer {
     }
 }
 
+/// Writes the deploy-regression example bundle under `dir/incidents` and points the server's
+/// preload there.
+pub fn preload_deploy_example(c: &mut ServerConfig, dir: &std::path::Path) {
+    let g = faultline::synth::generate(
+        faultline::synth::Scenario::DeployRegression,
+        &faultline::synth::SynthConfig::default(),
+    );
+    let bundles = dir.join("incidents");
+    g.write_to(&bundles.join("deploy")).unwrap();
+    c.preload_dir = Some(bundles);
+}
+
+/// Writes `keys_yaml` as the server's API keys file.
+pub fn api_keys(c: &mut ServerConfig, dir: &std::path::Path, keys_yaml: &str) {
+    let keys = dir.join("keys.yaml");
+    std::fs::write(&keys, keys_yaml).unwrap();
+    c.api_keys_file = Some(keys);
+}
+
 /// A faultline JSON batch with `n` points of metric `metric` from second `from`, and `n` log lines.
 pub fn batch_json(metric: &str, from: i64, n: usize) -> String {
     let t0 = 1_700_000_000i64;
