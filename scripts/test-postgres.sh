@@ -6,7 +6,8 @@
 # When PostgreSQL is not installed it is installed with apt-get (as root); when that is not
 # possible the leg is skipped with the reason printed, and the script exits 0.
 #
-#   scripts/test-postgres.sh [extra cargo test args...]
+#   scripts/test-postgres.sh [extra cargo test args...]   (the tests are #[ignore]d in a plain
+#   `cargo test`; this script runs them with `-- --include-ignored`)
 #
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/faultline-target), PG_BINDIR (a
 # PostgreSQL bin directory to use instead of the newest /usr/lib/postgresql/*/bin).
@@ -141,7 +142,7 @@ echo "test-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}
 
 export FAULTLINE_TEST_DATABASE_URL="postgres://faultline:$PASSWORD@127.0.0.1:$PORT/faultline_test?sslmode=disable"
 set +e
-cargo test -p faultline-server --features postgres --test postgres "$@"
+cargo test -p faultline-server --features postgres --test postgres "$@" -- --include-ignored
 rc=$?
 set -e
 exit $rc

@@ -1,9 +1,11 @@
 //! The PostgreSQL store against a real server: the conformance suite the SQLite store passes,
 //! migrations, concurrent idempotent batches, secrets kept out of logs, and the HTTP API on it.
 //!
-//! Needs `FAULTLINE_TEST_DATABASE_URL` (`scripts/test-postgres.sh` starts a throwaway cluster
-//! and sets it). Without it every test prints why it is skipped and returns. Each test works
-//! in a schema of its own, dropped at the end, so they run in parallel on one database.
+//! Needs `FAULTLINE_TEST_DATABASE_URL`, so every test is `#[ignore]`d in a plain `cargo test`
+//! (listed as ignored, never counted as passed); `scripts/test-postgres.sh` starts a throwaway
+//! cluster, sets the variable and runs them with `--include-ignored`. Run without the variable,
+//! they fail saying so. Each test works in a schema of its own, dropped at the end, so they run
+//! in parallel on one database.
 
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used)]
@@ -17,18 +19,13 @@ use faultline_server::store::{suite, DatabaseUrl, IngestOutcome, PostgresOptions
 
 const VAR: &str = "FAULTLINE_TEST_DATABASE_URL";
 
-/// The test database, or `None` after printing (past the test harness's capture) why the
-/// test is skipped.
-fn database_url(test: &str) -> Option<DatabaseUrl> {
+/// The test database; fails the test with the reason when the variable is unset.
+fn database_url(test: &str) -> DatabaseUrl {
     match std::env::var(VAR) {
-        Ok(v) if !v.trim().is_empty() => Some(DatabaseUrl::new(v)),
-        _ => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: {VAR} is not set (scripts/test-postgres.sh starts a throwaway PostgreSQL and sets it)"
-            );
-            None
-        }
+        Ok(v) if !v.trim().is_empty() => DatabaseUrl::new(v),
+        _ => panic!(
+            "{test}: {VAR} is not set (scripts/test-postgres.sh starts a throwaway PostgreSQL and sets it)"
+        ),
     }
 }
 
@@ -68,10 +65,9 @@ async fn fresh_store(url: &DatabaseUrl, schema: &str) -> PostgresStore {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh"]
 async fn conformance_suite_passes_on_postgresql() {
-    let Some(url) = database_url("conformance_suite_passes_on_postgresql") else {
-        return;
-    };
+    let url = database_url("conformance_suite_passes_on_postgresql");
     let sch = schema("suite");
     let store = fresh_store(&url, &sch).await;
     suite::run_all(&store).await;
@@ -80,10 +76,9 @@ async fn conformance_suite_passes_on_postgresql() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh"]
 async fn data_survives_reconnect_and_migrations_run_once() {
-    let Some(url) = database_url("data_survives_reconnect_and_migrations_run_once") else {
-        return;
-    };
+    let url = database_url("data_survives_reconnect_and_migrations_run_once");
     let sch = schema("reopen");
     let opts = PostgresOptions {
         schema: Some(sch.clone()),
@@ -110,10 +105,9 @@ async fn data_survives_reconnect_and_migrations_run_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh"]
 async fn a_newer_schema_is_refused() {
-    let Some(url) = database_url("a_newer_schema_is_refused") else {
-        return;
-    };
+    let url = database_url("a_newer_schema_is_refused");
     let sch = schema("newer");
     drop(fresh_store(&url, &sch).await);
     admin(&url)
@@ -135,10 +129,9 @@ async fn a_newer_schema_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh"]
 async fn concurrent_batches_with_one_idempotency_key_commit_once() {
-    let Some(url) = database_url("concurrent_batches_with_one_idempotency_key_commit_once") else {
-        return;
-    };
+    let url = database_url("concurrent_batches_with_one_idempotency_key_commit_once");
     let sch = schema("race");
     let store = Arc::new(fresh_store(&url, &sch).await);
     let mut tasks = Vec::new();
@@ -191,10 +184,9 @@ impl Write for Captured {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh"]
 fn the_password_never_reaches_logs_or_errors() {
-    let Some(url) = database_url("the_password_never_reaches_logs_or_errors") else {
-        return;
-    };
+    let url = database_url("the_password_never_reaches_logs_or_errors");
     let cfg: tokio_postgres::Config = url.expose().parse().unwrap();
     let Some(password) = cfg
         .get_password()
@@ -247,11 +239,10 @@ fn the_password_never_reaches_logs_or_errors() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh"]
 fn the_http_api_runs_on_postgresql() {
     use common::{batch_json, get, post_json, request, TestServer};
-    let Some(url) = database_url("the_http_api_runs_on_postgresql") else {
-        return;
-    };
+    let url = database_url("the_http_api_runs_on_postgresql");
     let sch = schema("api");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -339,10 +330,9 @@ fn bulk_batch(from: i64, series: usize, points: usize, logs: usize) -> faultline
 /// Direct `Store::ingest` throughput of PostgreSQL beside SQLite, same batches, one run
 /// (printed past the harness's capture; asserts only that everything was stored).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh"]
 async fn ingest_throughput_side_by_side_with_sqlite() {
-    let Some(url) = database_url("ingest_throughput_side_by_side_with_sqlite") else {
-        return;
-    };
+    let url = database_url("ingest_throughput_side_by_side_with_sqlite");
     let sch = schema("bench");
     let pg = fresh_store(&url, &sch).await;
     let dir = tempfile::tempdir().unwrap();
