@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The incident room, end to end in headless Chromium: finds Debian's chromium (installs it with
 # apt-get when missing and running as root; otherwise skips this leg with the reason), installs
-# playwright-core with `npm ci` (no browser download), builds the `faultline` binary (dev
-# profile, CARGO_TARGET_DIR as scripts/test.sh), starts `faultline serve` on a temporary
+# playwright-core with `npm ci` (no browser download), builds the `faultline` binary (the
+# workspace test build of scripts/test.sh, same CARGO_TARGET_DIR), starts `faultline serve` on a temporary
 # database and a free loopback port with operator and approver API keys, runs the tests in
 # crates/server/e2e with `node --test`, and always stops the server.
 set -euo pipefail
@@ -44,8 +44,11 @@ command -v npm >/dev/null 2>&1 || skip "npm is not installed"
 step "npm ci (crates/server/e2e)"
 (cd crates/server/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-step "cargo build -p faultline-cli"
-cargo build -p faultline-cli
+step "faultline binary (the workspace test build's, so nothing is compiled twice)"
+# The same package selection as scripts/test.sh's `cargo test`, so cargo resolves the same
+# features and reuses that build (a plain `cargo build -p faultline-cli` would resolve other
+# features and recompile much of the tree).
+cargo test --workspace --exclude faultline-python --exclude faultline-node --no-run
 bin="$CARGO_TARGET_DIR/debug/faultline"
 
 step "faultline serve"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The PostgreSQL leg of the server's tests: starts a throwaway PostgreSQL cluster (Debian's
-# packages) on a free loopback port, runs `cargo test -p faultline-server --features postgres
-# --test postgres` against it, and always stops and deletes the cluster.
+# packages) on a free loopback port, runs the server's `postgres` tests against it (`cargo test
+# --workspace … --test postgres -- --include-ignored`), and always stops and deletes the cluster.
 #
 # When PostgreSQL is not installed it is installed with apt-get (as root); when that is not
 # possible the leg is skipped with the reason printed, and the script exits 0.
@@ -142,7 +142,9 @@ echo "test-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}
 
 export FAULTLINE_TEST_DATABASE_URL="postgres://faultline:$PASSWORD@127.0.0.1:$PORT/faultline_test?sslmode=disable"
 set +e
-cargo test -p faultline-server --features postgres --test postgres "$@" -- --include-ignored
+# The same package selection as scripts/test.sh's `cargo test` (the CLI's default `postgres`
+# feature turns the server's on), so this reuses that build instead of resolving other features.
+cargo test --workspace --exclude faultline-python --exclude faultline-node --test postgres "$@" -- --include-ignored
 rc=$?
 set -e
 exit $rc
