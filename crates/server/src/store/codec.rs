@@ -90,6 +90,66 @@ pub fn decode_values(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<()> {
     Ok(())
 }
 
+/// Gathers decoded chunks of many series (in storage order) into whole series restricted to a
+/// window; shared by the SQLite and PostgreSQL stores' `signals` reads.
+#[derive(Debug, Default)]
+pub struct SeriesAssembler {
+    /// Series row id → (stored key JSON, timestamps, values).
+    cols: std::collections::BTreeMap<i64, (String, Vec<i64>, Vec<f64>)>,
+    ts: Vec<i64>,
+    vals: Vec<f64>,
+}
+
+impl SeriesAssembler {
+    /// Decodes one chunk of `n` points of series `id` and keeps the points inside
+    /// `[start, end]`; `key` (the series' key JSON) is read only for the series' first chunk.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_chunk(
+        &mut self,
+        id: i64,
+        key: impl FnOnce() -> Result<String>,
+        n: usize,
+        ts_bytes: &[u8],
+        val_bytes: &[u8],
+        start: i64,
+        end: i64,
+    ) -> Result<()> {
+        self.ts.clear();
+        self.vals.clear();
+        decode_ts(ts_bytes, n, &mut self.ts)?;
+        decode_values(val_bytes, n, &mut self.vals)?;
+        let entry = match self.cols.entry(id) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => v.insert((key()?, Vec::new(), Vec::new())),
+        };
+        for (&t, &v) in self.ts.iter().zip(self.vals.iter()) {
+            if t >= start && t <= end {
+                entry.1.push(t);
+                entry.2.push(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// The series with at least one point in the window, sorted by key.
+    pub fn finish(self) -> Result<Vec<faultline::core::Series>> {
+        use faultline::core::{Series, SeriesKey, Timestamp};
+        let mut out = Vec::with_capacity(self.cols.len());
+        for (_, (key, ts, vals)) in self.cols {
+            if ts.is_empty() {
+                continue;
+            }
+            let key: SeriesKey = serde_json::from_str(&key)
+                .map_err(|e| ServerError::store("signals", format!("stored JSON: {e}")))?;
+            let s = Series::new(key, ts.into_iter().map(Timestamp).collect(), vals)
+                .map_err(|x| ServerError::store("signals", x))?;
+            out.push(s);
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

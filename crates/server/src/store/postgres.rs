@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use faultline::core::{
-    Alert, AuditRecord, ChangeEvent, Incident, IncidentId, IncidentReport, LogRecord, Series, SeriesKey,
-    SignalSet, Span, TimeWindow, Timestamp,
+    Alert, AuditRecord, ChangeEvent, Incident, IncidentId, IncidentReport, LogRecord, SeriesKey, SignalSet,
+    Span, TimeWindow,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::config::{Host, SslMode};
@@ -797,39 +797,21 @@ async fn read_signals(
     )
     .await
     .map_err(&e)?;
-    let mut cols: BTreeMap<i64, (String, Vec<i64>, Vec<f64>)> = BTreeMap::new();
-    let mut ts = Vec::new();
-    let mut vals = Vec::new();
+    let mut series = codec::SeriesAssembler::default();
     for r in tx.query(&st, &[&start, &end]).await.map_err(&e)? {
         let id: i64 = r.try_get(0).map_err(&e)?;
         let n = usize::try_from(r.try_get::<_, i32>(2).map_err(&e)?).unwrap_or(0);
-        ts.clear();
-        vals.clear();
-        codec::decode_ts(r.try_get::<_, &[u8]>(3).map_err(&e)?, n, &mut ts)?;
-        codec::decode_values(r.try_get::<_, &[u8]>(4).map_err(&e)?, n, &mut vals)?;
-        let entry = match cols.entry(id) {
-            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert((r.try_get(1).map_err(&e)?, Vec::new(), Vec::new()))
-            }
-        };
-        for (&t, &v) in ts.iter().zip(vals.iter()) {
-            if t >= start && t <= end {
-                entry.1.push(t);
-                entry.2.push(v);
-            }
-        }
+        series.add_chunk(
+            id,
+            || r.try_get::<_, String>(1).map_err(&e),
+            n,
+            r.try_get::<_, &[u8]>(3).map_err(&e)?,
+            r.try_get::<_, &[u8]>(4).map_err(&e)?,
+            start,
+            end,
+        )?;
     }
-    for (_, (key, ts, vals)) in cols {
-        if ts.is_empty() {
-            continue;
-        }
-        let key: SeriesKey = serde_json::from_str(&key).map_err(json_err("signals"))?;
-        let s = Series::new(key, ts.into_iter().map(Timestamp).collect(), vals)
-            .map_err(|x| ServerError::store("signals", x))?;
-        out.series.push(s);
-    }
-    out.series.sort_by(|a, b| a.key.cmp(&b.key));
+    out.series = series.finish()?;
 
     out.logs = read_record_chunks::<LogRecord>(stmts, tx, "log", start, end, |l| l.ts.0).await?;
     out.logs.sort_by_key(|l| l.ts);

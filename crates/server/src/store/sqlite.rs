@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use faultline::core::{
-    Alert, AuditRecord, ChangeEvent, Incident, IncidentId, IncidentReport, LogRecord, Series, SeriesKey,
-    SignalSet, Span, TimeWindow, Timestamp,
+    Alert, AuditRecord, ChangeEvent, Incident, IncidentId, IncidentReport, LogRecord, SeriesKey, SignalSet,
+    Span, TimeWindow,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
@@ -454,7 +454,7 @@ fn read_signals(conn: &Connection, w: TimeWindow) -> Result<SignalSet> {
     let mut out = SignalSet::default();
 
     // Series: decode overlapping chunks, keep points inside the window.
-    let mut cols: BTreeMap<i64, (String, Vec<i64>, Vec<f64>)> = BTreeMap::new();
+    let mut series = codec::SeriesAssembler::default();
     {
         let mut st = conn
             .prepare_cached(
@@ -463,54 +463,20 @@ fn read_signals(conn: &Connection, w: TimeWindow) -> Result<SignalSet> {
             )
             .map_err(&e)?;
         let mut rows = st.query(params![start, end]).map_err(&e)?;
-        let mut ts = Vec::new();
-        let mut vals = Vec::new();
+        fn blob<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8]> {
+            r.get_ref(i)
+                .map_err(db_err("signals"))?
+                .as_blob()
+                .map_err(|x| ServerError::store("signals", x))
+        }
         while let Some(r) = rows.next().map_err(&e)? {
             let id: i64 = r.get(0).map_err(&e)?;
             let n = usize::try_from(r.get::<_, i64>(2).map_err(&e)?).unwrap_or(0);
-            ts.clear();
-            vals.clear();
-            codec::decode_ts(
-                r.get_ref(3)
-                    .map_err(&e)?
-                    .as_blob()
-                    .map_err(|x| ServerError::store("signals", x))?,
-                n,
-                &mut ts,
-            )?;
-            codec::decode_values(
-                r.get_ref(4)
-                    .map_err(&e)?
-                    .as_blob()
-                    .map_err(|x| ServerError::store("signals", x))?,
-                n,
-                &mut vals,
-            )?;
-            let entry = match cols.entry(id) {
-                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    let body: String = r.get(1).map_err(&e)?;
-                    v.insert((body, Vec::new(), Vec::new()))
-                }
-            };
-            for (&t, &v) in ts.iter().zip(vals.iter()) {
-                if t >= start && t <= end {
-                    entry.1.push(t);
-                    entry.2.push(v);
-                }
-            }
+            let key = || r.get::<_, String>(1).map_err(&e);
+            series.add_chunk(id, key, n, blob(r, 3)?, blob(r, 4)?, start, end)?;
         }
     }
-    for (_, (body, ts, vals)) in cols {
-        if ts.is_empty() {
-            continue;
-        }
-        let key: SeriesKey = serde_json::from_str(&body).map_err(json_err("signals"))?;
-        let s = Series::new(key, ts.into_iter().map(Timestamp).collect(), vals)
-            .map_err(|x| ServerError::store("signals", x))?;
-        out.series.push(s);
-    }
-    out.series.sort_by(|a, b| a.key.cmp(&b.key));
+    out.series = series.finish()?;
 
     out.logs = read_record_chunks::<LogRecord>(conn, "log", start, end, |l| l.ts.0)?;
     out.logs.sort_by_key(|l| l.ts);
