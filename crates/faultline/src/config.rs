@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{DetectStageConfig, Error, Result};
 
 /// Fix planning settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,8 +96,9 @@ pub struct NarrationConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {
-    /// Metric anomaly detection.
-    pub detect: faultline_detect::DetectConfig,
+    /// Metric anomaly detection: the detector (`method`, default the segment detector) and
+    /// the series derived for it (`red`, `counters`). See [`DetectStageConfig`].
+    pub detect: DetectStageConfig,
     /// Log mining and template signals.
     pub logs: faultline_cluster::LogAnalysisConfig,
     /// Root-cause analysis.

@@ -33,6 +33,8 @@
 
 pub mod bundle;
 mod config;
+mod derive;
+mod detect_config;
 mod error;
 pub mod fix;
 pub mod html;
@@ -42,6 +44,7 @@ pub mod render;
 pub mod synth;
 
 pub use config::{LlmNarrationConfig, NarrationConfig, PipelineConfig, PlanConfig};
+pub use detect_config::{CounterRateConfig, DetectStageConfig, RedSeriesConfig};
 pub use error::{Error, Result};
 pub use pipeline::{Pipeline, PipelineBuilder, Stage};
 

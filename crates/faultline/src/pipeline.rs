@@ -1,12 +1,13 @@
-//! [`Pipeline`]: load window → detect → mine logs → correlate and hypothesize (with alert
-//! grouping) → narrate → plan, producing a versioned [`IncidentReport`].
+//! [`Pipeline`]: load window → derive RED series and counter rates → detect → mine logs →
+//! correlate and hypothesize (with alert grouping) → narrate → plan, producing a versioned
+//! [`IncidentReport`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use faultline_core::ports::{Narrator, SignalSource, TemplateNarrator};
-use faultline_core::{Anomaly, Incident, IncidentReport, LogTemplate, SignalSet, REPORT_VERSION};
+use faultline_core::{Anomaly, Incident, IncidentReport, LogTemplate, Series, SignalSet, REPORT_VERSION};
 use faultline_detect::DetectError;
 
 use crate::{PipelineConfig, Result};
@@ -74,7 +75,8 @@ impl PipelineBuilder {
         self
     }
     /// Detects metric anomalies with this detector instead of the configured one (the
-    /// `detect` section is then unused): a host plugs its own method (or a Python/Node
+    /// `detect` section is then unused: the bundle's series are passed as they are, without
+    /// derived RED series or counter rates): a host plugs its own method (or a Python/Node
     /// object) into [`Pipeline::analyze`]. The pipeline keeps the anomalies that overlap the
     /// incident's window, as for the built-in detector. A series the detector refuses as
     /// [`faultline_detect::DetectError::TooShort`] or
@@ -111,6 +113,13 @@ impl PipelineBuilder {
     /// a configuration error.
     pub fn build(self) -> Result<Pipeline> {
         self.config.validate()?;
+        let builtin: SharedDetector = Arc::from(
+            self.config
+                .detect
+                .detector
+                .build()
+                .map_err(|e| crate::Error::Config(format!("detect: {e}")))?,
+        );
         let narrator = match (self.narrator, &self.config.narration.llm) {
             (Some(n), _) => Some(n),
             (None, Some(llm)) => Some(llm_narrator(llm)?),
@@ -124,6 +133,7 @@ impl PipelineBuilder {
                 .unwrap_or_else(faultline_remediate::Catalog::default_catalog),
             progress: self.progress,
             detector: self.detector,
+            builtin,
         })
     }
 }
@@ -146,6 +156,8 @@ pub struct Pipeline {
     catalog: faultline_remediate::Catalog,
     progress: Option<Progress>,
     detector: Option<SharedDetector>,
+    /// The configured detector (`detect` section), built once.
+    builtin: SharedDetector,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -292,25 +304,34 @@ impl Pipeline {
         Ok(report)
     }
 
+    /// Runs detection: the host detector on the bundle's series as they are, or the configured
+    /// detector on the bundle's series and the derived ones ([`crate::derive`]).
     fn detect(&self, incident: &Incident, signals: &SignalSet) -> Result<Vec<Anomaly>> {
         let mut out = Vec::new();
-        for s in &signals.series {
-            let found = match &self.detector {
-                Some(d) => match d.detect(s) {
-                    Err(e @ (DetectError::TooShort { .. } | DetectError::NonFinite { .. })) => Err(e),
-                    Err(e) => return Err(e.into()),
-                    ok => ok,
-                },
-                None => faultline_detect::detect_series(s, &self.config.detect),
-            };
-            match found {
-                Ok(found) => out.extend(
-                    found
-                        .into_iter()
-                        .filter(|a| a.end >= incident.window.start && a.start <= incident.window.end),
-                ),
-                // One bad series (too short, constant) must not sink the analysis.
-                Err(e) => tracing::debug!(series = %s.key, error = %e, "series skipped by detection"),
+        let mut keep = |s: &Series, found: std::result::Result<Vec<Anomaly>, DetectError>| match found {
+            Ok(found) => out.extend(
+                found
+                    .into_iter()
+                    .filter(|a| a.end >= incident.window.start && a.start <= incident.window.end),
+            ),
+            // One bad series (too short, constant) must not sink the analysis.
+            Err(e) => tracing::debug!(series = %s.key, error = %e, "series skipped by detection"),
+        };
+        match &self.detector {
+            Some(d) => {
+                for s in &signals.series {
+                    let found = match d.detect(s) {
+                        Err(e @ (DetectError::TooShort { .. } | DetectError::NonFinite { .. })) => Err(e),
+                        Err(e) => return Err(e.into()),
+                        ok => ok,
+                    };
+                    keep(s, found);
+                }
+            }
+            None => {
+                for s in crate::derive::detection_series(incident, signals, &self.config.detect) {
+                    keep(&s, self.builtin.detect(&s));
+                }
             }
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));

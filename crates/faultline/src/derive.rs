@@ -1,0 +1,312 @@
+//! The series the detect stage runs on: the bundle's metric series, with cumulative counters
+//! replaced by their rate (`detect.counters`), followed by RED series derived from the spans of
+//! the incident window (`detect.red`). See [`crate::DetectStageConfig`].
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+
+use faultline_core::{Incident, Series, SeriesKey, ServiceId, SignalSet, Span, Timestamp};
+use faultline_detect::red::{counter_rate, red_from_spans};
+
+use crate::{CounterRateConfig, DetectStageConfig, RedSeriesConfig};
+
+/// Prefix of the metric names of RED series derived from spans (`span_duration_p95_ms`, …), so
+/// a report tells them apart from the bundle's own metrics.
+pub(crate) const RED_PREFIX: &str = "span_";
+
+/// The series to detect on, in a deterministic order: the bundle's series in their order
+/// (a counter replaced in place by its rate, or dropped when the bundle has that rate already),
+/// then the derived RED series (services in name order). No derived series has the key of a
+/// bundle series.
+pub(crate) fn detection_series<'a>(
+    incident: &Incident,
+    signals: &'a SignalSet,
+    cfg: &DetectStageConfig,
+) -> Vec<Cow<'a, Series>> {
+    let present: HashSet<&SeriesKey> = signals.series.iter().map(|s| &s.key).collect();
+    let mut out: Vec<Cow<'a, Series>> = Vec::with_capacity(signals.series.len());
+    for s in &signals.series {
+        if !(cfg.counters.enabled && is_counter(s, &cfg.counters)) {
+            out.push(Cow::Borrowed(s));
+            continue;
+        }
+        let rate = counter_rate(s);
+        if present.contains(&rate.key) {
+            tracing::debug!(counter = %s.key, "counter skipped: the bundle has its rate");
+        } else {
+            tracing::debug!(counter = %s.key, rate = %rate.key, "counter detected on its rate");
+            out.push(Cow::Owned(rate));
+        }
+    }
+    if cfg.red.enabled {
+        let red = red_series(incident, &signals.spans, &cfg.red);
+        let before = out.len();
+        out.extend(
+            red.into_iter()
+                .filter(|s| !present.contains(&s.key))
+                .map(Cow::Owned),
+        );
+        tracing::debug!(series = out.len() - before, "RED series derived from spans");
+    }
+    out
+}
+
+/// Whether `s` reads as a cumulative counter: a name with one of the suffixes, finite values
+/// never negative, and decreases (counter resets) in at most `max_reset_fraction` of the steps.
+fn is_counter(s: &Series, cfg: &CounterRateConfig) -> bool {
+    if !cfg.suffixes.iter().any(|x| s.key.metric.ends_with(x.as_str())) {
+        return false;
+    }
+    let (mut steps, mut resets) = (0usize, 0usize);
+    let mut prev: Option<f64> = None;
+    for v in s.values.iter().copied().filter(|v| v.is_finite()) {
+        if v < 0.0 {
+            return false;
+        }
+        if let Some(p) = prev {
+            steps += 1;
+            resets += usize::from(v < p);
+        }
+        prev = Some(v);
+    }
+    steps > 0 && resets as f64 <= cfg.max_reset_fraction * steps as f64
+}
+
+/// RED series of the spans that start inside the incident window, restricted to the
+/// configured metrics and renamed with [`RED_PREFIX`], without the buckets the window's edges
+/// cut. A service with fewer than `min_bucket_spans` requests in its median bucket derives
+/// nothing (sampled traces: one span a minute is not a rate); in the others, buckets with fewer
+/// requests have no error ratio or duration quantiles (NaN, which detectors skip).
+fn red_series(incident: &Incident, spans: &[Span], cfg: &RedSeriesConfig) -> Vec<Series> {
+    if spans.is_empty() || cfg.metrics.is_empty() {
+        return Vec::new();
+    }
+    let w = incident.window;
+    let inside = |s: &Span| s.start >= w.start && s.start <= w.end;
+    let spans: Cow<'_, [Span]> = if spans.iter().all(inside) {
+        Cow::Borrowed(spans)
+    } else {
+        Cow::Owned(spans.iter().filter(|s| inside(s)).cloned().collect())
+    };
+    let all = match red_from_spans(&spans, &cfg.red_config()) {
+        Ok(all) => all,
+        Err(e) => {
+            tracing::warn!(error = %e, "no RED series derived from spans");
+            return Vec::new();
+        }
+    };
+    let mut per_service: BTreeMap<ServiceId, Vec<Series>> = BTreeMap::new();
+    for s in all {
+        per_service.entry(s.key.service.clone()).or_default().push(s);
+    }
+    let width_ns = i64::try_from(cfg.bucket_secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000_000);
+    // A bucket cut by the window's edge holds only part of its requests: its rate would read
+    // as a drop in traffic at the start or end of every window.
+    let whole = |t: Timestamp| t >= w.start && t.as_nanos().saturating_add(width_ns - 1) <= w.end.as_nanos();
+    let min = cfg.min_bucket_spans as f64;
+    let mut out = Vec::new();
+    for (service, group) in per_service {
+        let Some(rate) = group.iter().find(|s| s.key.metric == "request_rate") else {
+            continue;
+        };
+        let keep: Vec<usize> = (0..rate.len()).filter(|&i| whole(rate.timestamps[i])).collect();
+        let counts: Vec<f64> = keep
+            .iter()
+            .map(|&i| (rate.values[i] * cfg.bucket_secs as f64).round())
+            .collect();
+        let mut sorted = counts.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        if sorted.get(sorted.len() / 2).is_none_or(|&m| m < min) {
+            tracing::debug!(%service, "too few spans per bucket for RED series");
+            continue;
+        }
+        for s in group.iter().filter(|s| cfg.metrics.contains(&s.key.metric)) {
+            // Rates are counts; ratios and quantiles of a few requests are noise.
+            let per_request = !s.key.metric.ends_with("_rate");
+            let ts = keep.iter().map(|&i| s.timestamps[i]).collect();
+            let vs = keep
+                .iter()
+                .zip(&counts)
+                .map(|(&i, &n)| {
+                    if per_request && n < min {
+                        f64::NAN
+                    } else {
+                        s.values[i]
+                    }
+                })
+                .collect();
+            let key = SeriesKey {
+                metric: format!("{RED_PREFIX}{}", s.key.metric),
+                ..s.key.clone()
+            };
+            if let Ok(series) = Series::new(key, ts, vs) {
+                out.push(series);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use faultline_core::{DurationNs, IncidentId, IncidentStatus, SpanStatus, TimeWindow};
+
+    fn incident(start: i64, end: i64) -> Incident {
+        Incident {
+            id: IncidentId("i".into()),
+            title: String::new(),
+            onset: Timestamp::from_secs((start + end) / 2),
+            window: TimeWindow {
+                start: Timestamp::from_secs(start),
+                end: Timestamp::from_secs(end),
+            },
+            environment: None,
+            services: vec![],
+            severity: None,
+            status: IncidentStatus::Open,
+        }
+    }
+
+    fn series(svc: &str, metric: &str, values: Vec<f64>) -> Series {
+        let ts = (0..values.len() as i64)
+            .map(|i| Timestamp::from_secs(60 * i))
+            .collect();
+        Series::new(SeriesKey::new(svc, metric), ts, values).unwrap()
+    }
+
+    fn span(i: usize, svc: &str, secs: i64) -> Span {
+        Span {
+            trace_id: format!("t{i}"),
+            span_id: "s".into(),
+            parent_span_id: None,
+            service: ServiceId::new(svc),
+            operation: "GET /".into(),
+            start: Timestamp::from_secs(secs),
+            duration: DurationNs::from_millis(20),
+            status: SpanStatus::Ok,
+            attributes: Default::default(),
+        }
+    }
+
+    fn keys(v: &[Cow<'_, Series>]) -> Vec<String> {
+        v.iter().map(|s| s.key.to_string()).collect()
+    }
+
+    #[test]
+    fn counters_are_detected_on_their_rate_and_gauges_as_they_are() {
+        let mut signals = SignalSet::default();
+        let counter: Vec<f64> = (0..30).map(|i| f64::from(i) * 10.0).collect();
+        signals
+            .series
+            .push(series("api", "http_requests_total", counter.clone()));
+        // Named like a counter, but it goes up and down: a gauge.
+        let wobble: Vec<f64> = (0..30).map(|i| f64::from(i % 3)).collect();
+        signals.series.push(series("api", "inflight_total", wobble));
+        signals.series.push(series("api", "cpu", vec![1.0; 30]));
+        // A counter whose rate the bundle already has: detected once, on the bundle's rate.
+        signals.series.push(series("db", "queries_total", counter));
+        signals.series.push(series("db", "queries_rate", vec![10.0; 29]));
+        let got = detection_series(&incident(0, 1800), &signals, &DetectStageConfig::default());
+        assert_eq!(
+            keys(&got),
+            [
+                "api/http_requests_rate",
+                "api/inflight_total",
+                "api/cpu",
+                "db/queries_rate"
+            ]
+        );
+        assert!(got[0].values.iter().all(|&r| (r - 10.0 / 60.0).abs() < 1e-12));
+        assert!(matches!(got[3], Cow::Borrowed(_)));
+
+        let off = DetectStageConfig {
+            counters: CounterRateConfig {
+                enabled: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let got = detection_series(&incident(0, 1800), &signals, &off);
+        assert_eq!(got.len(), signals.series.len());
+    }
+
+    #[test]
+    fn red_series_come_from_window_spans_named_apart_and_never_shadow_the_bundle() {
+        let mut signals = SignalSet::default();
+        // 12 requests a minute to web and db over 10 minutes, one web span far outside the
+        // window, and a sampled service with one span a minute.
+        for i in 0..120 {
+            signals.spans.push(span(i, "web", 5 * i as i64));
+            signals.spans.push(span(1000 + i, "db", 5 * i as i64));
+        }
+        for i in 0..10 {
+            signals.spans.push(span(2000 + i, "sampled", 60 * i as i64));
+        }
+        signals.spans.push(span(999, "web", 100_000));
+        // The bundle already has db's derived p95 under the derived name.
+        signals
+            .series
+            .push(series("db", "span_duration_p95_ms", vec![20.0; 10]));
+        let got = detection_series(&incident(0, 600), &signals, &DetectStageConfig::default());
+        let k = keys(&got);
+        assert_eq!(k.len(), 1 + 6 + 5, "{k:?}");
+        assert_eq!(k.iter().filter(|k| *k == "db/span_duration_p95_ms").count(), 1);
+        assert!(!k.iter().any(|k| k.starts_with("sampled/")), "{k:?}");
+        let rate = got
+            .iter()
+            .find(|s| s.key.to_string() == "web/span_request_rate")
+            .unwrap();
+        // Ten one-minute buckets: the stray span did not stretch the grid.
+        assert_eq!(rate.values, vec![0.2; 10]);
+
+        let only_p99 = DetectStageConfig {
+            red: RedSeriesConfig {
+                metrics: vec!["duration_p99_ms".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let got = detection_series(&incident(0, 600), &signals, &only_p99);
+        assert_eq!(
+            keys(&got),
+            [
+                "db/span_duration_p95_ms",
+                "db/span_duration_p99_ms",
+                "web/span_duration_p99_ms"
+            ]
+        );
+        let off = DetectStageConfig {
+            red: RedSeriesConfig {
+                enabled: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(detection_series(&incident(0, 600), &signals, &off).len(), 1);
+    }
+
+    #[test]
+    fn buckets_cut_by_the_window_and_thin_buckets_are_left_out() {
+        let mut signals = SignalSet::default();
+        // 12 a minute from 0 s to 600 s, but only 3 in minute 5.
+        for i in 0..120 {
+            if i / 12 != 5 || i % 12 < 3 {
+                signals.spans.push(span(i, "web", 5 * i as i64));
+            }
+        }
+        // The window starts and ends mid-minute: minutes 0 and 9 are cut.
+        let got = detection_series(&incident(30, 570), &signals, &DetectStageConfig::default());
+        let get = |m: &str| got.iter().find(|s| s.key.metric == m).unwrap();
+        let rate = get("span_request_rate");
+        assert_eq!(rate.timestamps.first(), Some(&Timestamp::from_secs(60)));
+        assert_eq!(rate.timestamps.last(), Some(&Timestamp::from_secs(480)));
+        assert_eq!(rate.values[4], 3.0 / 60.0);
+        let p50 = get("span_duration_p50_ms");
+        assert!(p50.values[4].is_nan());
+        assert!(p50.values.iter().enumerate().all(|(i, v)| i == 4 || *v == 20.0));
+    }
+}
