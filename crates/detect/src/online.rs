@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rolling::RollingMedianMad;
-use crate::stats::{mad_of_sorted, median_of_sorted, score_from_z_fast, MAD_TO_SIGMA};
+use crate::stats::{mad_of_sorted, median_of_sorted, score_from_u_fast, score_from_z_fast, MAD_TO_SIGMA};
 use crate::DetectError;
 
 /// A detector that scores a stream one value at a time with bounded state.
@@ -387,7 +387,9 @@ impl OnlineDetector for RobustZ {
             win.push(value);
             self.seen += 1;
             return if self.seen > self.cfg.cold_start_samples {
-                score_from_z_fast(self.z(value).0, self.cfg.threshold_sigma)
+                // One division: |value - median| / (scale * threshold). A zero scale gives
+                // +inf (score 1) for any change and NaN (score 0) for none, as `z` does.
+                score_from_u_fast((value - self.median).abs() / (self.scale * self.cfg.threshold_sigma))
             } else {
                 0.0
             };

