@@ -10,7 +10,9 @@ use arrow_array::types::TimestampNanosecondType;
 use arrow_array::{Array, ArrayRef, Float64Array};
 use arrow_schema::{DataType, TimeUnit};
 use faultline::core::{Anomaly, Series, SeriesKey, Timestamp};
-use faultline::detect::{detect_samples, DetectConfig, StlParams, StreamConfig, StreamDetector};
+use faultline::detect::{
+    detect_samples, DetectConfig, DetectorConfig, StlParams, StreamConfig, StreamDetector,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -46,7 +48,8 @@ pub fn score(
 
 /// Anomaly episodes of one series (the batch detection `analyze` runs on every series), as
 /// report-shaped dicts. `timestamps` default to one second apart from the epoch. `config` is a
-/// `PipelineConfig` dict (its `detect` section is used).
+/// `PipelineConfig` dict (its `detect` section is used: its `method`, default the segment
+/// detector; the derived RED series and counter rates are the pipeline's, not this function's).
 #[pyfunction]
 #[pyo3(signature = (values, timestamps=None, *, service="series", metric="value", config=None))]
 pub fn detect<'py>(
@@ -58,6 +61,17 @@ pub fn detect<'py>(
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
     let cfg = convert::pipeline_config(config)?;
+    let DetectorConfig::Segment(segment) = &cfg.detect.detector else {
+        // Another `method`: the chosen detector on the series, as `analyze` runs it.
+        let series = build_series(values, timestamps, service, metric)?;
+        let detector = cfg.detect.detector.build().py_err()?;
+        let found = py.detach(|| detector.detect(&series)).py_err()?;
+        let out = PyList::empty(py);
+        for a in &found {
+            out.append(convert::ser_to_py(py, a)?)?;
+        }
+        return Ok(out);
+    };
     let key = SeriesKey::new(service, metric);
     let vcol = columns::column(values, "values")?;
     let tcol = match timestamps {
@@ -65,7 +79,7 @@ pub fn detect<'py>(
         _ => None,
     };
     let input = Samples::read(&vcol, tcol.as_ref())?;
-    let found = py.detach(|| input.detect(&key, &cfg.detect)).py_err()?;
+    let found = py.detach(|| input.detect(&key, segment)).py_err()?;
     let out = PyList::empty(py);
     for a in &found {
         out.append(convert::ser_to_py(py, a)?)?;
