@@ -233,8 +233,10 @@ impl DetectorConfig {
 }
 
 /// Runs an [`OnlineDetector`] over a whole series and turns runs of scores at or above
-/// `min_score` (gaps of at most `merge_gap_samples` bridged) into one `Point` anomaly each; the
-/// expected value is the median of up to 64 finite samples before the run.
+/// `min_score` (gaps of at most `merge_gap_samples` bridged) into one `Point` anomaly each. The
+/// expected value is what the detector expected at the run's peak
+/// ([`OnlineDetector::expected`]; else the median of up to 64 finite samples before the run),
+/// with a band of 3 robust standard deviations of those samples either side.
 pub struct OnlineBatch<F> {
     name: &'static str,
     min_score: f64,
@@ -256,7 +258,7 @@ impl<F> OnlineBatch<F> {
     }
 
     /// Reports runs of at least `samples` samples as `LevelShift` anomalies instead of `Point`
-    /// (their expected value is still the median before the run).
+    /// (their expected value is chosen as for points).
     pub fn level_shift_after(mut self, samples: usize) -> Self {
         self.level_shift_samples = Some(samples.max(1));
         self
@@ -270,8 +272,18 @@ impl<D: OnlineDetector, F: Fn() -> D> Detector for OnlineBatch<F> {
     fn detect(&self, series: &Series) -> Result<Vec<Anomaly>, DetectError> {
         let mut d = (self.make)();
         let (ts, ys) = finite_samples(series);
-        let scores: Vec<f64> = ys.iter().map(|&v| d.update(v)).collect();
-        let hits: Vec<usize> = (0..ys.len()).filter(|&i| scores[i] >= self.min_score).collect();
+        let mut scores = Vec::with_capacity(ys.len());
+        // Samples at or above `min_score`, with the value the detector expected there.
+        let mut hits = Vec::new();
+        let mut hit_expected = Vec::new();
+        for (i, &v) in ys.iter().enumerate() {
+            let score = d.update(v);
+            scores.push(score);
+            if score >= self.min_score {
+                hits.push(i);
+                hit_expected.push(d.expected());
+            }
+        }
         let mut out = Vec::new();
         let mut k = 0;
         while k < hits.len() {
@@ -286,15 +298,21 @@ impl<D: OnlineDetector, F: Fn() -> D> Detector for OnlineBatch<F> {
             let ctx = &ys[a.saturating_sub(64)..a];
             let (med, mad) = median_mad(ctx).unwrap_or((ys[a], 0.0));
             let spread = 3.0 * MAD_TO_SIGMA * mad;
+            // The peak scored at least as high as the run's first sample, so it is a hit.
+            let expected = hits[k..=e]
+                .binary_search(&peak)
+                .ok()
+                .and_then(|h| hit_expected[k + h])
+                .unwrap_or(med);
             out.push(anomaly(
                 series,
                 &ts,
                 (a, b, peak),
                 ys[peak],
                 Expected {
-                    value: med,
-                    lower: med - spread,
-                    upper: med + spread,
+                    value: expected,
+                    lower: expected - spread,
+                    upper: expected + spread,
                 },
                 scores[peak],
                 match self.level_shift_samples {

@@ -72,6 +72,8 @@ pub struct IqrFence {
     cfg: IqrConfig,
     window: RollingMedianMad,
     seen: usize,
+    /// Window median the last value was compared with (NaN before the first).
+    expected: f64,
 }
 
 impl IqrFence {
@@ -82,6 +84,7 @@ impl IqrFence {
             window: RollingMedianMad::new(cfg.window_samples),
             cfg,
             seen: 0,
+            expected: f64::NAN,
         })
     }
 
@@ -112,6 +115,7 @@ impl OnlineDetector for IqrFence {
         } else {
             0.0
         };
+        self.expected = self.window.median();
         self.window.push(value);
         self.seen += 1;
         score
@@ -119,6 +123,11 @@ impl OnlineDetector for IqrFence {
     fn reset(&mut self) {
         self.window.clear();
         self.seen = 0;
+        self.expected = f64::NAN;
+    }
+    /// The window median the last value was compared with.
+    fn expected(&self) -> Option<f64> {
+        Some(self.expected).filter(|e| e.is_finite())
     }
     fn name(&self) -> &'static str {
         "iqr_fence"

@@ -184,6 +184,10 @@ pub struct MultiRes {
     levels: Vec<Level>,
     /// `|z|` per resolution for the last sample.
     zs: Vec<f64>,
+    /// Index of the finest resolution (its baseline median is the expected value).
+    finest: usize,
+    /// Baseline median of the finest resolution the last value was scored against.
+    expected: Option<f64>,
 }
 
 impl MultiRes {
@@ -197,6 +201,10 @@ impl MultiRes {
                 .map(|&r| Level::new(r, cfg.baseline_points))
                 .collect(),
             zs: Vec::with_capacity(cfg.resolutions_samples.len()),
+            finest: (0..cfg.resolutions_samples.len())
+                .min_by_key(|&i| cfg.resolutions_samples[i])
+                .unwrap_or(0),
+            expected: None,
             cfg,
         })
     }
@@ -244,6 +252,11 @@ impl OnlineDetector for MultiRes {
             return 0.0;
         }
         self.zs.clear();
+        self.expected = self
+            .levels
+            .get(self.finest)
+            .and_then(|l| l.base)
+            .map(|(med, _)| med);
         for l in &mut self.levels {
             self.zs.push(l.update(value, &self.cfg));
         }
@@ -259,6 +272,12 @@ impl OnlineDetector for MultiRes {
             l.clear();
         }
         self.zs.clear();
+        self.expected = None;
+    }
+    /// The baseline median of the finest resolution the last value was scored against
+    /// (`None` until that baseline holds 8 aggregates).
+    fn expected(&self) -> Option<f64> {
+        self.expected
     }
     fn name(&self) -> &'static str {
         "multi_resolution"

@@ -17,6 +17,14 @@ pub trait OnlineDetector {
     fn reset(&mut self);
     /// Short name, used as [`Anomaly::detector`](faultline_core::Anomaly::detector).
     fn name(&self) -> &'static str;
+    /// The value the detector expected for the last value passed to
+    /// [`update`](OnlineDetector::update): the baseline that value was scored against (the
+    /// window median, mean or seasonal forecast). `None` while there is none yet (cold start,
+    /// first season) or when the detector keeps no single expected value. Hosts use it for
+    /// an anomaly's direction and expected value.
+    fn expected(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Settings of [`RollingZ`].
@@ -67,6 +75,8 @@ pub struct RollingZ {
     sum: f64,
     sum_sq: f64,
     seen: usize,
+    /// Window mean the last value was scored against (NaN before the first).
+    expected: f64,
 }
 
 impl RollingZ {
@@ -81,6 +91,7 @@ impl RollingZ {
             sum: 0.0,
             sum_sq: 0.0,
             seen: 0,
+            expected: f64::NAN,
         })
     }
 
@@ -117,6 +128,11 @@ impl OnlineDetector for RollingZ {
         } else {
             0.0
         };
+        self.expected = if self.ring.is_empty() {
+            f64::NAN
+        } else {
+            self.shift + self.sum / self.ring.len() as f64
+        };
         let v = value - self.shift;
         if self.ring.len() < self.cfg.window_samples {
             self.ring.push(v);
@@ -146,9 +162,14 @@ impl OnlineDetector for RollingZ {
         self.sum = 0.0;
         self.sum_sq = 0.0;
         self.seen = 0;
+        self.expected = f64::NAN;
     }
     fn name(&self) -> &'static str {
         "rolling_z"
+    }
+    /// The window mean the last value was scored against.
+    fn expected(&self) -> Option<f64> {
+        Some(self.expected).filter(|e| e.is_finite())
     }
 }
 
@@ -430,6 +451,10 @@ impl OnlineDetector for RobustZ {
     }
     fn name(&self) -> &'static str {
         "robust_z"
+    }
+    /// The window median the last value was scored against.
+    fn expected(&self) -> Option<f64> {
+        Some(self.median).filter(|m| m.is_finite())
     }
 }
 

@@ -108,6 +108,9 @@ pub struct SeasonalZ {
     phase: usize,
     residuals: RollingMedianMad,
     seen: usize,
+    /// Forecast plus residual median the last value was scored against (NaN in the first
+    /// season).
+    expected: f64,
 }
 
 impl SeasonalZ {
@@ -120,6 +123,7 @@ impl SeasonalZ {
             phase: 0,
             residuals: RollingMedianMad::new(cfg.residual_window_samples),
             seen: 0,
+            expected: f64::NAN,
             cfg,
         })
     }
@@ -158,9 +162,11 @@ impl OnlineDetector for SeasonalZ {
         let f = self.level + self.season[self.phase];
         let r = value - f;
         let (score, cleaned) = if self.residuals.is_empty() {
+            self.expected = f;
             (0.0, value)
         } else {
             let (m, mad) = self.residuals.median_mad();
+            self.expected = f + m;
             let sigma = MAD_TO_SIGMA * mad;
             let scale = sigma.max(1e-9 * f.abs()).max(f64::MIN_POSITIVE);
             let z = (r - m) / scale;
@@ -190,6 +196,13 @@ impl OnlineDetector for SeasonalZ {
         self.phase = 0;
         self.residuals.clear();
         self.seen = 0;
+        self.expected = f64::NAN;
+    }
+
+    /// The seasonal forecast (level + season + residual median) the last value was scored
+    /// against; `None` during the first season.
+    fn expected(&self) -> Option<f64> {
+        Some(self.expected).filter(|e| e.is_finite())
     }
 
     fn name(&self) -> &'static str {

@@ -160,6 +160,8 @@ struct Resolution {
     head: usize,
     sum: f64,
     baseline: SortedWindow,
+    /// Baseline median the last `s`-mean was compared with (NaN before there was one).
+    expected: f64,
 }
 
 impl Resolution {
@@ -170,6 +172,7 @@ impl Resolution {
             head: 0,
             sum: 0.0,
             baseline: SortedWindow::new(baseline),
+            expected: f64::NAN,
         }
     }
 
@@ -193,6 +196,7 @@ impl Resolution {
         let mean = self.sum / self.s as f64;
         let z = if self.baseline.len() >= 8 {
             let (med, mad) = self.baseline.median_mad();
+            self.expected = med;
             let spread = MAD_TO_SIGMA * mad;
             // Floor: a tiny fraction of the level and of the baseline's full range, so flat
             // baselines give large but finite deviations.
@@ -363,6 +367,17 @@ impl StreamDetector {
             level > p * self.cfg.rest_near_margin
         };
         near_ok && level > prev * self.cfg.rest_margin
+    }
+
+    /// The value expected for the last value passed to [`StreamDetector::update`]: the
+    /// baseline median of the finest resolution's means it was compared with (`None` until
+    /// that baseline holds 8 means). Hosts use it for an anomaly's direction.
+    pub fn expected(&self) -> Option<f64> {
+        self.res
+            .iter()
+            .min_by_key(|r| r.s)
+            .map(|r| r.expected)
+            .filter(|e| e.is_finite())
     }
 
     /// Bytes of state held for this series now (struct plus heap; the monotone deques of the

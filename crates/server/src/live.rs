@@ -283,16 +283,25 @@ impl LiveHub {
     }
 
     /// Publishes an online-detection anomaly: the point of `series` at `index` scored
-    /// `score`. The direction compares the point with the median of up to 30 points before it
-    /// in the same batch (the detector keeps no expected value to compare with).
-    pub(crate) fn anomaly(&self, series: &faultline::core::Series, index: usize, score: f64) {
+    /// `score` against the detector's `expected` value. The direction compares the point with
+    /// it; without one (a detector still warming up), with the median of up to 30 points
+    /// before it in the same batch.
+    pub(crate) fn anomaly(
+        &self,
+        series: &faultline::core::Series,
+        index: usize,
+        score: f64,
+        expected: Option<f64>,
+    ) {
         let (Some(&time), Some(&value)) = (series.timestamps.get(index), series.values.get(index)) else {
             return;
         };
-        let before = &series.values[index.saturating_sub(30)..index];
-        let mut sorted: Vec<f64> = before.iter().copied().filter(|v| v.is_finite()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let reference = sorted.get(sorted.len() / 2).copied();
+        let reference = expected.filter(|e| e.is_finite()).or_else(|| {
+            let before = &series.values[index.saturating_sub(30)..index];
+            let mut sorted: Vec<f64> = before.iter().copied().filter(|v| v.is_finite()).collect();
+            sorted.sort_by(f64::total_cmp);
+            sorted.get(sorted.len() / 2).copied()
+        });
         let direction = reference.map(|r| faultline::core::Direction::of(value - r));
         self.publish(
             EventType::Anomaly,
@@ -302,6 +311,7 @@ impl LiveHub {
                 "metric": series.key.metric,
                 "time": time,
                 "value": value,
+                "expected": expected.filter(|e| e.is_finite()),
                 "score": score,
                 "severity": faultline::core::AnomalySeverity::from_score(score),
                 "direction": direction,
@@ -451,17 +461,23 @@ mod tests {
     }
 
     #[test]
-    fn anomaly_direction_compares_with_the_preceding_median() {
+    fn anomaly_direction_compares_with_the_expected_value_else_the_preceding_median() {
         use faultline::core::{Series, SeriesKey};
         let hub = LiveHub::starting_at(1);
         let mut sub = hub.subscribe(None);
         let key = SeriesKey::new("checkout", "latency_ms");
         let ts: Vec<_> = (0..5).map(faultline::core::Timestamp::from_secs).collect();
         let s = Series::new(key, ts, vec![10.0, 11.0, 9.0, 10.0, 2.0]).unwrap();
-        hub.anomaly(&s, 4, 0.97);
+        hub.anomaly(&s, 4, 0.97, None);
         let v: serde_json::Value = serde_json::from_str(&sub.rx.try_recv().unwrap().data).unwrap();
         assert_eq!(v["direction"], "down");
         assert_eq!(v["severity"], "critical");
         assert_eq!(v["service"], "checkout");
+        assert!(v["expected"].is_null());
+        // The detector's own expectation wins over the batch's median.
+        hub.anomaly(&s, 4, 0.97, Some(1.5));
+        let v: serde_json::Value = serde_json::from_str(&sub.rx.try_recv().unwrap().data).unwrap();
+        assert_eq!(v["direction"], "up");
+        assert_eq!(v["expected"], 1.5);
     }
 }

@@ -148,23 +148,42 @@ impl Detector {
     }
 
     /// Scores a whole slice; returns the index and score of its highest point at or above
-    /// `threshold` (the first of equal ones).
-    fn score(&mut self, values: &[f64], threshold: f64) -> Option<(usize, f64)> {
-        fn run(values: &[f64], threshold: f64, mut f: impl FnMut(f64) -> f64) -> Option<(usize, f64)> {
-            let mut fired: Option<(usize, f64)> = None;
+    /// `threshold` (the first of equal ones), with the value the detector expected there.
+    fn score(&mut self, values: &[f64], threshold: f64) -> Option<Fired> {
+        fn run<D>(
+            d: &mut D,
+            values: &[f64],
+            threshold: f64,
+            update: impl Fn(&mut D, f64) -> f64,
+            expected: impl Fn(&D) -> Option<f64>,
+        ) -> Option<Fired> {
+            let mut fired: Option<Fired> = None;
             for (i, &v) in values.iter().enumerate() {
-                let score = f(v);
-                if score >= threshold && fired.is_none_or(|(_, best)| score > best) {
-                    fired = Some((i, score));
+                let score = update(d, v);
+                if score >= threshold && fired.is_none_or(|f| score > f.score) {
+                    fired = Some(Fired {
+                        index: i,
+                        score,
+                        expected: expected(d),
+                    });
                 }
             }
             fired
         }
         match self {
-            Self::Robust(d) => run(values, threshold, |v| d.update(v)),
-            Self::Stream(d) => run(values, threshold, |v| d.update(v)),
+            Self::Robust(d) => run(&mut **d, values, threshold, |d, v| d.update(v), |d| d.expected()),
+            Self::Stream(d) => run(&mut **d, values, threshold, |d, v| d.update(v), |d| d.expected()),
         }
     }
+}
+
+/// The highest-scoring point of a slice that crossed the threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Fired {
+    index: usize,
+    score: f64,
+    /// What the detector expected at that point (its baseline), when it had one.
+    expected: Option<f64>,
 }
 
 /// Series waiting for detection, coalesced per key, in order of first arrival.
@@ -384,12 +403,17 @@ impl Online {
                         st.metrics
                             .online_points
                             .fetch_add(s.len() as u64, Ordering::Relaxed);
-                        let Some((index, score)) = fired else { continue };
+                        let Some(Fired {
+                            index,
+                            score,
+                            expected,
+                        }) = fired
+                        else {
+                            continue;
+                        };
                         let at = s.timestamps[index];
                         st.metrics.online_anomalies.fetch_add(1, Ordering::Relaxed);
-                        if let Some(i) = s.timestamps.iter().position(|&t| t == at) {
-                            st.live.anomaly(&s, i, score);
-                        }
+                        st.live.anomaly(&s, index, score, expected);
                         let title = format!("{} anomalous (score {score:.2})", s.key);
                         trigger.fire(&st, s.key.service.clone(), at, title);
                     }
@@ -577,8 +601,15 @@ mod tests {
         assert_eq!(d.score(&values, 0.5), None, "steady data opens nothing");
         values.clear();
         values.extend([104.0, 5000.0, 5000.0, 103.0]);
-        let (index, score) = d.score(&values, 0.5).unwrap();
+        let Fired {
+            index,
+            score,
+            expected,
+        } = d.score(&values, 0.5).unwrap();
         assert_eq!(index, 1);
         assert!(score > 0.9);
+        // The window median of the steady values (and the 104 before the spike).
+        let e = expected.unwrap();
+        assert!((100.0..=110.0).contains(&e), "{e}");
     }
 }

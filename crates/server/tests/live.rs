@@ -159,16 +159,16 @@ fn stream_carries_ingest_incident_and_fix_events_in_order() {
     let steady: Vec<_> = (0..300)
         .map(|i| point(i, 100.0 + ((i * 37) % 11) as f64))
         .collect();
-    // The spike batch starts with steady points: the event's direction compares the
-    // anomalous point with the points before it in its batch.
+    // The spike is the first point of its batch: the event's direction and expected value
+    // come from the online detector's own baseline, not from points around it.
     let spike: Vec<_> = (300..311)
         .map(|i| {
             point(
                 i,
-                if i < 305 {
-                    100.0 + ((i * 37) % 11) as f64
-                } else {
+                if i == 300 {
                     5000.0
+                } else {
+                    100.0 + ((i * 37) % 11) as f64
                 },
             )
         })
@@ -188,6 +188,11 @@ fn stream_carries_ingest_incident_and_fix_events_in_order() {
         .expect("an anomaly event");
     assert_eq!(anomaly.data["service"], "payments");
     assert_eq!(anomaly.data["direction"], "up");
+    assert_eq!(anomaly.data["value"], 5000.0);
+    let expected = anomaly.data["expected"]
+        .as_f64()
+        .expect("the detector's expected value");
+    assert!((100.0..=110.0).contains(&expected), "{expected}");
     assert!(anomaly.data["score"].as_f64().unwrap() >= 0.5);
     let opened = got
         .iter()
