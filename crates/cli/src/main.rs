@@ -102,7 +102,11 @@ enum Command {
         /// Keep only the N best hypotheses.
         #[arg(long)]
         top: Option<usize>,
-        /// Pipeline configuration (YAML or JSON); every field has a default.
+        /// Pipeline configuration (YAML or JSON); every field has a default. E.g.
+        /// `detect: {method: multi_res}` picks the detector (segment, robust_z, rolling_z,
+        /// sh_esd, seasonal_z, iqr, variance, multi_res; without `method`, the segment
+        /// detector's settings), `detect: {red: {enabled: false}}` turns off the RED series
+        /// derived from traces. See docs/detect.md.
         #[arg(long)]
         config: Option<PathBuf>,
         #[command(flatten)]

@@ -144,7 +144,9 @@ def detect(
 ) -> list[dict[str, Any]]:
     """Anomaly episodes (level shifts, trends, outliers) of one series, as report-shaped dicts
     (``start``, ``end``, ``peak``, ``score``, ``kind``, ...). ``config``: a ``PipelineConfig``
-    dict (its ``detect`` section)."""
+    dict (its ``detect`` section: ``method`` picks the detector, e.g.
+    ``{"detect": {"method": "multi_res"}}``; without ``method``, the segment detector's
+    settings)."""
     return _native.detect(
         _column(values, "values"),
         _column(timestamps, "timestamps"),
