@@ -1,13 +1,15 @@
-//! Invariants of S-H-ESD, IQR fences, the seasonal online detector, variance detection,
-//! MSTL and forecasting on arbitrary input (NaN, infinities, constants, huge values, short
-//! series): a documented result or a typed error, never a panic or a NaN score.
+//! Invariants of every configured detector, S-H-ESD, IQR fences, the online detectors,
+//! variance detection, MSTL and forecasting on arbitrary input (NaN, infinities, constants,
+//! huge values, short series, irregular and repeated timestamps): a documented result or a
+//! typed error, never a panic or a NaN score.
 
 #![allow(clippy::unwrap_used)]
 
 use faultline_core::{Series, SeriesKey, Timestamp};
 use faultline_detect::{
-    detect_variance, forecast, mstl, sh_esd, DetectError, ForecastConfig, IqrConfig, IqrFence, MstlParams,
-    OnlineDetector, SeasonalZ, SeasonalZConfig, ShEsdConfig, VarianceConfig,
+    detect_variance, forecast, mstl, sh_esd, DetectError, DetectorConfig, ForecastConfig, IqrConfig,
+    IqrFence, MstlParams, MultiRes, MultiResConfig, OnlineDetector, RobustZ, RobustZConfig, RollingZ,
+    RollingZConfig, SeasonalZ, SeasonalZConfig, ShEsdConfig, VarianceConfig,
 };
 use proptest::prelude::*;
 
@@ -64,6 +66,67 @@ proptest! {
         for &v in &values {
             for s in [sz.update(v), iq.update(v)] {
                 prop_assert!(s.is_finite() && (0.0..=1.0).contains(&s), "{s} for {v}");
+            }
+        }
+    }
+
+    /// Every method of `DetectorConfig`, on irregular timestamps (gaps, repeated times,
+    /// out-of-order input) and arbitrary values: anomalies with finite scores in [0, 1],
+    /// finite observed and expected values and ordered times, or a typed error.
+    #[test]
+    fn every_configured_detector_handles_irregular_series(
+        samples in proptest::collection::vec((0i64..4, value()), 0..260),
+        shuffle in any::<bool>(),
+    ) {
+        let mut t = 0i64;
+        let mut ts = Vec::new();
+        let mut vs = Vec::new();
+        for &(step, v) in &samples {
+            // Steps of 0 (repeated time), 1, 2 or 3 minutes; every 50th sample a long gap.
+            t += 60 * step + if ts.len() % 50 == 49 { 86_400 } else { 0 };
+            ts.push(Timestamp::from_secs(t));
+            vs.push(v);
+        }
+        if shuffle {
+            ts.reverse();
+            vs.reverse();
+        }
+        let s = Series::new(SeriesKey::new("svc", "m"), ts, vs).unwrap();
+        for method in ["segment", "level_shift", "robust_z", "rolling_z", "sh_esd", "seasonal_z", "iqr", "variance", "multi_res"] {
+            let cfg: DetectorConfig = serde_json::from_value(serde_json::json!({"method": method})).unwrap();
+            match cfg.build().unwrap().detect(&s) {
+                Ok(found) => {
+                    for a in &found {
+                        prop_assert!(a.score.is_finite() && (0.0..=1.0).contains(&a.score), "{method}: {a:?}");
+                        prop_assert!(a.observed.is_finite(), "{method}: {a:?}");
+                        prop_assert!(a.expected.value.is_finite(), "{method}: {a:?}");
+                        prop_assert!(a.start <= a.peak && a.peak <= a.end, "{method}: {a:?}");
+                    }
+                }
+                Err(DetectError::TooShort { .. } | DetectError::NonFinite { .. }) => {}
+                Err(e) => prop_assert!(false, "{method}: unexpected error {e}"),
+            }
+        }
+    }
+
+    /// The online detectors' expected values are finite whenever they are given, and scores
+    /// stay in [0, 1], whatever the input.
+    #[test]
+    fn online_expectations_are_finite(values in proptest::collection::vec(value(), 0..300)) {
+        let mut detectors: Vec<Box<dyn OnlineDetector>> = vec![
+            Box::new(RobustZ::try_new(RobustZConfig { window_samples: 16, ..Default::default() }).unwrap()),
+            Box::new(RollingZ::try_new(RollingZConfig { window_samples: 16, ..Default::default() }).unwrap()),
+            Box::new(SeasonalZ::try_new(SeasonalZConfig { period_samples: 5, ..Default::default() }).unwrap()),
+            Box::new(IqrFence::try_new(IqrConfig { window_samples: 16, ..Default::default() }).unwrap()),
+            Box::new(MultiRes::try_new(MultiResConfig::default()).unwrap()),
+        ];
+        for &v in &values {
+            for d in &mut detectors {
+                let score = d.update(v);
+                prop_assert!(score.is_finite() && (0.0..=1.0).contains(&score), "{}: {score} for {v}", d.name());
+                if let Some(e) = d.expected() {
+                    prop_assert!(e.is_finite(), "{}: expected {e}", d.name());
+                }
             }
         }
     }
