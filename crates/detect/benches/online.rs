@@ -10,15 +10,15 @@ use faultline_detect::{
     SeasonalZ, SeasonalZConfig, StlParams, StreamConfig, StreamDetector,
 };
 
+#[path = "../tests/support/noise.rs"]
+mod noise;
+
 /// Seeded noisy daily-ish series with a few spikes.
 fn series(n: usize) -> Vec<f64> {
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let e = noise::noise(0x2545_F491_4F6C_DD1D, n);
     (0..n)
         .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let e = e[i];
             let t = i as f64;
             100.0
                 + 20.0 * (t * std::f64::consts::TAU / 288.0).sin()

@@ -12,6 +12,9 @@ use faultline_detect::{
     SeasonalZConfig, StreamConfig, StreamDetector,
 };
 
+#[path = "../tests/support/noise.rs"]
+mod noise;
+
 /// User + system CPU seconds of this process (0 when /proc is unavailable).
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -24,13 +27,10 @@ fn cpu_seconds() -> f64 {
 }
 
 fn series(n: usize) -> Vec<f64> {
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let e = noise::noise(0x2545_F491_4F6C_DD1D, n);
     (0..n)
         .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let e = e[i];
             let t = i as f64;
             100.0
                 + 20.0 * (t * std::f64::consts::TAU / 288.0).sin()

@@ -517,6 +517,10 @@ fn convolve_valid(y: &[f64], kernel: &[f64], out: &mut [f64]) {
 }
 
 #[cfg(test)]
+#[path = "../tests/support/noise.rs"]
+mod test_noise;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
@@ -567,18 +571,7 @@ mod tests {
         (trend, season)
     }
 
-    /// Seeded xorshift noise in [-0.5, 0.5).
-    fn noise(seed: u64, n: usize) -> Vec<f64> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect()
-    }
+    use super::test_noise::noise;
 
     fn series(n: usize, period: usize, seed: u64) -> Vec<f64> {
         let e = noise(seed, n);

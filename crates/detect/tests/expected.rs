@@ -9,17 +9,12 @@ use faultline_detect::{
     StreamDetector,
 };
 
+#[path = "support/noise.rs"]
+mod support_noise;
+
 /// Deterministic noise in [-0.5, 0.5).
 fn noise(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        })
-        .collect()
+    support_noise::noise(seed, n)
 }
 
 #[test]

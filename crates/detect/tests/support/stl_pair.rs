@@ -3,15 +3,15 @@
 
 use faultline_detect::StlParams;
 
+#[path = "noise.rs"]
+mod noise;
+
 /// Seeded series: trend, two-harmonic season, noise, spikes, a level shift.
 pub fn bench_series(n: usize, period: usize) -> Vec<f64> {
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
     (0..n)
         .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let e = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let e = noise::next(&mut s);
             let ph = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
             1000.0
                 + 0.01 * i as f64
