@@ -13,6 +13,11 @@
 //! Request counters ([`counter_rate`]): a monotone counter (Prometheus `*_total`) becomes a
 //! per-second rate; a decrease is a counter reset, after which the new value itself is the
 //! increase (as Prometheus' `rate` does).
+//!
+//! RED from request metrics ([`red_from_metrics`]): the same six series per service from
+//! Prometheus-style request counters (with status / gRPC code labels or separate error
+//! counters) and latency histograms (`_bucket` with `le`, quantiles as `histogram_quantile`
+//! computes them) or summaries (`quantile` label); see its module for the conventions.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,6 +25,9 @@ use faultline_core::{Series, SeriesKey, ServiceId, Span, SpanStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::DetectError;
+
+mod metrics;
+pub use metrics::red_from_metrics;
 
 /// Metric names of the series [`red_from_spans`] produces, in output order per service.
 pub const RED_METRICS: [&str; 6] = [
