@@ -72,11 +72,28 @@ fn is_counter(s: &Series, cfg: &CounterRateConfig) -> bool {
     steps > 0 && resets as f64 <= cfg.max_reset_fraction * steps as f64
 }
 
+/// Fewest requests in a bucket for a per-request RED metric (ratio, quantile) to mean
+/// something there, besides `min_bucket_spans`: for the tail quantiles, enough requests that at
+/// least one lies beyond the quantile (`n (1 - q) >= 1`: 20 for p95, 100 for p99); below that
+/// the type-7 quantile is the bucket's largest duration, an extreme value whose spread makes
+/// quiet buckets outliers.
+fn min_requests(metric: &str) -> f64 {
+    match metric {
+        "duration_p95_ms" => 20.0,
+        "duration_p99_ms" => 100.0,
+        _ => 1.0,
+    }
+}
+
 /// RED series of the spans that start inside the incident window, restricted to the
 /// configured metrics and renamed with [`RED_PREFIX`], without the buckets the window's edges
 /// cut. A service with fewer than `min_bucket_spans` requests in its median bucket derives
 /// nothing (sampled traces: one span a minute is not a rate); in the others, buckets with fewer
-/// requests have no error ratio or duration quantiles (NaN, which detectors skip).
+/// requests (or fewer than [`min_requests`] for a tail quantile) have no error ratio or
+/// duration quantile (NaN, which detectors skip). A series left without a value is dropped.
+/// Fewer than `min_bucket_errors` errors in a bucket read as none: on a service that rarely
+/// fails, the baseline of its error series is exactly 0 and any lone error would otherwise be
+/// an outlier of unbounded z.
 fn red_series(incident: &Incident, spans: &[Span], cfg: &RedSeriesConfig) -> Vec<Series> {
     if spans.is_empty() || cfg.metrics.is_empty() {
         return Vec::new();
@@ -122,21 +139,36 @@ fn red_series(incident: &Incident, spans: &[Span], cfg: &RedSeriesConfig) -> Vec
             tracing::debug!(%service, "too few spans per bucket for RED series");
             continue;
         }
-        for s in group.iter().filter(|s| cfg.metrics.contains(&s.key.metric)) {
-            // Rates are counts; ratios and quantiles of a few requests are noise.
-            let per_request = !s.key.metric.ends_with("_rate");
-            let ts = keep.iter().map(|&i| s.timestamps[i]).collect();
-            let vs = keep
+        // Errors per bucket, to floor lone errors to none (see `min_bucket_errors`).
+        let errors: Vec<f64> = match group.iter().find(|s| s.key.metric == "error_rate") {
+            Some(e) => keep
                 .iter()
-                .zip(&counts)
-                .map(|(&i, &n)| {
-                    if per_request && n < min {
-                        f64::NAN
-                    } else {
-                        s.values[i]
-                    }
+                .map(|&i| (e.values[i] * cfg.bucket_secs as f64).round())
+                .collect(),
+            None => vec![0.0; keep.len()],
+        };
+        let floor = cfg.min_bucket_errors as f64;
+        for s in group.iter().filter(|s| cfg.metrics.contains(&s.key.metric)) {
+            let is_error = s.key.metric.starts_with("error_");
+            // Rates are counts; ratios and quantiles of a few requests are noise.
+            let need = if s.key.metric.ends_with("_rate") {
+                0.0
+            } else {
+                min.max(min_requests(&s.key.metric))
+            };
+            let ts = keep.iter().map(|&i| s.timestamps[i]).collect();
+            let vs: Vec<f64> = keep
+                .iter()
+                .zip(counts.iter().zip(&errors))
+                .map(|(&i, (&n, &e))| match s.values[i] {
+                    _ if n < need => f64::NAN,
+                    _ if is_error && e < floor => 0.0,
+                    v => v,
                 })
                 .collect();
+            if !vs.iter().any(|v| v.is_finite()) {
+                continue;
+            }
             let key = SeriesKey {
                 metric: format!("{RED_PREFIX}{}", s.key.metric),
                 ..s.key.clone()
@@ -179,13 +211,17 @@ mod tests {
     }
 
     fn span(i: usize, svc: &str, secs: i64) -> Span {
+        span_ms(i, svc, 1000 * secs)
+    }
+
+    fn span_ms(i: usize, svc: &str, ms: i64) -> Span {
         Span {
             trace_id: format!("t{i}"),
             span_id: "s".into(),
             parent_span_id: None,
             service: ServiceId::new(svc),
             operation: "GET /".into(),
-            start: Timestamp::from_secs(secs),
+            start: Timestamp(ms * 1_000_000),
             duration: DurationNs::from_millis(20),
             status: SpanStatus::Ok,
             attributes: Default::default(),
@@ -237,14 +273,14 @@ mod tests {
     #[test]
     fn red_series_come_from_window_spans_named_apart_and_never_shadow_the_bundle() {
         let mut signals = SignalSet::default();
-        // 12 requests a minute to web and db over 10 minutes, one web span far outside the
+        // 120 requests a minute to web and db over 10 minutes, one web span far outside the
         // window, and a sampled service with one span a minute.
-        for i in 0..120 {
-            signals.spans.push(span(i, "web", 5 * i as i64));
-            signals.spans.push(span(1000 + i, "db", 5 * i as i64));
+        for i in 0..1200 {
+            signals.spans.push(span_ms(i, "web", 500 * i as i64));
+            signals.spans.push(span_ms(10_000 + i, "db", 500 * i as i64));
         }
         for i in 0..10 {
-            signals.spans.push(span(2000 + i, "sampled", 60 * i as i64));
+            signals.spans.push(span(20_000 + i, "sampled", 60 * i as i64));
         }
         signals.spans.push(span(999, "web", 100_000));
         // The bundle already has db's derived p95 under the derived name.
@@ -261,7 +297,7 @@ mod tests {
             .find(|s| s.key.to_string() == "web/span_request_rate")
             .unwrap();
         // Ten one-minute buckets: the stray span did not stretch the grid.
-        assert_eq!(rate.values, vec![0.2; 10]);
+        assert_eq!(rate.values, vec![2.0; 10]);
 
         let only_p99 = DetectStageConfig {
             red: RedSeriesConfig {
@@ -308,5 +344,31 @@ mod tests {
         let p50 = get("span_duration_p50_ms");
         assert!(p50.values[4].is_nan());
         assert!(p50.values.iter().enumerate().all(|(i, v)| i == 4 || *v == 20.0));
+        // 12 requests never estimate a p95 or p99: those series are not derived.
+        assert!(!got
+            .iter()
+            .any(|s| s.key.metric.ends_with("p95_ms") || s.key.metric.ends_with("p99_ms")));
+    }
+
+    #[test]
+    fn lone_errors_read_as_none_and_bursts_stay() {
+        let mut signals = SignalSet::default();
+        // 12 a minute over 10 minutes; one error in minute 2, five in minute 6.
+        for i in 0..120usize {
+            let mut sp = span(i, "api", 5 * i as i64);
+            let (minute, k) = (i / 12, i % 12);
+            if (minute == 2 && k == 0) || (minute == 6 && k < 5) {
+                sp.status = SpanStatus::Error;
+            }
+            signals.spans.push(sp);
+        }
+        let got = detection_series(&incident(0, 600), &signals, &DetectStageConfig::default());
+        let get = |m: &str| got.iter().find(|s| s.key.metric == m).unwrap();
+        let rate = &get("span_error_rate").values;
+        assert_eq!(rate[2], 0.0);
+        assert_eq!(rate[6], 5.0 / 60.0);
+        let ratio = &get("span_error_ratio").values;
+        assert_eq!((ratio[2], ratio[6]), (0.0, 5.0 / 12.0));
+        assert_eq!(rate.iter().filter(|&&v| v > 0.0).count(), 1);
     }
 }

@@ -34,6 +34,10 @@ pub struct RedSeriesConfig {
     /// median bucket has fewer derives no RED series at all, as with sampled traces, where
     /// one span a minute would make every bucket an outlier.
     pub min_bucket_spans: usize,
+    /// Fewest errors in a bucket for its `error_rate` and `error_ratio` to be non-zero
+    /// (default 3; fewer read as none). A service that rarely fails has an error baseline of
+    /// exactly 0, against which a single failed request would be an outlier of unbounded z.
+    pub min_bucket_errors: usize,
     /// Which RED metrics to derive, from `request_rate`, `error_rate`, `error_ratio`,
     /// `duration_p50_ms`, `duration_p95_ms`, `duration_p99_ms` (default all six).
     pub metrics: Vec<String>,
@@ -47,6 +51,7 @@ impl Default for RedSeriesConfig {
             entry_spans_only: true,
             max_buckets: 100_000,
             min_bucket_spans: 10,
+            min_bucket_errors: 3,
             metrics: RED_METRICS.iter().map(|m| (*m).to_owned()).collect(),
         }
     }

@@ -191,13 +191,13 @@ fn unknown_keys_inside_a_tagged_detector_are_rejected_by_name() {
     assert!(e.contains("red.metrics") && e.contains("latency"), "{e}");
 }
 
-/// One hour of traffic, 12 requests a minute: web calls checkout, checkout's own time jumps
+/// One hour of traffic, 30 requests a minute: web calls checkout, checkout's own time jumps
 /// from ~40 ms to ~400 ms at minute 40. No metrics at all.
 fn traces_only() -> SignalSet {
     let mut noise = Noise(11);
     let mut signals = SignalSet::default();
-    for i in 0..720i64 {
-        let start = T0 + 5 * i;
+    for i in 0..1800i64 {
+        let start = T0 + 2 * i;
         let slow = start >= T0 + 40 * 60;
         let checkout_ms = if slow { 400.0 } else { 40.0 } * (1.0 + 0.1 * noise.next());
         let web_own_ms = 10.0 * (1.0 + 0.1 * noise.next());
