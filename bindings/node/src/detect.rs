@@ -3,7 +3,7 @@
 //! timestamped series ([`detect_anomalies`]).
 
 use faultline::core::{Labels, Series, SeriesKey, Timestamp};
-use faultline::detect::{DetectConfig, StreamConfig};
+use faultline::detect::StreamConfig;
 use napi::bindgen_prelude::{AsyncTask, Either, Float64Array};
 use napi::Env;
 use napi_derive::napi;
@@ -168,16 +168,27 @@ fn prepare(input: RawSeries) -> Fallible<Series> {
 
 fn anomalies(raw: RawSeries, config: Option<Value>) -> Fallible<Value> {
     let series = prepare(raw)?;
-    let cfg: DetectConfig = strict(config, "detect")?;
-    cfg.validate()
-        .map_err(|e| JsFailure::config(format!("detect: {e}")))?;
-    let found = faultline::detect::detect_series(&series, &cfg)
+    // The section is checked as the pipeline checks it (unknown keys at any depth, the chosen
+    // detector validated); the derived RED series and counter rates are the pipeline's.
+    let cfg = crate::config::pipeline(Some(
+        serde_json::json!({ "detect": config.unwrap_or(Value::Null) }),
+    ))?;
+    let detector = cfg
+        .detect
+        .detector
+        .build()
+        .map_err(|e| JsFailure::from_std(crate::error::Family::Config, &e))?;
+    let found = detector
+        .detect(&series)
         .map_err(|e| JsFailure::from_std(crate::error::Family::Detect, &e))?;
     serde_json::to_value(found).map_err(|e| JsFailure::new(crate::error::Family::Internal, e.to_string()))
 }
 
 /// Anomaly episodes (level shifts, trends, outliers) in one series, as the pipeline's detect
-/// stage finds them; `config` mirrors `PipelineConfig.detect`. Runs on the thread pool.
+/// stage finds them; `config` mirrors `PipelineConfig.detect`: `method` picks the detector
+/// (`segment` by default; `robust_z`, `rolling_z`, `sh_esd`, `seasonal_z`, `iqr`, `variance`,
+/// `multi_res`) and the other keys are its settings. Runs on the thread pool; rejects with
+/// `ERR_FAULTLINE_CONFIG` on unknown or out-of-range settings.
 #[napi(ts_return_type = "Promise<Anomaly[]>")]
 pub fn detect_anomalies(
     series: SeriesInput,

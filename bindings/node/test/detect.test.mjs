@@ -73,3 +73,22 @@ test('detectAnomalies finds a level shift at its start', async () => {
     /series\.timestamps\[0\] has invalid value "yesterday"/,
   )
 })
+
+test('detectAnomalies runs the detector that detect.method names', async () => {
+  const timestamps = Array.from({ length: 300 }, (_, i) => 1_700_000_000 + 60 * i)
+  // Steady noise with one lone spike: robust z flags it, multi-resolution fusion does not.
+  const values = Array.from({ length: 300 }, (_, i) => (i === 200 ? 400 : 100 + ((i * 37) % 11)))
+  const series = { service: 'api', metric: 'latency_ms', timestamps, values }
+  const robust = await fl.detectAnomalies(series, { method: 'robust_z' })
+  assert.equal(robust.length, 1)
+  assert.equal(robust[0].detector, 'robust_z')
+  assert.equal(Date.parse(robust[0].peak), timestamps[200] * 1000)
+  assert.deepEqual(await fl.detectAnomalies(series, { method: 'multi_res' }), [])
+  await assert.rejects(fl.detectAnomalies(series, { method: 'robust_z', window: 3 }), {
+    code: 'ERR_FAULTLINE_CONFIG',
+    message: /detect\.window/,
+  })
+  await assert.rejects(fl.detectAnomalies(series, { method: 'robust_z', window_samples: 1 }), {
+    code: 'ERR_FAULTLINE_CONFIG',
+  })
+})

@@ -23,8 +23,15 @@ export interface PipelineConfig {
   plan?: { enabled?: boolean; default_environment?: string; namespace?: string }
 }
 
-/** Batch detection settings (`PipelineConfig.detect`). */
+/**
+ * Batch detection settings (`PipelineConfig.detect`): `method` picks the detector (default
+ * `segment`, also `level_shift`); the other keys are that detector's settings (the segment
+ * detector's are listed), plus the pipeline's `red` and `counters` derivation settings.
+ */
 export interface DetectConfig {
+  method?: 'segment' | 'level_shift' | 'robust_z' | 'rolling_z' | 'sh_esd' | 'seasonal_z' | 'iqr' | 'variance' | 'multi_res'
+  red?: { enabled?: boolean; [key: string]: unknown }
+  counters?: { enabled?: boolean; [key: string]: unknown }
   min_samples?: number
   changepoint_threshold?: number
   max_changepoints?: number
