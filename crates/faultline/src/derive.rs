@@ -1,18 +1,22 @@
 //! The series the detect stage runs on: the bundle's metric series, with cumulative counters
 //! replaced by their rate (`detect.counters`), followed by RED series derived from the spans of
-//! the incident window (`detect.red`). See [`crate::DetectStageConfig`].
+//! the incident window and from its request metrics (`detect.red`). See
+//! [`crate::DetectStageConfig`].
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use faultline_core::{Incident, Series, SeriesKey, ServiceId, SignalSet, Span, Timestamp};
-use faultline_detect::red::{counter_rate, red_from_spans};
+use faultline_detect::red::{counter_rate, red_from_metrics, red_from_spans};
 
 use crate::{CounterRateConfig, DetectStageConfig, RedSeriesConfig};
 
 /// Prefix of the metric names of RED series derived from spans (`span_duration_p95_ms`, …), so
 /// a report tells them apart from the bundle's own metrics.
 pub(crate) const RED_PREFIX: &str = "span_";
+
+/// Prefix of the metric names of RED series derived from request metrics (`red_error_ratio`).
+pub(crate) const RED_METRICS_PREFIX: &str = "red_";
 
 /// The series to detect on, in a deterministic order: the bundle's series in their order
 /// (a counter replaced in place by its rate, or dropped when the bundle has that rate already),
@@ -47,6 +51,26 @@ pub(crate) fn detection_series<'a>(
                 .map(Cow::Owned),
         );
         tracing::debug!(series = out.len() - before, "RED series derived from spans");
+        if cfg.red.from_metrics && !signals.series.is_empty() {
+            let before = out.len();
+            let derived = match red_from_metrics(&signals.series, &cfg.red.red_config()) {
+                Ok(all) => floored(incident, all, &cfg.red, RED_METRICS_PREFIX, false),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no RED series derived from request metrics");
+                    Vec::new()
+                }
+            };
+            out.extend(
+                derived
+                    .into_iter()
+                    .filter(|s| !present.contains(&s.key))
+                    .map(Cow::Owned),
+            );
+            tracing::debug!(
+                series = out.len() - before,
+                "RED series derived from request metrics"
+            );
+        }
     }
     out
 }
@@ -105,13 +129,27 @@ fn red_series(incident: &Incident, spans: &[Span], cfg: &RedSeriesConfig) -> Vec
     } else {
         Cow::Owned(spans.iter().filter(|s| inside(s)).cloned().collect())
     };
-    let all = match red_from_spans(&spans, &cfg.red_config()) {
-        Ok(all) => all,
+    match red_from_spans(&spans, &cfg.red_config()) {
+        Ok(all) => floored(incident, all, cfg, RED_PREFIX, true),
         Err(e) => {
             tracing::warn!(error = %e, "no RED series derived from spans");
-            return Vec::new();
+            Vec::new()
         }
-    };
+    }
+}
+
+/// The derived RED series `all` restricted to the configured metrics and the buckets wholly
+/// inside the incident window, with the request floors of [`red_series`] applied per service,
+/// renamed with `prefix`. A service without a request rate keeps its other series unfloored
+/// unless `need_rate` (spans always give one; request metrics may have only a latency summary).
+fn floored(
+    incident: &Incident,
+    all: Vec<Series>,
+    cfg: &RedSeriesConfig,
+    prefix: &str,
+    need_rate: bool,
+) -> Vec<Series> {
+    let w = incident.window;
     let mut per_service: BTreeMap<ServiceId, Vec<Series>> = BTreeMap::new();
     for s in all {
         per_service.entry(s.key.service.clone()).or_default().push(s);
@@ -125,18 +163,25 @@ fn red_series(incident: &Incident, spans: &[Span], cfg: &RedSeriesConfig) -> Vec
     let min = cfg.min_bucket_spans as f64;
     let mut out = Vec::new();
     for (service, group) in per_service {
-        let Some(rate) = group.iter().find(|s| s.key.metric == "request_rate") else {
+        let Some(first) = group.first() else { continue };
+        let rate = group.iter().find(|s| s.key.metric == "request_rate");
+        if rate.is_none() && need_rate {
             continue;
+        }
+        // All series of a service share one grid.
+        let keep: Vec<usize> = (0..first.len()).filter(|&i| whole(first.timestamps[i])).collect();
+        let counts: Vec<f64> = match rate {
+            Some(rate) => keep
+                .iter()
+                .map(|&i| (rate.values[i] * cfg.bucket_secs as f64).round())
+                .collect(),
+            // No request count known: no floor.
+            None => vec![f64::INFINITY; keep.len()],
         };
-        let keep: Vec<usize> = (0..rate.len()).filter(|&i| whole(rate.timestamps[i])).collect();
-        let counts: Vec<f64> = keep
-            .iter()
-            .map(|&i| (rate.values[i] * cfg.bucket_secs as f64).round())
-            .collect();
-        let mut sorted = counts.clone();
+        let mut sorted: Vec<f64> = counts.iter().copied().filter(|c| !c.is_nan()).collect();
         sorted.sort_unstable_by(f64::total_cmp);
         if sorted.get(sorted.len() / 2).is_none_or(|&m| m < min) {
-            tracing::debug!(%service, "too few spans per bucket for RED series");
+            tracing::debug!(%service, "too few requests per bucket for RED series");
             continue;
         }
         // Errors per bucket, to floor lone errors to none (see `min_bucket_errors`).
@@ -161,6 +206,7 @@ fn red_series(incident: &Incident, spans: &[Span], cfg: &RedSeriesConfig) -> Vec
                 .iter()
                 .zip(counts.iter().zip(&errors))
                 .map(|(&i, (&n, &e))| match s.values[i] {
+                    // An unknown count (a bucket without a counter sample) is no floor.
                     _ if n < need => f64::NAN,
                     _ if is_error && e < floor => 0.0,
                     v => v,
@@ -170,7 +216,7 @@ fn red_series(incident: &Incident, spans: &[Span], cfg: &RedSeriesConfig) -> Vec
                 continue;
             }
             let key = SeriesKey {
-                metric: format!("{RED_PREFIX}{}", s.key.metric),
+                metric: format!("{prefix}{}", s.key.metric),
                 ..s.key.clone()
             };
             if let Ok(series) = Series::new(key, ts, vs) {
@@ -253,7 +299,9 @@ mod tests {
                 "api/http_requests_rate",
                 "api/inflight_total",
                 "api/cpu",
-                "db/queries_rate"
+                "db/queries_rate",
+                // The request counter also gives the service's RED request rate.
+                "api/red_request_rate"
             ]
         );
         assert!(got[0].values.iter().all(|&r| (r - 10.0 / 60.0).abs() < 1e-12));
@@ -262,6 +310,10 @@ mod tests {
         let off = DetectStageConfig {
             counters: CounterRateConfig {
                 enabled: false,
+                ..Default::default()
+            },
+            red: RedSeriesConfig {
+                from_metrics: false,
                 ..Default::default()
             },
             ..Default::default()

@@ -12,16 +12,22 @@ use faultline_detect::red::RED_METRICS;
 use faultline_detect::DetectorConfig;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// RED series derived from spans (`detect.red`): per service and bucket, request rate, error
-/// rate and ratio, and duration quantiles of the service's entry spans
-/// ([`faultline_detect::red::red_from_spans`]) over the incident window. Each derived series is
-/// named `span_<metric>` (`span_duration_p95_ms`, …) and skipped when the bundle already has
-/// a series with that key. Buckets cut by the window's edges are left out.
+/// RED series derived from spans and request metrics (`detect.red`): per service and bucket,
+/// request rate, error rate and ratio, and duration quantiles of the service's entry spans
+/// ([`faultline_detect::red::red_from_spans`]) over the incident window, named
+/// `span_<metric>` (`span_duration_p95_ms`, …), and of its Prometheus-style request counters,
+/// latency histograms and summaries ([`faultline_detect::red::red_from_metrics`]), named
+/// `red_<metric>` (`red_error_ratio`, …). A derived series is skipped when the bundle already
+/// has a series with its key. Buckets cut by the window's edges are left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedSeriesConfig {
     /// Derive and detect RED series when the signals carry spans (default `true`).
     pub enabled: bool,
+    /// Also derive them from request metrics (request counters with status labels or error
+    /// counters, latency histograms and summaries) when the signals have such series (default
+    /// `true`; needs `enabled`).
+    pub from_metrics: bool,
     /// Bucket width in seconds (default 60, at least 1).
     pub bucket_secs: u64,
     /// Count only a service's entry spans, the server side of calls into it (default `true`);
@@ -47,6 +53,7 @@ impl Default for RedSeriesConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            from_metrics: true,
             bucket_secs: 60,
             entry_spans_only: true,
             max_buckets: 100_000,

@@ -273,3 +273,81 @@ fn trace_only_latency_jump_is_an_anomaly_of_the_service_and_rca_evidence() {
         .iter()
         .all(|a| !a.series.metric.starts_with("span_")));
 }
+
+/// Prometheus-style request counters of `payments` scraped every 15 s for an hour: ~50
+/// requests a second, 0.5 % of them 5xx until minute 40 and 20 % after; a latency histogram
+/// whose requests move from the 0.1 s bucket to the 1 s bucket at the same time. `web` calls it
+/// with steady counters.
+fn request_metrics_only() -> SignalSet {
+    let mut noise = Noise(13);
+    let mut signals = SignalSet::default();
+    let scrapes = 240i64;
+    let ts: Vec<Timestamp> = (0..scrapes).map(|i| Timestamp::from_secs(T0 + 15 * i)).collect();
+    let labelled = |svc: &str, metric: &str, labels: &[(&str, &str)], values: Vec<f64>| {
+        let key = SeriesKey {
+            labels: faultline::core::Labels::from_pairs(labels.iter().copied()),
+            ..SeriesKey::new(svc, metric)
+        };
+        Series::new(key, ts.clone(), values).unwrap()
+    };
+    let (mut ok, mut err, mut fast, mut slow, mut web) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut c_ok, mut c_err, mut c_fast, mut c_slow, mut c_web) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for i in 0..scrapes {
+        let bad = i >= 160;
+        let n = (750.0 * (1.0 + 0.05 * noise.next())).round();
+        let e = (n * if bad { 0.2 } else { 0.005 }).round();
+        c_ok += n - e;
+        c_err += e;
+        let f = if bad { (n * 0.1).round() } else { (n * 0.9).round() };
+        c_fast += f;
+        c_slow += n;
+        c_web += (400.0 * (1.0 + 0.05 * noise.next())).round();
+        ok.push(c_ok);
+        err.push(c_err);
+        fast.push(c_fast);
+        slow.push(c_slow);
+        web.push(c_web);
+    }
+    let hist = "http_request_duration_seconds_bucket";
+    signals.series = vec![
+        labelled("payments", "http_requests_total", &[("status", "200")], ok),
+        labelled("payments", "http_requests_total", &[("status", "500")], err),
+        labelled("payments", hist, &[("le", "0.1")], fast),
+        labelled("payments", hist, &[("le", "1")], slow.clone()),
+        labelled("payments", hist, &[("le", "+Inf")], slow),
+        labelled("web", "http_requests_total", &[("status", "200")], web),
+    ];
+    signals
+}
+
+#[test]
+fn request_metrics_give_red_series_whose_jumps_are_anomalies_of_the_service() {
+    let signals = request_metrics_only();
+    let inc = incident(3600, 40 * 60);
+    let report = analyze("", &inc, &signals);
+    let anomaly = |metric: &str| {
+        report
+            .anomalies
+            .iter()
+            .find(|a| a.series == SeriesKey::new("payments", metric))
+            .unwrap_or_else(|| panic!("no anomaly on payments/{metric}: {:#?}", report.anomalies))
+    };
+    let ratio = anomaly("red_error_ratio");
+    assert!(ratio.observed > 0.15 && ratio.expected.value < 0.02, "{ratio:#?}");
+    assert!(ratio.start >= Timestamp::from_secs(T0 + 39 * 60), "{ratio:#?}");
+    let p50 = anomaly("red_duration_p50_ms");
+    assert!(p50.observed > 100.0 && p50.expected.value <= 100.0, "{p50:#?}");
+    // Steady traffic: no RED anomaly for web, and none on payments' request rate.
+    assert!(
+        !report.anomalies.iter().any(|a| a.series.service.as_str() == "web"
+            && a.series.metric.starts_with("red_")
+            || a.series.metric == "red_request_rate"),
+        "{:#?}",
+        report.anomalies
+    );
+    assert_eq!(report.hypotheses[0].service.as_str(), "payments");
+
+    // `from_metrics: false` derives nothing from them.
+    let off = analyze("detect:\n  red:\n    from_metrics: false\n", &inc, &signals);
+    assert!(off.anomalies.iter().all(|a| !a.series.metric.starts_with("red_")));
+}
