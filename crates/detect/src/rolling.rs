@@ -4,7 +4,7 @@
 //! matters more than the last bits (the stream detector's calibration windows).
 //!
 //! An update locates the evicted and the new value in the sorted copy (branch-free halving down
-//! to a block of 16 values, then a branch-free count of the block: no mispredicted branch
+//! to a block of 32 values, then a branch-free count of the block: no mispredicted branch
 //! whatever the data) and shifts only the values between the two positions (one `memmove`,
 //! `w / 3` values on average for stationary data, up to `w` on a trend).
 //!
@@ -27,7 +27,7 @@ use std::fmt::Debug;
 
 /// Positions are located by halving down to a block of at most this many values, then
 /// counting within it.
-const COUNT_BLOCK: usize = 16;
+const COUNT_BLOCK: usize = 32;
 
 /// Positions after (and one more before) the previous MAD crossing examined branch-free before
 /// walking.
