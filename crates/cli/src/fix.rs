@@ -14,8 +14,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use faultline::core::{FixPlan, PlanState};
 use faultline::fix::{
     self, Authority, CanaryConfig, CanarySpec, DriftCheck, ErrorBudget, ExecutionRecord, Fixer,
-    HttpRunnerConfig, MetricDirection, PlanContext, PreflightRecord, PreflightSpec, RegoModule, RunnerSpec,
-    ShellConfig, SignedApproval,
+    MetricDirection, PlanContext, PreflightRecord, PreflightSpec, RegoModule, RunnerSpec, ShellConfig,
+    SignedApproval,
 };
 use faultline::remediate::{Catalog, RemediateError};
 use faultline::{Error, Pipeline, PipelineConfig};
@@ -624,7 +624,7 @@ fn runner_spec(a: &ExecuteArgs) -> Result<RunnerSpec, Error> {
         },
         #[cfg(feature = "http")]
         RunnerKind::Http => RunnerSpec::Http {
-            config: HttpRunnerConfig {
+            config: fix::HttpRunnerConfig {
                 allowed_url_prefixes: a.http.http_allow.clone(),
                 env_passthrough: a.http.http_env.clone(),
                 ca_certs_pem: a
