@@ -11,6 +11,11 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/faultline-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export INSTA_UPDATE=no   # snapshots are checked, never rewritten, by this script
+# The target dir is shared by every checkout that runs this script (CI's clean clone and a
+# developer's tree), and cargo reuses a test binary across checkouts when the sources match:
+# paths must come from the run, not from the build. insta reads this at run time; the tests
+# read CARGO_MANIFEST_DIR at run time too.
+export INSTA_WORKSPACE_ROOT="$PWD"
 
 for comp in rustfmt clippy; do
   if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then

@@ -22,7 +22,7 @@ fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
 }
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
         .join("../../examples/incidents")
         .join(name)
 }

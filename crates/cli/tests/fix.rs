@@ -13,7 +13,8 @@ fn bin() -> &'static str {
 }
 
 fn bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/incidents/checkout-deploy")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+        .join("../../examples/incidents/checkout-deploy")
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {

@@ -8,7 +8,8 @@ use faultline::synth::{self, Scenario, SynthConfig};
 use faultline::{bundle, render, Pipeline};
 
 fn examples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/incidents")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+        .join("../../examples/incidents")
 }
 
 fn check(name: &str, scenario: Scenario) {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use faultline::synth::{generate, SynthConfig, EXAMPLES};
 
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/incidents")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+        .join("../../examples/incidents")
 }
 
 fn files_under(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {

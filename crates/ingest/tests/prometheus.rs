@@ -6,7 +6,11 @@ use faultline_ingest::{parse_with, Context, Format, IngestError, Limits};
 use prost::Message;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture exists")
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture exists")
 }
 
 fn ctx() -> Context {

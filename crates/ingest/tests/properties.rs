@@ -39,7 +39,11 @@ const FIXTURES: &[(&str, Format)] = &[
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture exists")
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture exists")
 }
 
 fn any_format() -> impl Strategy<Value = Format> {

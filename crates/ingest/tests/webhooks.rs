@@ -4,7 +4,11 @@ use faultline_core::{AlertStatus, ChangeKind, Severity, Timestamp};
 use faultline_ingest::{parse, parse_with, Context, Format, Limits};
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture exists")
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture exists")
 }
 
 #[test]

@@ -9,7 +9,14 @@ mod common;
 use common::{request, TestServer};
 use faultline_server::auth::{b64url_encode, hmac_sha256, pem_decode};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rs256");
+/// The key pair fixtures (read at run time: a path baked in at compile time goes stale when
+/// the build is reused from another checkout).
+fn data() -> String {
+    format!(
+        "{}/tests/data/rs256",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
+    )
+}
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -19,7 +26,7 @@ fn now() -> i64 {
 }
 
 fn sign_rs256(private_pem_file: &str, header: &str, claims: &str) -> String {
-    let pem = std::fs::read_to_string(format!("{DATA}/{private_pem_file}")).unwrap();
+    let pem = std::fs::read_to_string(format!("{}/{private_pem_file}", data())).unwrap();
     let (_, der) = pem_decode(&pem).unwrap();
     let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
     let msg = format!(
@@ -48,8 +55,9 @@ fn server() -> TestServer {
         std::fs::write(
             &keys,
             format!(
-                "keys:\n  - {{name: ci, key: operator-key-1, role: operator}}\njwt_hs256_secret: \"{}\"\njwt_rs256_public_key_file: {DATA}/signer_public.pem\n",
-                "s".repeat(40)
+                "keys:\n  - {{name: ci, key: operator-key-1, role: operator}}\njwt_hs256_secret: \"{}\"\njwt_rs256_public_key_file: {}/signer_public.pem\n",
+                "s".repeat(40),
+                data()
             ),
         )
         .unwrap();
@@ -91,7 +99,7 @@ fn wrong_key_confusion_none_and_expiry_are_refused() {
     let other = sign_rs256("other_private.pem", RS, &c);
     assert_eq!(call(&s, &other, "GET", "/v1/incidents", ""), 401);
     // HS256 keyed with the server's RSA public key (algorithm confusion).
-    let public = std::fs::read(format!("{DATA}/signer_public.pem")).unwrap();
+    let public = std::fs::read(format!("{}/signer_public.pem", data())).unwrap();
     let h = b64url_encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let body = b64url_encode(c.as_bytes());
     let mac = hmac_sha256(&public, format!("{h}.{body}").as_bytes());
