@@ -58,3 +58,33 @@ pub struct Incident {
     #[serde(default)]
     pub status: IncidentStatus,
 }
+
+impl Incident {
+    /// An open incident with an id, a title, its onset and the window to analyse; no
+    /// environment, services or severity yet.
+    ///
+    /// ```
+    /// use faultline_core::{Incident, IncidentStatus, TimeWindow, Timestamp};
+    /// let window = TimeWindow { start: Timestamp::from_secs(0), end: Timestamp::from_secs(3600) };
+    /// let i = Incident::new("inc-1", "checkout errors", Timestamp::from_secs(1800), window);
+    /// assert_eq!((i.id.0.as_str(), i.status), ("inc-1", IncidentStatus::Open));
+    /// assert!(i.services.is_empty() && i.environment.is_none());
+    /// ```
+    pub fn new(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        onset: Timestamp,
+        window: TimeWindow,
+    ) -> Self {
+        Self {
+            id: IncidentId(id.into()),
+            title: title.into(),
+            onset,
+            window,
+            environment: None,
+            services: Vec::new(),
+            severity: None,
+            status: IncidentStatus::Open,
+        }
+    }
+}

@@ -51,6 +51,36 @@ pub struct RedConfig {
     pub max_buckets: usize,
 }
 
+impl RedConfig {
+    /// Bucket width in nanoseconds.
+    fn bucket_width_ns(&self) -> i64 {
+        i64::try_from(self.bucket_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000)
+    }
+
+    /// Number of buckets from bucket index `first` to `last` (since the epoch), or the
+    /// `max_buckets` error naming `what` needed more.
+    fn buckets(&self, first: i64, last: i64, what: &str) -> Result<usize, DetectError> {
+        let n = usize::try_from(last - first)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        if n > self.max_buckets {
+            let width = self.bucket_width_ns();
+            return Err(DetectError::config(
+                "max_buckets",
+                format!(
+                    "{what} from {} to {} need {n} buckets of {} s",
+                    Timestamp(first.saturating_mul(width)),
+                    Timestamp(last.saturating_mul(width)),
+                    self.bucket_secs
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 impl Default for RedConfig {
     fn default() -> Self {
         Self {
@@ -113,9 +143,7 @@ pub fn red_from_spans(spans: &[Span], cfg: &RedConfig) -> Result<Vec<Series>, De
             .get(&(s.trace_id.as_str(), p.as_str()))
             .is_none_or(|svc| **svc != s.service),
     };
-    let width = i64::try_from(cfg.bucket_secs)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000);
+    let width = cfg.bucket_width_ns();
     let chosen: Vec<&Span> = spans
         .iter()
         .filter(|s| !cfg.entry_spans_only || is_entry(s))
@@ -126,20 +154,7 @@ pub fn red_from_spans(spans: &[Span], cfg: &RedConfig) -> Result<Vec<Series>, De
     ) else {
         return Ok(vec![]);
     };
-    let buckets = usize::try_from(last - first)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1);
-    if buckets > cfg.max_buckets {
-        return Err(DetectError::config(
-            "max_buckets",
-            format!(
-                "spans from {} to {} need {buckets} buckets of {} s",
-                Timestamp(first.saturating_mul(width)),
-                Timestamp(last.saturating_mul(width)),
-                cfg.bucket_secs
-            ),
-        ));
-    }
+    let buckets = cfg.buckets(first, last, "spans")?;
     // Per service: per bucket (durations in ms, errors).
     let mut per: BTreeMap<&str, (ServiceId, Vec<Bucket>)> = BTreeMap::new();
     for s in &chosen {

@@ -231,22 +231,18 @@ fn floored(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use faultline_core::{DurationNs, IncidentId, IncidentStatus, SpanStatus, TimeWindow};
+    use faultline_core::{DurationNs, SpanStatus, TimeWindow};
 
     fn incident(start: i64, end: i64) -> Incident {
-        Incident {
-            id: IncidentId("i".into()),
-            title: String::new(),
-            onset: Timestamp::from_secs((start + end) / 2),
-            window: TimeWindow {
+        Incident::new(
+            "i",
+            "",
+            Timestamp::from_secs((start + end) / 2),
+            TimeWindow {
                 start: Timestamp::from_secs(start),
                 end: Timestamp::from_secs(end),
             },
-            environment: None,
-            services: vec![],
-            severity: None,
-            status: IncidentStatus::Open,
-        }
+        )
     }
 
     fn series(svc: &str, metric: &str, values: Vec<f64>) -> Series {

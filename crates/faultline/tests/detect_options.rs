@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 use faultline::core::{
-    DurationNs, EvidenceKind, EvidenceRef, Incident, IncidentId, IncidentStatus, Series, SeriesKey,
-    ServiceId, SignalSet, Span, SpanStatus, TimeWindow, Timestamp,
+    DurationNs, EvidenceKind, EvidenceRef, Incident, Series, SeriesKey, ServiceId, SignalSet, Span,
+    SpanStatus, TimeWindow, Timestamp,
 };
 use faultline::detect::{DetectConfig, DetectorConfig};
 use faultline::{Pipeline, PipelineConfig};
@@ -27,19 +27,15 @@ impl Noise {
 const T0: i64 = 1_700_000_000;
 
 fn incident(secs: i64, onset_secs: i64) -> Incident {
-    Incident {
-        id: IncidentId("detect-options".into()),
-        title: "test".into(),
-        onset: Timestamp::from_secs(T0 + onset_secs),
-        window: TimeWindow {
+    Incident::new(
+        "detect-options",
+        "test",
+        Timestamp::from_secs(T0 + onset_secs),
+        TimeWindow {
             start: Timestamp::from_secs(T0),
             end: Timestamp::from_secs(T0 + secs),
         },
-        environment: None,
-        services: vec![],
-        severity: None,
-        status: IncidentStatus::Open,
-    }
+    )
 }
 
 fn analyze(yaml: &str, incident: &Incident, signals: &SignalSet) -> faultline::core::IncidentReport {

@@ -304,22 +304,18 @@ pub fn anomaly_strength(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use faultline_core::{IncidentId, TimeWindow, Topology};
+    use faultline_core::{TimeWindow, Topology};
 
     fn incident(onset: i64, end: i64) -> Incident {
-        Incident {
-            id: IncidentId("i".into()),
-            title: String::new(),
-            onset: Timestamp::from_secs(onset),
-            window: TimeWindow {
+        Incident::new(
+            "i",
+            "",
+            Timestamp::from_secs(onset),
+            TimeWindow {
                 start: Timestamp::from_secs(0),
                 end: Timestamp::from_secs(end),
             },
-            environment: None,
-            services: vec![],
-            severity: None,
-            status: Default::default(),
-        }
+        )
     }
 
     fn series(svc: &str, f: impl Fn(i64) -> f64) -> Series {

@@ -7,19 +7,15 @@ use faultline_core::*;
 use faultline_rca::{analyze, RcaConfig, RcaInput};
 
 fn incident() -> Incident {
-    Incident {
-        id: IncidentId("cal".into()),
-        title: "calibration".into(),
-        onset: Timestamp::from_secs(600),
-        window: TimeWindow {
+    Incident::new(
+        "cal",
+        "calibration",
+        Timestamp::from_secs(600),
+        TimeWindow {
             start: Timestamp::from_secs(0),
             end: Timestamp::from_secs(1200),
         },
-        environment: None,
-        services: vec![],
-        severity: None,
-        status: IncidentStatus::Open,
-    }
+    )
 }
 
 fn error(ts: i64, svc: &str) -> LogRecord {

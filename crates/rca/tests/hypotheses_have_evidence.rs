@@ -10,19 +10,15 @@ use faultline_rca::{analyze, RcaConfig, RcaInput};
 use proptest::prelude::*;
 
 fn incident(onset: i64, start: i64, end: i64) -> Incident {
-    Incident {
-        id: IncidentId("gen".into()),
-        title: "generated".into(),
-        onset: Timestamp::from_secs(onset),
-        window: TimeWindow {
+    Incident::new(
+        "gen",
+        "generated",
+        Timestamp::from_secs(onset),
+        TimeWindow {
             start: Timestamp::from_secs(start),
             end: Timestamp::from_secs(end),
         },
-        environment: None,
-        services: vec![],
-        severity: None,
-        status: IncidentStatus::Open,
-    }
+    )
 }
 
 /// A generated system: `n` services, random edges, one series per service with an optional

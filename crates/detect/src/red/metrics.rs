@@ -252,9 +252,7 @@ pub fn red_from_metrics(series: &[Series], cfg: &RedConfig) -> Result<Vec<Series
                 .push((role, s));
         }
     }
-    let width = i64::try_from(cfg.bucket_secs)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000);
+    let width = cfg.bucket_width_ns();
     let times = per
         .values()
         .flat_map(|f| f.values().flatten())
@@ -269,20 +267,7 @@ pub fn red_from_metrics(series: &[Series], cfg: &RedConfig) -> Result<Vec<Series
     if first > last {
         return Ok(vec![]);
     }
-    let len = usize::try_from(last - first)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1);
-    if len > cfg.max_buckets {
-        return Err(DetectError::config(
-            "max_buckets",
-            format!(
-                "request metrics from {} to {} need {len} buckets of {} s",
-                Timestamp(first.saturating_mul(width)),
-                Timestamp(last.saturating_mul(width)),
-                cfg.bucket_secs
-            ),
-        ));
-    }
+    let len = cfg.buckets(first, last, "request metrics")?;
     let grid = Grid { first, width };
     let ts: Vec<Timestamp> = (0..len as i64)
         .map(|b| Timestamp((first + b).saturating_mul(width)))

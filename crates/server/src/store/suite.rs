@@ -97,14 +97,14 @@ fn window(a: i64, b: i64) -> TimeWindow {
 
 fn incident(id: &str, onset: i64) -> Incident {
     Incident {
-        id: IncidentId(id.into()),
-        title: format!("incident {id}"),
-        onset: ts(onset),
-        window: window(onset - 600, onset + 600),
         environment: Some("prod".into()),
         services: vec!["checkout".into()],
-        severity: None,
-        status: IncidentStatus::Open,
+        ..Incident::new(
+            id,
+            format!("incident {id}"),
+            ts(onset),
+            window(onset - 600, onset + 600),
+        )
     }
 }
 
