@@ -18,6 +18,10 @@
 //! Prometheus-style request counters (with status / gRPC code labels or separate error
 //! counters) and latency histograms (`_bucket` with `le`, quantiles as `histogram_quantile`
 //! computes them) or summaries (`quantile` label); see its module for the conventions.
+//!
+//! USE from resource metrics ([`use_from_metrics`]): one series per service, role and metric
+//! (`use_utilization_cpu_usage_percent`), counters as rates, percentages as fractions, pods and
+//! devices merged by their maximum.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,7 +31,9 @@ use serde::{Deserialize, Serialize};
 use crate::DetectError;
 
 mod metrics;
+mod use_series;
 pub use metrics::red_from_metrics;
+pub use use_series::use_from_metrics;
 
 /// Metric names of the series [`red_from_spans`] produces, in output order per service.
 pub const RED_METRICS: [&str; 6] = [

@@ -6,10 +6,14 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
+use faultline_core::Anomaly;
 use faultline_core::{Incident, Series, SeriesKey, ServiceId, SignalSet, Span, Timestamp};
-use faultline_detect::red::{counter_rate, red_from_metrics, red_from_spans};
+use faultline_detect::forecast::{time_to_threshold, ForecastConfig, ThresholdSide};
+use faultline_detect::red::{
+    counter_rate, red_from_metrics, red_from_spans, use_from_metrics, use_role, RedConfig, UseRole,
+};
 
-use crate::{CounterRateConfig, DetectStageConfig, RedSeriesConfig};
+use crate::{CounterRateConfig, DetectStageConfig, RedSeriesConfig, UseSeriesConfig};
 
 /// Prefix of the metric names of RED series derived from spans (`span_duration_p95_ms`, …), so
 /// a report tells them apart from the bundle's own metrics.
@@ -20,8 +24,8 @@ pub(crate) const RED_METRICS_PREFIX: &str = "red_";
 
 /// The series to detect on, in a deterministic order: the bundle's series in their order
 /// (a counter replaced in place by its rate, or dropped when the bundle has that rate already),
-/// then the derived RED series (services in name order). No derived series has the key of a
-/// bundle series.
+/// then the derived RED series (services in name order), then the derived USE series. No
+/// derived series has the key of a bundle series.
 pub(crate) fn detection_series<'a>(
     incident: &Incident,
     signals: &'a SignalSet,
@@ -72,7 +76,96 @@ pub(crate) fn detection_series<'a>(
             );
         }
     }
+    if cfg.use_series.enabled {
+        let before = out.len();
+        let derived = use_series(&signals.series, &cfg.use_series);
+        out.extend(
+            derived
+                .into_iter()
+                .filter(|s| !present.contains(&s.key))
+                .map(Cow::Owned),
+        );
+        tracing::debug!(
+            series = out.len() - before,
+            "USE series derived from resource metrics"
+        );
+    }
     out
+}
+
+/// Service-level USE series of the resource metrics a service reports for several label
+/// combinations (see [`UseSeriesConfig`]); a metric reported once is detected as it is.
+fn use_series(series: &[Series], cfg: &UseSeriesConfig) -> Vec<Series> {
+    let mut instances: BTreeMap<(&ServiceId, &str), usize> = BTreeMap::new();
+    for s in series.iter().filter(|s| use_role(&s.key.metric).is_some()) {
+        *instances
+            .entry((&s.key.service, s.key.metric.as_str()))
+            .or_default() += 1;
+    }
+    let merged = series.iter().filter(|s| {
+        instances
+            .get(&(&s.key.service, s.key.metric.as_str()))
+            .is_some_and(|&n| n > 1)
+    });
+    let red = RedConfig {
+        bucket_secs: cfg.bucket_secs,
+        ..RedConfig::default()
+    };
+    match use_from_metrics(merged, &red) {
+        Ok(out) => out,
+        Err(e) => {
+            tracing::warn!(error = %e, "no USE series derived from resource metrics");
+            Vec::new()
+        }
+    }
+}
+
+/// The predictive anomaly of a utilisation series (see [`UseSeriesConfig`]): when its
+/// forecast reaches the threshold within the horizon. `None` for other series, when the
+/// forecast does not get there, or when the series is too short to forecast.
+pub(crate) fn predict(s: &Series, cfg: &UseSeriesConfig) -> Option<Anomaly> {
+    if !cfg.predict {
+        return None;
+    }
+    let metric = s.key.metric.to_ascii_lowercase();
+    let derived = metric.starts_with("use_utilization_");
+    if !derived && use_role(&metric) != Some(UseRole::Utilization) {
+        return None;
+    }
+    let finite = || s.values.iter().copied().filter(|v| v.is_finite());
+    let threshold = if !derived && (metric.contains("percent") || metric.contains("pct")) {
+        cfg.threshold * 100.0
+    } else if finite().next().is_some() && finite().all(|v| (0.0..=1.0).contains(&v)) {
+        cfg.threshold
+    } else {
+        // Bytes, cores, connections: no known capacity to compare with.
+        return None;
+    };
+    let times: Vec<i64> = s
+        .timestamps
+        .iter()
+        .zip(&s.values)
+        .filter(|(_, v)| v.is_finite())
+        .map(|(t, _)| t.as_nanos())
+        .collect();
+    let (&first, &last) = (times.first()?, times.last()?);
+    let span = (last - first) as f64;
+    if times.len() < 2 || span <= 0.0 {
+        return None;
+    }
+    let step = span / (times.len() - 1) as f64;
+    let horizon_ns = (cfg.horizon_secs as f64 * 1e9).min(cfg.max_horizon_ratio * span);
+    let fc = ForecastConfig {
+        horizon_samples: ((horizon_ns / step) as usize).clamp(1, 100_000),
+        ..ForecastConfig::default()
+    };
+    match time_to_threshold(s, threshold, ThresholdSide::Above, &fc) {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::debug!(series = %s.key, error = %e, "no utilisation forecast");
+            None
+        }
+    }
 }
 
 /// Whether `s` reads as a cumulative counter: a name with one of the suffixes, finite values

@@ -1,9 +1,10 @@
 //! [`DetectStageConfig`]: the `detect` section of [`crate::PipelineConfig`] — which detector
 //! runs on every series, and which series the pipeline derives before detection (RED series
-//! from spans, rates of cumulative counters).
+//! from spans and request metrics, USE series from resource metrics, rates of cumulative
+//! counters), and the time-to-threshold forecasts of utilisation.
 //!
 //! The section is one flat object: the detector's settings, tagged by `method` as
-//! [`faultline_detect::DetectorConfig`], plus the keys `red` and `counters`. An object without
+//! [`faultline_detect::DetectorConfig`], plus the keys `red`, `use` and `counters`. An object without
 //! `method` holds the segment detector's settings (the format before `method` existed), so
 //! `detect: {point_threshold_sigma: 8}` and `detect: {method: segment, point_threshold_sigma:
 //! 8}` are the same configuration.
@@ -91,6 +92,78 @@ impl RedSeriesConfig {
     }
 }
 
+/// USE series and utilisation forecasts (`detect.use`).
+///
+/// Derivation: a resource metric (a name with a USE role, [`faultline_detect::red::use_role`])
+/// that a service reports for several label combinations (pods, devices) also becomes one
+/// service-level series, `use_<role>_<metric>`, the maximum of its instances per bucket
+/// ([`faultline_detect::red::use_from_metrics`]: counters as rates, percentages as fractions).
+/// A metric with one label combination is detected as it is (no duplicate series).
+///
+/// Forecast: every utilisation series — a `use_utilization_*` series, or a bundle series whose
+/// name has the utilisation role and which is a percentage (`percent` / `pct` in the name) or a
+/// fraction (all values in [0, 1]) — is forecast ([`faultline_detect::forecast`]); when the
+/// forecast reaches `threshold` within the horizon, the report gets a `predictive` anomaly of
+/// that service with the expected time ("disk full in 3 days").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UseSeriesConfig {
+    /// Derive and detect the service-level USE series (default `true`).
+    pub enabled: bool,
+    /// Bucket width of the derived series, in seconds (default 60, at least 1).
+    pub bucket_secs: u64,
+    /// Forecast utilisation and report predicted exhaustion (default `false`: a trend
+    /// extrapolated from an incident window also extrapolates the incident's own level shift —
+    /// on the example bundles a CPU step after a bad deploy read as "CPU at 90 % within the
+    /// hour" and displaced the latency evidence; turn it on for capacity questions).
+    pub predict: bool,
+    /// Utilisation, as a fraction, at which a resource counts as exhausted (default 0.9;
+    /// a percentage series is compared with 90).
+    pub threshold: f64,
+    /// Farthest ahead a crossing is reported, in seconds (default 604 800: a week).
+    pub horizon_secs: u64,
+    /// ... and in multiples of the time the series covers (default 4: a one-hour window looks
+    /// at most four hours ahead; a trend is not extrapolated far beyond what was seen).
+    pub max_horizon_ratio: f64,
+}
+
+impl Default for UseSeriesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bucket_secs: 60,
+            predict: false,
+            threshold: 0.9,
+            horizon_secs: 7 * 24 * 3600,
+            max_horizon_ratio: 4.0,
+        }
+    }
+}
+
+impl UseSeriesConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.bucket_secs == 0 {
+            return Err("use.bucket_secs: must be at least 1".into());
+        }
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return Err(format!(
+                "use.threshold: must be in (0, 1], got {}",
+                self.threshold
+            ));
+        }
+        if self.horizon_secs == 0 {
+            return Err("use.horizon_secs: must be at least 1".into());
+        }
+        if !(self.max_horizon_ratio.is_finite() && self.max_horizon_ratio > 0.0) {
+            return Err(format!(
+                "use.max_horizon_ratio: must be positive, got {}",
+                self.max_horizon_ratio
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Cumulative counters detected on their rate (`detect.counters`): a series whose metric name
 /// ends with one of `suffixes` and whose values never decrease except at counter resets
 /// (at most `max_reset_fraction` of its steps) is replaced, for detection, by its per-second
@@ -159,6 +232,8 @@ pub struct DetectStageConfig {
     pub detector: DetectorConfig,
     /// RED series derived from spans.
     pub red: RedSeriesConfig,
+    /// USE series from resource metrics and utilisation forecasts (key `use`).
+    pub use_series: UseSeriesConfig,
     /// Cumulative counters detected on their rate.
     pub counters: CounterRateConfig,
 }
@@ -166,12 +241,14 @@ pub struct DetectStageConfig {
 /// Keys of the section that are not the detector's.
 const RED_KEY: &str = "red";
 const COUNTERS_KEY: &str = "counters";
+const USE_KEY: &str = "use";
 
 impl DetectStageConfig {
     /// Checks the detector's settings (by building it) and the derivation settings.
     pub fn validate(&self) -> Result<(), String> {
         self.detector.build().map_err(|e| e.to_string())?;
         self.red.validate()?;
+        self.use_series.validate()?;
         self.counters.validate()
     }
 
@@ -190,12 +267,17 @@ impl DetectStageConfig {
             Some(v) => serde_json::from_value(v).map_err(|e| format!("{COUNTERS_KEY}: {e}"))?,
             None => CounterRateConfig::default(),
         };
+        let use_series = match map.remove(USE_KEY) {
+            Some(v) => serde_json::from_value(v).map_err(|e| format!("{USE_KEY}: {e}"))?,
+            None => UseSeriesConfig::default(),
+        };
         map.entry("method")
             .or_insert_with(|| serde_json::Value::String("segment".into()));
         let detector = serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())?;
         Ok(Self {
             detector,
             red,
+            use_series,
             counters,
         })
     }
@@ -213,6 +295,10 @@ impl DetectStageConfig {
         map.insert(
             COUNTERS_KEY.into(),
             serde_json::to_value(&self.counters).map_err(|e| e.to_string())?,
+        );
+        map.insert(
+            USE_KEY.into(),
+            serde_json::to_value(&self.use_series).map_err(|e| e.to_string())?,
         );
         Ok(v)
     }
@@ -268,7 +354,7 @@ mod tests {
     fn no_detector_has_a_setting_named_like_the_section_keys() {
         for d in every_method() {
             let v = serde_json::to_value(&d).unwrap();
-            for key in [RED_KEY, COUNTERS_KEY] {
+            for key in [RED_KEY, COUNTERS_KEY, USE_KEY] {
                 assert!(v.get(key).is_none(), "{d:?} has a `{key}` setting");
             }
         }
@@ -286,6 +372,11 @@ mod tests {
                 },
                 counters: CounterRateConfig {
                     enabled: false,
+                    ..Default::default()
+                },
+                use_series: UseSeriesConfig {
+                    predict: true,
+                    threshold: 0.8,
                     ..Default::default()
                 },
             };

@@ -44,7 +44,7 @@ pub mod render;
 pub mod synth;
 
 pub use config::{LlmNarrationConfig, NarrationConfig, PipelineConfig, PlanConfig};
-pub use detect_config::{CounterRateConfig, DetectStageConfig, RedSeriesConfig};
+pub use detect_config::{CounterRateConfig, DetectStageConfig, RedSeriesConfig, UseSeriesConfig};
 pub use error::{Error, Result};
 pub use pipeline::{Pipeline, PipelineBuilder, Stage};
 

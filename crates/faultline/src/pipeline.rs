@@ -329,8 +329,12 @@ impl Pipeline {
                 }
             }
             None => {
+                let uses = &self.config.detect.use_series;
                 for s in crate::derive::detection_series(incident, signals, &self.config.detect) {
                     keep(&s, self.builtin.detect(&s));
+                    if let Some(a) = crate::derive::predict(&s, uses) {
+                        keep(&s, Ok(vec![a]));
+                    }
                 }
             }
         }

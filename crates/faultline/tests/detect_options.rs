@@ -347,3 +347,68 @@ fn request_metrics_give_red_series_whose_jumps_are_anomalies_of_the_service() {
     let off = analyze("detect:\n  red:\n    from_metrics: false\n", &inc, &signals);
     assert!(off.anomalies.iter().all(|a| !a.series.metric.starts_with("red_")));
 }
+
+/// Two hours of one-minute samples: `db` disk usage climbing 0.1 % a minute from 50 %, and
+/// three `api` pods' CPU, two flat at 30 % and one climbing 0.3 % a minute from 40 %.
+fn filling_resources() -> SignalSet {
+    let mut noise = Noise(17);
+    let ts: Vec<Timestamp> = (0..120).map(|i| Timestamp::from_secs(T0 + 60 * i)).collect();
+    let mut series = |svc: &str, metric: &str, pod: Option<&str>, f: &dyn Fn(f64) -> f64| {
+        let key = SeriesKey {
+            labels: faultline::core::Labels::from_pairs(pod.map(|p| ("pod", p))),
+            ..SeriesKey::new(svc, metric)
+        };
+        let values = (0..120).map(|i| f(f64::from(i)) + 0.2 * noise.next()).collect();
+        Series::new(key, ts.clone(), values).unwrap()
+    };
+    let mut signals = SignalSet::default();
+    signals.series = vec![
+        series("db", "disk_used_pct", None, &|i| 50.0 + 0.1 * i),
+        series("api", "cpu_usage_percent", Some("a"), &|_| 30.0),
+        series("api", "cpu_usage_percent", Some("b"), &|_| 30.0),
+        series("api", "cpu_usage_percent", Some("c"), &|i| 40.0 + 0.3 * i),
+        series("api", "orders_per_second", None, &|i| 10.0 + 0.1 * i),
+    ];
+    signals
+}
+
+#[test]
+fn utilisation_forecasts_become_predictive_anomalies_with_their_eta() {
+    let signals = filling_resources();
+    let inc = incident(7200, 3600);
+    let report = analyze("detect:\n  use:\n    predict: true\n", &inc, &signals);
+    let last = T0 + 60 * 119;
+    let eta_of = |key: &SeriesKey| {
+        report
+            .anomalies
+            .iter()
+            .find_map(|a| match (&a.kind, a.series == *key) {
+                (faultline::core::AnomalyKind::Predictive { eta, threshold }, true) => {
+                    Some((*eta, *threshold))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no predictive anomaly on {key}: {:#?}", report.anomalies))
+    };
+    // Disk: 61.9 % now, 90 % after another 281 minutes (inside 4 × the 2 h seen).
+    let (eta, threshold) = eta_of(&SeriesKey::new("db", "disk_used_pct"));
+    assert_eq!(threshold, 90.0);
+    let minutes = (eta.as_secs() - last) / 60;
+    assert!((250..=310).contains(&minutes), "disk full in {minutes} min");
+    // CPU: the busiest pod reaches 90 % in about 47 minutes; the service-level USE series
+    // (the maximum over pods, as a fraction) says so.
+    let (eta, threshold) = eta_of(&SeriesKey::new("api", "use_utilization_cpu_usage_percent"));
+    assert_eq!(threshold, 0.9);
+    let minutes = (eta.as_secs() - last) / 60;
+    assert!((35..=60).contains(&minutes), "CPU at 90 % in {minutes} min");
+    // Nothing predicted for flat pods or for a metric without a capacity.
+    let predictive =
+        |a: &&faultline::core::Anomaly| matches!(a.kind, faultline::core::AnomalyKind::Predictive { .. });
+    assert!(report.anomalies.iter().filter(predictive).all(|a| {
+        a.series.metric != "orders_per_second" && a.series.labels.get("pod").is_none_or(|p| p == "c")
+    }));
+
+    // Off by default.
+    let off = analyze("", &inc, &signals);
+    assert!(!off.anomalies.iter().any(|a| predictive(&a)));
+}
