@@ -361,15 +361,16 @@ fn filling_resources() -> SignalSet {
         let values = (0..120).map(|i| f(f64::from(i)) + 0.2 * noise.next()).collect();
         Series::new(key, ts.clone(), values).unwrap()
     };
-    let mut signals = SignalSet::default();
-    signals.series = vec![
-        series("db", "disk_used_pct", None, &|i| 50.0 + 0.1 * i),
-        series("api", "cpu_usage_percent", Some("a"), &|_| 30.0),
-        series("api", "cpu_usage_percent", Some("b"), &|_| 30.0),
-        series("api", "cpu_usage_percent", Some("c"), &|i| 40.0 + 0.3 * i),
-        series("api", "orders_per_second", None, &|i| 10.0 + 0.1 * i),
-    ];
-    signals
+    SignalSet {
+        series: vec![
+            series("db", "disk_used_pct", None, &|i| 50.0 + 0.1 * i),
+            series("api", "cpu_usage_percent", Some("a"), &|_| 30.0),
+            series("api", "cpu_usage_percent", Some("b"), &|_| 30.0),
+            series("api", "cpu_usage_percent", Some("c"), &|i| 40.0 + 0.3 * i),
+            series("api", "orders_per_second", None, &|i| 10.0 + 0.1 * i),
+        ],
+        ..SignalSet::default()
+    }
 }
 
 #[test]
