@@ -245,6 +245,32 @@ pub fn counter_rate(counter: &Series) -> Series {
     Series::new(key, ts, vs).expect("pushed in pairs")
 }
 
+/// Whether `values` read as a cumulative counter: the finite ones never negative, at least two
+/// of them, and decreasing (counter resets) in at most `max_reset_fraction` of the steps
+/// between them. A gauge that goes up and down fails; a counter restarted a few times passes.
+///
+/// ```
+/// use faultline_detect::red::is_cumulative;
+/// assert!(is_cumulative(&[0.0, 5.0, 9.0, f64::NAN, 12.0, 30.0], 0.0));
+/// assert!(is_cumulative(&[10.0, 20.0, 3.0, 8.0, 15.0, 21.0], 0.25)); // one reset in 5 steps
+/// assert!(!is_cumulative(&[4.0, 9.0, 2.0, 7.0, 1.0], 0.25));
+/// ```
+pub fn is_cumulative(values: &[f64], max_reset_fraction: f64) -> bool {
+    let (mut steps, mut resets) = (0usize, 0usize);
+    let mut prev: Option<f64> = None;
+    for v in values.iter().copied().filter(|v| v.is_finite()) {
+        if v < 0.0 {
+            return false;
+        }
+        if let Some(p) = prev {
+            steps += 1;
+            resets += usize::from(v < p);
+        }
+        prev = Some(v);
+    }
+    steps > 0 && resets as f64 <= max_reset_fraction * steps as f64
+}
+
 /// The USE role of a resource metric, from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -10,7 +10,8 @@ use faultline_core::Anomaly;
 use faultline_core::{Incident, Series, SeriesKey, ServiceId, SignalSet, Span, Timestamp};
 use faultline_detect::forecast::{time_to_threshold, ForecastConfig, ThresholdSide};
 use faultline_detect::red::{
-    counter_rate, red_from_metrics, red_from_spans, use_from_metrics, use_role, RedConfig, UseRole,
+    counter_rate, is_cumulative, red_from_metrics, red_from_spans, use_from_metrics, use_role, RedConfig,
+    UseRole,
 };
 
 use crate::{CounterRateConfig, DetectStageConfig, RedSeriesConfig, UseSeriesConfig};
@@ -46,17 +47,20 @@ pub(crate) fn detection_series<'a>(
             out.push(Cow::Owned(rate));
         }
     }
-    if cfg.red.enabled {
-        let red = red_series(incident, &signals.spans, &cfg.red);
+    // Derived series never shadow one of the bundle's.
+    let mut add = |derived: Vec<Series>, what: &str| {
         let before = out.len();
         out.extend(
-            red.into_iter()
+            derived
+                .into_iter()
                 .filter(|s| !present.contains(&s.key))
                 .map(Cow::Owned),
         );
-        tracing::debug!(series = out.len() - before, "RED series derived from spans");
+        tracing::debug!(series = out.len() - before, "{what} series derived");
+    };
+    if cfg.red.enabled {
+        add(red_series(incident, &signals.spans, &cfg.red), "RED (spans)");
         if cfg.red.from_metrics && !signals.series.is_empty() {
-            let before = out.len();
             let derived = match red_from_metrics(&signals.series, &cfg.red.red_config()) {
                 Ok(all) => floored(incident, all, &cfg.red, RED_METRICS_PREFIX, false),
                 Err(e) => {
@@ -64,31 +68,11 @@ pub(crate) fn detection_series<'a>(
                     Vec::new()
                 }
             };
-            out.extend(
-                derived
-                    .into_iter()
-                    .filter(|s| !present.contains(&s.key))
-                    .map(Cow::Owned),
-            );
-            tracing::debug!(
-                series = out.len() - before,
-                "RED series derived from request metrics"
-            );
+            add(derived, "RED (request metrics)");
         }
     }
     if cfg.use_series.enabled {
-        let before = out.len();
-        let derived = use_series(&signals.series, &cfg.use_series);
-        out.extend(
-            derived
-                .into_iter()
-                .filter(|s| !present.contains(&s.key))
-                .map(Cow::Owned),
-        );
-        tracing::debug!(
-            series = out.len() - before,
-            "USE series derived from resource metrics"
-        );
+        add(use_series(&signals.series, &cfg.use_series), "USE");
     }
     out
 }
@@ -171,22 +155,8 @@ pub(crate) fn predict(s: &Series, cfg: &UseSeriesConfig) -> Option<Anomaly> {
 /// Whether `s` reads as a cumulative counter: a name with one of the suffixes, finite values
 /// never negative, and decreases (counter resets) in at most `max_reset_fraction` of the steps.
 fn is_counter(s: &Series, cfg: &CounterRateConfig) -> bool {
-    if !cfg.suffixes.iter().any(|x| s.key.metric.ends_with(x.as_str())) {
-        return false;
-    }
-    let (mut steps, mut resets) = (0usize, 0usize);
-    let mut prev: Option<f64> = None;
-    for v in s.values.iter().copied().filter(|v| v.is_finite()) {
-        if v < 0.0 {
-            return false;
-        }
-        if let Some(p) = prev {
-            steps += 1;
-            resets += usize::from(v < p);
-        }
-        prev = Some(v);
-    }
-    steps > 0 && resets as f64 <= cfg.max_reset_fraction * steps as f64
+    cfg.suffixes.iter().any(|x| s.key.metric.ends_with(x.as_str()))
+        && is_cumulative(&s.values, cfg.max_reset_fraction)
 }
 
 /// Fewest requests in a bucket for a per-request RED metric (ratio, quantile) to mean

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use faultline_core::{Series, SeriesKey, ServiceId, Timestamp};
 
-use super::{counter_rate, use_role, RedConfig, UseRole};
+use super::{counter_rate, is_cumulative, use_role, RedConfig, UseRole};
 use crate::DetectError;
 
 /// Most counter resets, as a fraction of steps, for a `_total` series to read as a counter.
@@ -33,22 +33,7 @@ fn role_name(role: UseRole) -> &'static str {
 
 /// Whether `s` is a cumulative counter (see the module docs).
 fn is_counter(s: &Series) -> bool {
-    if !s.key.metric.ends_with("_total") {
-        return false;
-    }
-    let (mut steps, mut resets) = (0usize, 0usize);
-    let mut prev: Option<f64> = None;
-    for v in s.values.iter().copied().filter(|v| v.is_finite()) {
-        if v < 0.0 {
-            return false;
-        }
-        if let Some(p) = prev {
-            steps += 1;
-            resets += usize::from(v < p);
-        }
-        prev = Some(v);
-    }
-    steps > 0 && resets as f64 <= MAX_RESET_FRACTION * steps as f64
+    s.key.metric.ends_with("_total") && is_cumulative(&s.values, MAX_RESET_FRACTION)
 }
 
 /// Factor from a metric's unit to the USE series' unit (percentages to fractions).
