@@ -1622,13 +1622,21 @@ impl TemplateMiner {
         }
         let mut out: Vec<String> = Vec::new();
         for ((t, joined), tok) in render(c).into_iter().zip(toks) {
-            if let Some((pre, suf)) = t.split_once(WILDCARD) {
-                let v = tok
-                    .strip_prefix(pre)
-                    .and_then(|v| v.strip_suffix(suf))
-                    .unwrap_or(tok);
+            let parts: Vec<&str> = t.split(WILDCARD).collect();
+            if parts.len() < 2 {
+                continue;
+            }
+            // One value per `<*>` of the token (a token such as `id=<*>,id=<*>` has two); a
+            // token that does not fit its literals gives itself for the first and empty
+            // values for the others.
+            let values = fill_wildcards(tok, &parts).unwrap_or_else(|| {
+                let mut v = vec![tok];
+                v.resize(parts.len() - 1, "");
+                v
+            });
+            for (k, v) in values.into_iter().enumerate() {
                 match out.last_mut() {
-                    Some(last) if joined => {
+                    Some(last) if joined && k == 0 => {
                         last.push(' ');
                         last.push_str(v);
                     }
@@ -1638,6 +1646,25 @@ impl TemplateMiner {
         }
         Some(out)
     }
+}
+
+/// The values of the wildcards of a template token split at its wildcards into `parts`
+/// (literal text before, between and after them), matched against `tok`: the first and last
+/// literals anchor both ends, the ones between are taken leftmost. `None` when `tok` does not
+/// fit.
+fn fill_wildcards<'a>(tok: &'a str, parts: &[&str]) -> Option<Vec<&'a str>> {
+    let (first, rest) = parts.split_first()?;
+    let (last, between) = rest.split_last()?;
+    let body = tok.strip_prefix(first)?.strip_suffix(last)?;
+    let mut values = Vec::with_capacity(rest.len());
+    let mut body = body;
+    for lit in between {
+        let at = body.find(lit)?;
+        values.push(&body[..at]);
+        body = &body[at + lit.len()..];
+    }
+    values.push(body);
+    Some(values)
 }
 
 /// The longest prefix of `a` that `b` shares (whole characters only).

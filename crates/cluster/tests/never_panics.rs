@@ -103,3 +103,20 @@ fn a_million_distinct_lines_stay_under_the_cluster_cap() {
     }
     assert!(m.len() <= 1_000);
 }
+
+/// A token with two wildcards (`id=<*>,id=<*>`) gives one value per wildcard, an empty one
+/// included (found by the proptest above).
+#[test]
+fn tokens_with_several_wildcards_give_one_value_each() {
+    let mut m = TemplateMiner::new(MinerConfig::default()).unwrap();
+    let lines = ["id=,id=0", "id=user,id=0", "id=root,id=17"];
+    let ids: Vec<_> = lines.iter().map(|l| m.add(l)).collect();
+    let t = m.template(ids[0]).unwrap();
+    assert_eq!(t.matches("<*>").count(), 2, "{t}");
+    let got: Vec<Vec<String>> = lines
+        .iter()
+        .zip(&ids)
+        .map(|(l, &id)| m.parameters(id, l).unwrap())
+        .collect();
+    assert_eq!(got, [vec!["", "0"], vec!["user", "0"], vec!["root", "17"]]);
+}
