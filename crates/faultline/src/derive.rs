@@ -1,13 +1,13 @@
 //! The series the detect stage runs on: the bundle's metric series, with cumulative counters
 //! replaced by their rate (`detect.counters`), followed by RED series derived from the spans of
-//! the incident window and from its request metrics (`detect.red`). See
+//! the incident window and from its request metrics (`detect.red`) and by service-level USE
+//! series (`detect.use`); and the utilisation forecasts of `detect.use.predict`. See
 //! [`crate::DetectStageConfig`].
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
-use faultline_core::Anomaly;
-use faultline_core::{Incident, Series, SeriesKey, ServiceId, SignalSet, Span, Timestamp};
+use faultline_core::{Anomaly, Incident, Series, SeriesKey, ServiceId, SignalSet, Span, Timestamp};
 use faultline_detect::forecast::{time_to_threshold, ForecastConfig, ThresholdSide};
 use faultline_detect::red::{
     counter_rate, is_cumulative, red_from_metrics, red_from_spans, use_from_metrics, use_role, RedConfig,

@@ -102,7 +102,7 @@ impl RedSeriesConfig {
 ///
 /// Forecast: every utilisation series — a `use_utilization_*` series, or a bundle series whose
 /// name has the utilisation role and which is a percentage (`percent` / `pct` in the name) or a
-/// fraction (all values in [0, 1]) — is forecast ([`faultline_detect::forecast`]); when the
+/// fraction (all values in [0, 1]) — is forecast ([`faultline_detect::forecast::time_to_threshold`]); when the
 /// forecast reaches `threshold` within the horizon, the report gets a `predictive` anomaly of
 /// that service with the expected time ("disk full in 3 days").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

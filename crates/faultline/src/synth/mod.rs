@@ -126,7 +126,7 @@ pub struct SynthConfig {
     pub step_secs: i64,
     /// Metrics per service (at least the 5 required: latency_p95_ms, error_rate, rps, cpu,
     /// memory_mb; then latency_p50_ms, gc_pause_ms, threads, open_connections, disk_used_pct,
-    /// custom_metric_<k>).
+    /// `custom_metric_<k>`).
     pub metrics_per_service: usize,
     /// Sampled log records (a few story lines are added; stack-trace lines are not counted).
     /// Traces are derived from it: `log_lines / 8` candidate traces (between 20 and 20000), of
