@@ -132,19 +132,7 @@ fn dry_run_path_from_bundle_to_verified_audit_log() {
     assert_eq!(json(&d.join("plan.json"))["state"], "preflighted");
 
     ok(d, &["keygen", "--out", "alice"]);
-    ok(
-        d,
-        &[
-            "approve",
-            "plan.json",
-            "--approver",
-            "alice",
-            "--key",
-            "alice.key",
-            "--comment",
-            "roll it back",
-        ],
-    );
+    ok(d, &[ALICE_APPROVES, &["--comment", "roll it back"]].concat());
     let approval = json(&d.join("plan.approval.json"));
     assert_eq!(approval["approval"]["approver"], "alice");
     assert_eq!(approval["approval"]["plan"], plan["id"]);

@@ -343,6 +343,58 @@ fn log_probe(addr: SocketAddr, svc: &str) -> Option<f64> {
 /// Background load for `secs`: 200k log lines/min (batches of 1,000 every 0.3 s) on one thread,
 /// metric batches of 100k points paced to at most 1M points/s on another (when `metrics`);
 /// returns the points and lines sent.
+/// What [`probes_under_load`] measured.
+struct LoadedProbes {
+    /// Seconds the load ran while probing (plus its 1 s head start).
+    elapsed: f64,
+    /// Metric points and log lines the load sent.
+    points: u64,
+    lines: u64,
+    /// Latencies (ms) of the probes that completed, and how many were sent.
+    latencies: Vec<f64>,
+    probes: usize,
+}
+
+/// Runs `probe(i)` every 200 ms (at most `max_probes` times, for at most `secs` seconds) while
+/// [`background_load`] runs for the probing time plus `load_extra_secs` (metrics too when
+/// `metrics`), then stops the load.
+fn probes_under_load(
+    addr: SocketAddr,
+    secs: f64,
+    load_extra_secs: f64,
+    metrics: bool,
+    max_probes: usize,
+    mut probe: impl FnMut(usize) -> Option<f64>,
+) -> LoadedProbes {
+    let stop = Arc::new(AtomicBool::new(false));
+    let load_secs = if secs.is_finite() { secs } else { 0.0 } + load_extra_secs;
+    let load = {
+        let stop = stop.clone();
+        std::thread::spawn(move || background_load(addr, load_secs, stop, metrics))
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    let mut probes = 0;
+    while start.elapsed().as_secs_f64() < secs && probes < max_probes {
+        if let Some(ms) = probe(probes) {
+            latencies.push(ms);
+        }
+        probes += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed().as_secs_f64() + 1.0;
+    let (points, lines) = load.join().unwrap();
+    LoadedProbes {
+        elapsed,
+        points,
+        lines,
+        latencies,
+        probes,
+    }
+}
+
 fn background_load(addr: SocketAddr, secs: f64, stop: Arc<AtomicBool>, metrics: bool) -> (u64, u64) {
     let logs: Vec<String> = (0..8).map(|s| log_batch(100 + s, 1_000)).collect();
     let series: Vec<String> = (0..8).map(|s| series_batch(100 + s, 50, 2000)).collect();
@@ -477,25 +529,8 @@ fn main() {
     }
     if on("loaded") {
         let secs = secs.max(10.0);
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = {
-            let stop = stop.clone();
-            std::thread::spawn(move || background_load(addr, secs + 5.0, stop, true))
-        };
-        std::thread::sleep(Duration::from_secs(1));
-        let start = Instant::now();
-        let mut lat = Vec::new();
-        let mut probes = 0;
-        while start.elapsed().as_secs_f64() < secs && probes < 40 {
-            if let Some(ms) = probe(addr, &format!("loaded-{probes}")) {
-                lat.push(ms);
-            }
-            probes += 1;
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        stop.store(true, Ordering::Relaxed);
-        let el = start.elapsed().as_secs_f64() + 1.0;
-        let (pts, lines) = load.join().unwrap();
+        let run = probes_under_load(addr, secs, 5.0, true, 40, |i| probe(addr, &format!("loaded-{i}")));
+        let (el, pts, lines, lat, probes) = (run.elapsed, run.points, run.lines, run.latencies, run.probes);
         latency_line(
             &format!(
                 "ingest->incident latency under load ({:.0} points/s + {:.0} log lines/min sent, {el:.1} s)",
@@ -508,25 +543,11 @@ fn main() {
     }
     if on("logprobe") {
         let secs = secs.max(10.0);
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = {
-            let stop = stop.clone();
-            std::thread::spawn(move || background_load(addr, secs + 30.0, stop, false))
-        };
-        std::thread::sleep(Duration::from_secs(1));
-        let start = Instant::now();
-        let mut lat = Vec::new();
-        let mut probes = 0;
-        while probes < 20 {
-            if let Some(ms) = log_probe(addr, &format!("logprobe-{probes}")) {
-                lat.push(ms);
-            }
-            probes += 1;
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        stop.store(true, Ordering::Relaxed);
-        let el = start.elapsed().as_secs_f64() + 1.0;
-        let (_, lines) = load.join().unwrap();
+        // No time limit: all 20 probes, with load running long enough for them.
+        let run = probes_under_load(addr, f64::INFINITY, secs + 30.0, false, 20, |i| {
+            log_probe(addr, &format!("logprobe-{i}"))
+        });
+        let (el, lines, lat, probes) = (run.elapsed, run.lines, run.latencies, run.probes);
         latency_line(
             &format!(
                 "ingest->incident latency of a new error log template ({:.0} log lines/min sent, {el:.1} s)",
