@@ -227,8 +227,14 @@ fn probe(addr: SocketAddr, svc: &str) -> Option<f64> {
     assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
     let spike: Vec<String> = (300..306).map(|i| point(i, 5000.0)).collect();
     let body = format!("{{\"metrics\":[{}]}}", spike.join(","));
+    time_to_incident(addr, svc, body.as_bytes())
+}
+
+/// Posts `body` (the batch that should open an incident) and returns the milliseconds until
+/// an automatic incident of `svc` is listed; `None` after 5 s.
+fn time_to_incident(addr: SocketAddr, svc: &str, body: &[u8]) -> Option<f64> {
     let t = Instant::now();
-    assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
+    assert_eq!(post(addr, "/v1/signals/ingest", body), 200);
     let needle = format!("\"auto-{svc}-");
     while t.elapsed() < Duration::from_secs(5) {
         if get(addr, "/v1/incidents").contains(&needle) {
@@ -328,16 +334,7 @@ fn log_probe(addr: SocketAddr, svc: &str) -> Option<f64> {
         "{{\"logs\":[{}]}}",
         line(601, "ERROR", "storage driver returned EIO on /dev/sdb7".into())
     );
-    let t = Instant::now();
-    assert_eq!(post(addr, "/v1/signals/ingest", body.as_bytes()), 200);
-    let needle = format!("\"auto-{svc}-");
-    while t.elapsed() < Duration::from_secs(5) {
-        if get(addr, "/v1/incidents").contains(&needle) {
-            return Some(t.elapsed().as_secs_f64() * 1e3);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    None
+    time_to_incident(addr, svc, body.as_bytes())
 }
 
 /// Background load for `secs`: 200k log lines/min (batches of 1,000 every 0.3 s) on one thread,
