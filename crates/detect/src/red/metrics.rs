@@ -128,8 +128,8 @@ fn is_error(key: &SeriesKey) -> bool {
 }
 
 /// Whether a family's series carry any label that [`is_error`] reads.
-fn has_error_labels(series: &[&Series]) -> bool {
-    series.iter().any(|s| {
+fn has_error_labels<'a>(mut series: impl Iterator<Item = &'a Series>) -> bool {
+    series.any(|s| {
         [
             "status",
             "code",
@@ -287,16 +287,16 @@ pub fn red_from_metrics(series: &[Series], cfg: &RedConfig) -> Result<Vec<Series
                     members
                         .iter()
                         .filter(|(r, _)| want(r))
-                        .map(|(_, s)| *s)
-                        .collect::<Vec<&Series>>()
+                        .map(|(r, s)| (r, *s))
+                        .collect::<Vec<(&Role, &Series)>>()
                 })
         };
         let requests = of_role(|r| *r == Role::Requests).or_else(|| of_role(|r| *r == Role::HistogramCount));
         if let Some(requests) = requests {
             let (mut total, mut seen) = (vec![0.0; len], vec![false; len]);
             let (mut errors, mut errors_seen) = (vec![0.0; len], vec![false; len]);
-            let labelled = has_error_labels(&requests);
-            for s in &requests {
+            let labelled = has_error_labels(requests.iter().map(|(_, s)| *s));
+            for &(_, s) in &requests {
                 add_increases(s, &grid, &mut total, &mut seen);
                 if labelled && is_error(&s.key) {
                     add_increases(s, &grid, &mut errors, &mut errors_seen);
@@ -306,7 +306,7 @@ pub fn red_from_metrics(series: &[Series], cfg: &RedConfig) -> Result<Vec<Series
                 Some(seen.clone())
             } else {
                 of_role(|r| *r == Role::Errors).map(|counters| {
-                    for s in counters {
+                    for (_, s) in counters {
                         add_increases(s, &grid, &mut errors, &mut errors_seen);
                     }
                     errors_seen
@@ -336,8 +336,8 @@ pub fn red_from_metrics(series: &[Series], cfg: &RedConfig) -> Result<Vec<Series
         if let Some(buckets) = of_role(|r| matches!(r, Role::Bucket { .. })) {
             // Per bound: per-bucket increases summed over the other labels.
             let mut bounds: BTreeMap<u64, (f64, Vec<f64>, Vec<bool>)> = BTreeMap::new();
-            for s in buckets {
-                let Some((_, Role::Bucket { le_ms })) = classify(&s.key) else {
+            for (role, s) in buckets {
+                let &Role::Bucket { le_ms } = role else {
                     continue;
                 };
                 let e = bounds
@@ -368,8 +368,8 @@ pub fn red_from_metrics(series: &[Series], cfg: &RedConfig) -> Result<Vec<Series
             for (metric, want) in RED_METRICS[3..].iter().zip(QUANTILES) {
                 let (mut sums, mut counts) = (vec![0.0; len], vec![0usize; len]);
                 let mut any = false;
-                for s in &summary {
-                    if let Some((_, Role::Quantile { q, to_ms })) = classify(&s.key) {
+                for &(role, s) in &summary {
+                    if let &Role::Quantile { q, to_ms } = role {
                         if (q - want).abs() < 1e-9 {
                             any = true;
                             add_samples(s, &grid, to_ms, &mut sums, &mut counts);
